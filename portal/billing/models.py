@@ -1,0 +1,200 @@
+"""Receipts (quittances), fee invoices (factures d'honoraires), payments and allocations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, case
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.clock import utcnow
+from portal.db_types import AwareDateTime, Money
+from portal.extensions import db
+from portal.models_base import ChorusTracked, StoredPdf
+from portal.portfolio.models import Client, Contract
+
+ZERO = Decimal("0.00")
+
+
+class SettlementMixin:
+    """A document is *soldé* when its allocations reach its total (refunds: negative totals).
+
+    ``allocated_amount`` is kept up to date by the allocation service in the same transaction,
+    so lists can filter on settlement without aggregating allocations.
+    """
+
+    total: Decimal
+    allocated_amount: Decimal
+
+    @property
+    def remaining_amount(self) -> Decimal:
+        return self.total - self.allocated_amount
+
+    @hybrid_property
+    def is_settled(self) -> bool:
+        if self.total >= ZERO:
+            return self.allocated_amount >= self.total
+        return self.allocated_amount <= self.total
+
+    @is_settled.inplace.expression
+    @classmethod
+    def _is_settled_expression(cls) -> ColumnElement[bool]:
+        return case(
+            (cls.total >= ZERO, cls.allocated_amount >= cls.total),
+            else_=cls.allocated_amount <= cls.total,
+        )
+
+
+class Receipt(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: ignore[name-defined,misc]
+    """Quittance: what the client owes for a period. Its PDF is the avis d'échéance."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (
+        Index("ix_receipts_contract_entered", "contract_id", "entered_on"),
+        Index("ix_receipts_period_start", "period_start_on"),
+        Index("ix_receipts_entered_on", "entered_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
+    period_start_on: Mapped[date] = mapped_column()
+    period_end_on: Mapped[date] = mapped_column()
+    entered_on: Mapped[date] = mapped_column()
+    net_premium: Mapped[Decimal] = mapped_column(Money)
+    taxes: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money, index=True)
+    allocated_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    is_corrupted: Mapped[bool] = mapped_column(default=False)
+    corruption_reason: Mapped[str | None] = mapped_column(Text)
+    # B10: a refund may reference the receipt it refunds.
+    original_receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+    contract: Mapped[Contract] = relationship()
+    original_receipt: Mapped[Receipt | None] = relationship(remote_side=[id])
+
+    @property
+    def client(self) -> Client:
+        return self.contract.client
+
+    @property
+    def is_refund(self) -> bool:
+        return self.total < ZERO
+
+    @property
+    def kind_label(self) -> str:
+        return "Quittance"
+
+
+class FeeInvoice(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: ignore[name-defined,misc]
+    """Facture d'honoraires: the broker's own fee, with VAT (0 % allowed)."""
+
+    __tablename__ = "fee_invoices"
+    __table_args__ = (Index("ix_fee_invoices_entered_on", "entered_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200), default="Honoraires de courtage")
+    entered_on: Mapped[date] = mapped_column()
+    amount_ht: Mapped[Decimal] = mapped_column(Money)
+    # Percent with two decimals (20.00 = 20 %), stored like money as an exact fixed point.
+    vat_rate: Mapped[Decimal] = mapped_column(Money)
+    vat_amount: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money, index=True)
+    allocated_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    is_corrupted: Mapped[bool] = mapped_column(default=False)
+    corruption_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship()
+    contract: Mapped[Contract | None] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return "Facture d'honoraires"
+
+
+class PaymentMethod(enum.StrEnum):
+    VIREMENT = "virement"
+    CHEQUE = "cheque"
+    PRELEVEMENT = "prelevement"
+    CARTE = "carte"
+    ESPECES = "especes"
+
+    @property
+    def label(self) -> str:
+        return PAYMENT_METHOD_LABELS[self]
+
+
+PAYMENT_METHOD_LABELS = {
+    PaymentMethod.VIREMENT: "Virement",
+    PaymentMethod.CHEQUE: "Chèque",
+    PaymentMethod.PRELEVEMENT: "Prélèvement",
+    PaymentMethod.CARTE: "Carte bancaire",
+    PaymentMethod.ESPECES: "Espèces",
+}
+
+
+class Payment(db.Model):  # type: ignore[name-defined,misc]
+    """Encaissement: money received from a client, allocated to documents."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    received_on: Mapped[date] = mapped_column(index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    method: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(120), default="")
+    # B2: payments recorded automatically from a Chorus MISE_EN_PAIEMENT status.
+    is_automatic: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship()
+    allocations: Mapped[list[Allocation]] = relationship(
+        back_populates="payment", cascade="all, delete-orphan"
+    )
+
+    @property
+    def allocated_amount(self) -> Decimal:
+        return sum((a.amount for a in self.allocations), ZERO)
+
+    @property
+    def unallocated_amount(self) -> Decimal:
+        return self.amount - self.allocated_amount
+
+
+class Allocation(db.Model):  # type: ignore[name-defined,misc]
+    """Affectation: part of a payment assigned to exactly one receipt or fee invoice."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        CheckConstraint(
+            "(receipt_id IS NULL) <> (fee_invoice_id IS NULL)", name="exactly_one_document"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    fee_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("fee_invoices.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+    receipt: Mapped[Receipt | None] = relationship()
+    fee_invoice: Mapped[FeeInvoice | None] = relationship()
+
+    @property
+    def document(self) -> Receipt | FeeInvoice:
+        document = self.receipt or self.fee_invoice
+        if document is None:  # excluded by the check constraint
+            raise LookupError(f"allocation {self.id} has no document")
+        return document

@@ -1,0 +1,186 @@
+"""Chorus Pro settings (S1–S4, S15): stored values, environment overrides, derived URLs.
+
+Every Chorus setting may come from an environment variable, which then wins and is shown
+read-only (S2). ``load()`` is the one place that merges both sources.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from datetime import date
+
+from portal.settings import store
+
+CHORUS_ENABLED = "insurance.chorus_enabled"  # S1, tab Assurances
+AUTO_SEND_ENABLED = "chorus.auto_send_enabled"
+DELAY_RECEIPTS = "chorus.delay_receipts_days"  # S3
+DELAY_FEE_INVOICES = "chorus.delay_fee_invoices_days"  # S3
+CUTOFF_DATE = "chorus.cutoff_date"  # S4
+VAT_EXEMPTION_REASON = "chorus.vat_exemption_reason"
+AUTO_SETTLE = "chorus.auto_settle"  # B2
+
+ENVIRONMENT = "chorus.environment"
+OAUTH_URL = "chorus.oauth_url"
+API_URL = "chorus.api_url"
+CLIENT_ID = "chorus.client_id"
+CLIENT_SECRET = "chorus.client_secret"  # noqa: S105  (a setting key, not a secret)
+TECH_LOGIN = "chorus.tech_login"
+TECH_PASSWORD = "chorus.tech_password"  # noqa: S105  (a setting key, not a secret)
+SUPPLIER_ID = "chorus.supplier_id"
+USER_ID = "chorus.user_id"
+
+SECRET_KEYS = frozenset({CLIENT_SECRET, TECH_PASSWORD})
+
+# setting key → environment variable that overrides it
+ENV_OVERRIDES = {
+    ENVIRONMENT: "CHORUS_ENV",
+    OAUTH_URL: "CHORUS_OAUTH_URL",
+    API_URL: "CHORUS_API_URL",
+    CLIENT_ID: "CHORUS_CLIENT_ID",
+    CLIENT_SECRET: "CHORUS_CLIENT_SECRET",
+    TECH_LOGIN: "CHORUS_TECH_LOGIN",
+    TECH_PASSWORD: "CHORUS_TECH_PASSWORD",
+    SUPPLIER_ID: "CHORUS_SUPPLIER_ID",
+    USER_ID: "CHORUS_USER_ID",
+}
+
+DEFAULT_VAT_EXEMPTION_REASON = "TVA non applicable, article 261 C du CGI (opérations d'assurance)"
+DEFAULT_EMULATOR_URL = "http://127.0.0.1:8081"
+
+
+class Environment(enum.StrEnum):
+    EMULATOR = "emulator"
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+    @property
+    def label(self) -> str:
+        return ENVIRONMENT_LABELS[self]
+
+
+ENVIRONMENT_LABELS = {
+    Environment.EMULATOR: "Émulateur intégré (démonstration)",
+    Environment.SANDBOX: "Qualification (bac à sable)",
+    Environment.PRODUCTION: "Production",
+}
+
+_PISTE_URLS = {
+    Environment.SANDBOX: (
+        "https://sandbox-oauth.piste.gouv.fr/api/oauth/token",
+        "https://sandbox-api.piste.gouv.fr",
+    ),
+    Environment.PRODUCTION: (
+        "https://oauth.piste.gouv.fr/api/oauth/token",
+        "https://api.piste.gouv.fr",
+    ),
+}
+
+
+def env_override(key: str) -> str | None:
+    """The environment variable's value for this setting, when set."""
+    variable = ENV_OVERRIDES.get(key)
+    if variable is None:
+        return None
+    value = os.environ.get(variable, "").strip()
+    return value or None
+
+
+def default_urls(environment: Environment) -> tuple[str, str]:
+    """(OAuth token URL, API base URL) of an environment."""
+    if environment is Environment.EMULATOR:
+        base = os.environ.get("CHORUS_EMULATOR_URL", DEFAULT_EMULATOR_URL).rstrip("/")
+        return f"{base}/api/oauth/token", base
+    return _PISTE_URLS[environment]
+
+
+@dataclass(frozen=True)
+class ChorusSettings:
+    """Everything needed to talk to Chorus Pro. ``repr`` never shows the secrets."""
+
+    enabled: bool
+    environment: Environment
+    oauth_url: str
+    api_url: str
+    client_id: str | None
+    client_secret: str | None = field(repr=False)
+    tech_login: str | None
+    tech_password: str | None = field(repr=False)
+    supplier_id: int | None
+    user_id: int | None
+    auto_send_enabled: bool
+    delay_receipts_days: int
+    delay_fee_invoices_days: int
+    cutoff_date: date | None
+    vat_exemption_reason: str
+    auto_settle: bool
+    overridden: frozenset[str]
+
+    @property
+    def missing_connection_fields(self) -> list[str]:
+        """French labels of the connection settings still empty (for "valid basic settings")."""
+        labels = {
+            "client_id": "Client ID PISTE",
+            "client_secret": "Client secret PISTE",
+            "tech_login": "Login du compte technique",
+            "tech_password": "Mot de passe du compte technique",
+            "supplier_id": "Identifiant fournisseur",
+        }
+        return [label for name, label in labels.items() if not getattr(self, name)]
+
+    @property
+    def is_connection_complete(self) -> bool:
+        return not self.missing_connection_fields
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+
+def _value(key: str, secret: bool = False) -> str | None:
+    override = env_override(key)
+    if override is not None:
+        return override
+    return store.get_secret(key) if secret else store.get(key)
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def load() -> ChorusSettings:
+    """Current Chorus settings, environment variables winning over stored values."""
+    try:
+        environment = Environment(_value(ENVIRONMENT) or Environment.EMULATOR.value)
+    except ValueError:
+        environment = Environment.SANDBOX
+    default_oauth, default_api = default_urls(environment)
+    cutoff = store.get(CUTOFF_DATE)
+    return ChorusSettings(
+        enabled=store.get_bool(CHORUS_ENABLED),
+        environment=environment,
+        oauth_url=_value(OAUTH_URL) or default_oauth,
+        api_url=(_value(API_URL) or default_api).rstrip("/"),
+        client_id=_value(CLIENT_ID),
+        client_secret=_value(CLIENT_SECRET, secret=True),
+        tech_login=_value(TECH_LOGIN),
+        tech_password=_value(TECH_PASSWORD, secret=True),
+        supplier_id=_int_or_none(_value(SUPPLIER_ID)),
+        user_id=_int_or_none(_value(USER_ID)),
+        auto_send_enabled=store.get_bool(AUTO_SEND_ENABLED),
+        delay_receipts_days=_int_or_none(store.get(DELAY_RECEIPTS)) or 0,
+        delay_fee_invoices_days=_int_or_none(store.get(DELAY_FEE_INVOICES)) or 0,
+        cutoff_date=date.fromisoformat(cutoff) if cutoff else None,
+        vat_exemption_reason=store.get(VAT_EXEMPTION_REASON) or DEFAULT_VAT_EXEMPTION_REASON,
+        auto_settle=store.get_bool(AUTO_SETTLE),
+        overridden=frozenset(key for key in ENV_OVERRIDES if env_override(key) is not None),
+    )
+
+
+def is_chorus_enabled() -> bool:
+    """S1: is dematerialization switched on?"""
+    return store.get_bool(CHORUS_ENABLED)

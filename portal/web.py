@@ -1,0 +1,123 @@
+"""Wiring called by ``create_app``: extensions, blueprints, template helpers, CLI."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from portal import crypto, formatting
+from portal.extensions import bootstrap, csrf, db, htmx, login_manager, migrate
+
+
+def init_extensions(app: Flask) -> None:
+    instance = Path(app.config["INSTANCE_PATH"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance)
+    app.extensions["portal.encryption_key"] = crypto.load_or_create_key(
+        instance, app.config.get("ENCRYPTION_KEY")
+    )
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "warning"
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    htmx.init_app(app)
+
+    from portal import models  # noqa: F401  (every model registered on the metadata)
+    from portal.auth.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    app.jinja_env.filters.update(formatting.FILTERS)
+    app.context_processor(_layout_context)
+    _register_error_pages(app)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A stable SECRET_KEY for the demo when none is configured (production sets one)."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _layout_context() -> dict[str, Any]:
+    """Values every page's layout needs (menu, S1 visibility, environment badge)."""
+    from portal.settings import chorus
+
+    if not current_user.is_authenticated:
+        return {"chorus_enabled": False, "chorus_environment_badge": None}
+    settings = chorus.load()
+    badge = None
+    if settings.enabled and not settings.is_production:
+        badge = settings.environment.label
+    return {"chorus_enabled": settings.enabled, "chorus_environment_badge": badge}
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {
+        400: ("Requête invalide", "La requête n'a pas pu être traitée."),
+        401: ("Connexion requise", "Votre session a expiré : reconnectez-vous."),
+        403: ("Accès refusé", "Vos droits ne permettent pas cette action."),
+        404: ("Page introuvable", "Cette page n'existe pas ou plus."),
+        405: ("Méthode non autorisée", "Cette action n'est pas possible ainsi."),
+        413: ("Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée."),
+        500: ("Erreur interne", "Une erreur inattendue est survenue ; réessayez plus tard."),
+    }
+
+    def handler(code: int) -> Any:
+        title, text = messages[code]
+
+        def render(_error: Exception) -> Any:
+            return render_template("error.html", code=code, title=title, text=text), code
+
+        return render
+
+    for code in messages:
+        app.register_error_handler(code, handler(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> Any:
+        text = "Le formulaire a expiré ou n'est pas authentique : rechargez la page et recommencez."
+        return render_template("error.html", code=400, title="Formulaire expiré", text=text), 400
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.auth.access import enforce_access
+    from portal.auth.views import bp as auth_bp
+    from portal.billing.views import bp as billing_bp
+    from portal.dashboard import bp as dashboard_bp
+    from portal.notifications.views import bp as notifications_bp
+    from portal.portfolio.views import bp as portfolio_bp
+    from portal.settings.views import bp as settings_bp
+    from portal.vendor import bp as vendor_bp
+
+    app.before_request(enforce_access)
+    for blueprint in (
+        vendor_bp,
+        auth_bp,
+        dashboard_bp,
+        portfolio_bp,
+        billing_bp,
+        notifications_bp,
+        settings_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def register_cli(app: Flask) -> None:
+    from portal.cli import register
+
+    register(app)

@@ -1,0 +1,191 @@
+"""Shared fixtures: an app per test session and worker, a clean database per test, no network.
+
+``TEST_DATABASE_URL`` selects the database (SQLite file by default). On PostgreSQL every
+xdist worker gets its own schema, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal import create_app
+from portal.config import Config
+from portal.extensions import db
+from tests import factories
+
+SHARED_DIR = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+# -- no network ---------------------------------------------------------------------------------
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: object) -> object:
+    host = address[0] if isinstance(address, tuple) else None
+    if isinstance(host, str):
+        try:
+            allowed = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            allowed = host == "localhost"
+        if not allowed:
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+# -- database -----------------------------------------------------------------------------------
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def database_url(tmp_root: Path) -> str:
+    """The per-worker database URL for this test run."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_root / f'test-{_worker()}.db'}"
+    return base
+
+
+def is_postgres() -> bool:
+    return os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def _pg_schema() -> str:
+    return f"test_{_worker()}_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    root = tmp_path_factory.mktemp("instance")
+    url = database_url(root)
+    engine_options: dict[str, object] = {}
+    if url.startswith("postgresql"):
+        schema = _pg_schema()
+        admin_engine = sa.create_engine(url)
+        with admin_engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        admin_engine.dispose()
+        engine_options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+    config = Config(
+        instance_path=root,
+        database_url=url,
+        secret_key="test-secret",
+        encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
+        testing=True,
+        upload_max_bytes=1024 * 1024,
+        extra={"SQLALCHEMY_ENGINE_OPTIONS": engine_options, "INSTANCE_PATH": str(root)},
+    )
+    application = create_app(config)
+    with application.app_context():
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if url.startswith("postgresql"):
+        admin_engine = sa.create_engine(url)
+        with admin_engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{_pg_schema()}" CASCADE'))
+        admin_engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts with empty tables (only for tests that use the app)."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    flask_app: Flask = request.getfixturevalue("app")
+    with flask_app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def csrf_app(app: Flask) -> Iterator[Flask]:
+    """The app with CSRF checks on (they are on by default; this documents the intent)."""
+    assert app.config.get("WTF_CSRF_ENABLED", True)
+    yield app
+
+
+# -- users --------------------------------------------------------------------------------------
+
+PASSWORD = "motdepasse-test"
+
+
+@pytest.fixture
+def admin(app: Flask):
+    return factories.make_user("admin", role="admin", password=PASSWORD)
+
+
+@pytest.fixture
+def gestionnaire(app: Flask):
+    return factories.make_user("gestionnaire", role="gestionnaire", password=PASSWORD)
+
+
+@pytest.fixture
+def lecteur(app: Flask):
+    return factories.make_user("lecture", role="lecture", password=PASSWORD)
+
+
+def login(client: FlaskClient, user) -> FlaskClient:
+    """Log ``user`` in through the real login form (CSRF token included)."""
+    page = client.get("/connexion")
+    token = factories.csrf_token_from(page.get_data(as_text=True))
+    response = client.post(
+        "/connexion",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+@pytest.fixture
+def as_admin(client: FlaskClient, admin) -> FlaskClient:
+    return login(client, admin)
+
+
+@pytest.fixture
+def as_gestionnaire(client: FlaskClient, gestionnaire) -> FlaskClient:
+    return login(client, gestionnaire)
+
+
+@pytest.fixture
+def as_lecteur(client: FlaskClient, lecteur) -> FlaskClient:
+    return login(client, lecteur)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """``../shared`` (reference material); tests that need it skip when it is absent."""
+    if not SHARED_DIR.is_dir():
+        pytest.skip("../shared is absent (reference material not available on this checkout)")
+    return SHARED_DIR

@@ -1,0 +1,149 @@
+"""Factory helpers with readable defaults: ``make_receipt(term="arrears")``.
+
+Each helper adds and flushes; tests commit when they need a committed state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from portal.auth.models import User
+from portal.billing.models import FeeInvoice, Receipt
+from portal.extensions import db
+from portal.portfolio.models import BankAccount, Client, Company, Contract
+
+_seq = itertools.count(1)
+
+# Valid SIRETs (Luhn) of real public bodies, used by the emulator's default directory too.
+VALID_SIRET = "21750001600019"  # Ville de Paris
+OTHER_VALID_SIRET = "11000201100044"
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    if match is None:
+        match = re.search(r'"X-CSRFToken": "([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+def make_user(
+    username: str | None = None,
+    *,
+    role: str = "gestionnaire",
+    password: str = "motdepasse-test",
+    **kw: Any,
+) -> User:
+    user = User(username=username or f"user{next(_seq)}", role=role, **kw)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_company(**kw: Any) -> Company:
+    values: dict[str, Any] = {
+        "name": f"Cabinet {next(_seq)}",
+        "address": "1 rue de la Paix, 75002 Paris",
+    }
+    values.update(kw)
+    company = Company(**values)
+    db.session.add(company)
+    db.session.flush()
+    return company
+
+
+def make_bank_account(company: Company | None = None, **kw: Any) -> BankAccount:
+    values: dict[str, Any] = {
+        "company": company or make_company(),
+        "label": "Compte principal",
+        "iban": "FR7630006000011234567890189",
+        "bic": "AGRIFRPP",
+        "chorus_supplier_service_id": 1001,
+        "chorus_bank_details_id": 2001,
+    }
+    values.update(kw)
+    account = BankAccount(**values)
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def make_client(**kw: Any) -> Client:
+    values: dict[str, Any] = {
+        "kind": "entreprise",
+        "name": f"Commune {next(_seq)}",
+        "address": "Place de la Mairie",
+        "postal_code": "75001",
+        "city": "Paris",
+        "email": "compta@example.fr",
+        "siret": VALID_SIRET,
+    }
+    values.update(kw)
+    client = Client(**values)
+    db.session.add(client)
+    db.session.flush()
+    return client
+
+
+def make_contract(**kw: Any) -> Contract:
+    company = kw.pop("company", None) or make_company()
+    values: dict[str, Any] = {
+        "number": f"CT-{next(_seq):06d}",
+        "client": kw.pop("client", None) or make_client(),
+        "company": company,
+        "bank_account": kw.pop("bank_account", None) or make_bank_account(company),
+        "product": "Multirisque collectivités",
+        "insurer": "SMACL Assurances",
+        "starts_on": date(2025, 1, 1),
+        "term": "advance",
+        "is_chorus_enabled": True,
+        "chorus_service_code": "SERVICE-FIN",
+    }
+    values.update(kw)
+    contract = Contract(**values)
+    db.session.add(contract)
+    db.session.flush()
+    return contract
+
+
+def make_receipt(**kw: Any) -> Receipt:
+    values: dict[str, Any] = {
+        "number": f"Q{next(_seq):07d}",
+        "contract": kw.pop("contract", None) or make_contract(**kw.pop("contract_kw", {})),
+        "period_start_on": date(2026, 1, 1),
+        "period_end_on": date(2026, 12, 31),
+        "entered_on": date(2025, 12, 1),
+        "net_premium": Decimal("1000.00"),
+        "taxes": Decimal("90.00"),
+        "total": Decimal("1090.00"),
+    }
+    values.update(kw)
+    receipt = Receipt(**values)
+    db.session.add(receipt)
+    db.session.flush()
+    return receipt
+
+
+def make_fee_invoice(**kw: Any) -> FeeInvoice:
+    client = kw.pop("client", None) or make_client()
+    values: dict[str, Any] = {
+        "number": f"FH{next(_seq):06d}",
+        "client": client,
+        "entered_on": date(2026, 1, 15),
+        "amount_ht": Decimal("500.00"),
+        "vat_rate": Decimal("20.00"),
+        "vat_amount": Decimal("100.00"),
+        "total": Decimal("600.00"),
+    }
+    values.update(kw)
+    invoice = FeeInvoice(**values)
+    db.session.add(invoice)
+    db.session.flush()
+    return invoice
