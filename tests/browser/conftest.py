@@ -1,0 +1,86 @@
+"""Browser tests: Playwright driving the system Chromium against the app on a local port.
+
+Skipped (with the reason) when Chromium is missing or ``SKIP_BROWSER_TESTS`` is set;
+``dev.py test`` installs Chromium with apt when it can.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    reason = None
+    if os.environ.get("SKIP_BROWSER_TESTS"):
+        reason = "SKIP_BROWSER_TESTS is set"
+    elif not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (dev.py test installs it with apt)"
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[str]:
+    """The test app served by a threaded Werkzeug server on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, live_server: str, tmp_path: Path) -> Iterator[object]:  # noqa: ANN001
+    context = browser.new_context(base_url=live_server, accept_downloads=True, locale="fr-FR")
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+    if errors:
+        artifacts.mkdir(exist_ok=True)
+        tab.screenshot(path=str(artifacts / f"{tmp_path.name}.png"))
+    context.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def log_in(page, username: str, password: str = "motdepasse-test") -> None:  # noqa: ANN001
+    """Fill the real login form."""
+    page.goto("/connexion")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/")

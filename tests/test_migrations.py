@@ -1,0 +1,54 @@
+"""The Alembic migrations build, from empty, exactly the schema the models describe."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+
+from portal import create_app
+from portal.config import Config
+from portal.extensions import db
+from tests.conftest import is_postgres
+
+
+def _run_sql(url: str, *statements: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+    engine.dispose()
+
+
+def test_db_upgrade_from_empty_matches_the_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    engine_options: dict[str, object] = {}
+    schema = f"migrations_{os.getpid()}"
+    if is_postgres():
+        url = os.environ["TEST_DATABASE_URL"]
+        _run_sql(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"')
+        engine_options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+    config = Config(
+        instance_path=tmp_path,
+        database_url=url,
+        secret_key="test",
+        encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
+        testing=True,
+        extra={"SQLALCHEMY_ENGINE_OPTIONS": engine_options, "INSTANCE_PATH": str(tmp_path)},
+    )
+    app = create_app(config)
+    try:
+        with app.app_context():
+            upgrade()
+            with db.engine.connect() as conn:
+                context = MigrationContext.configure(conn, opts={"compare_type": True})
+                differences = compare_metadata(context, db.metadata)
+            db.engine.dispose()
+        assert differences == [], f"models and migrations differ: {differences}"
+    finally:
+        if is_postgres():
+            _run_sql(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
