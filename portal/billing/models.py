@@ -14,7 +14,7 @@ from portal.clock import utcnow
 from portal.db_types import AwareDateTime, Money
 from portal.extensions import db
 from portal.models_base import ChorusTracked, StoredPdf
-from portal.portfolio.models import Client, Contract
+from portal.portfolio.models import Client, Company, Contract
 
 ZERO = Decimal("0.00")
 
@@ -100,6 +100,8 @@ class FeeInvoice(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: 
     number: Mapped[str] = mapped_column(String(40), unique=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    # The issuing company (printed on the invoice); optional when the contract gives it.
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
     label: Mapped[str] = mapped_column(String(200), default="Honoraires de courtage")
     entered_on: Mapped[date] = mapped_column()
     amount_ht: Mapped[Decimal] = mapped_column(Money)
@@ -114,6 +116,14 @@ class FeeInvoice(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: 
 
     client: Mapped[Client] = relationship()
     contract: Mapped[Contract | None] = relationship()
+    company: Mapped[Company | None] = relationship()
+
+    @property
+    def issuing_company(self) -> Company | None:
+        """The company chosen on the invoice, else the contract's company."""
+        if self.company is not None:
+            return self.company
+        return self.contract.company if self.contract is not None else None
 
     @property
     def kind_label(self) -> str:
