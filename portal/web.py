@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import Engine, event
 
 from portal import crypto, formatting
 from portal.extensions import bootstrap, csrf, db, htmx, login_manager, migrate
@@ -22,6 +23,8 @@ def init_extensions(app: Flask) -> None:
         instance, app.config.get("ENCRYPTION_KEY")
     )
     db.init_app(app)
+    with app.app_context():
+        _tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -41,6 +44,25 @@ def init_extensions(app: Flask) -> None:
     app.jinja_env.filters.update(formatting.FILTERS)
     app.context_processor(_layout_context)
     _register_error_pages(app)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """SQLite behaves like the production database where it matters.
+
+    WAL lets the job threads read while another writes; a busy timeout makes concurrent
+    writers wait instead of failing; foreign keys are enforced as on PostgreSQL.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
 
 def _instance_secret(instance: Path) -> str:

@@ -1,0 +1,158 @@
+"""Background jobs as database rows: one ``Job`` and one ``JobItem`` per document processed."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.auth.models import User
+from portal.clock import utcnow
+from portal.db_types import AwareDateTime
+from portal.extensions import db
+from portal.notifications.models import StoredReport
+
+
+class JobKind(enum.StrEnum):
+    SINGLE_SEND = "envoi_unitaire"
+    MASS_SEND = "envoi_masse"
+    DAILY_SEND = "automatique"
+    STATUS_SYNC = "suivi_statuts"
+
+    @property
+    def label(self) -> str:
+        return JOB_KIND_LABELS[self]
+
+
+JOB_KIND_LABELS = {
+    JobKind.SINGLE_SEND: "Dématérialisation unitaire",
+    JobKind.MASS_SEND: "Dématérialisation en masse",
+    JobKind.DAILY_SEND: "Dématérialisation automatique",
+    JobKind.STATUS_SYNC: "Suivi des statuts Chorus",
+}
+
+
+class JobState(enum.StrEnum):
+    RUNNING = "running"
+    FINISHING = "finishing"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {
+            JobState.RUNNING: "En cours",
+            JobState.FINISHING: "Finalisation",
+            JobState.DONE: "Terminée",
+            JobState.FAILED: "En échec",
+        }[self]
+
+
+class ItemState(enum.StrEnum):
+    PENDING = "pending"  # waiting for a worker
+    CLAIMED = "claimed"  # a worker owns it; nothing irreversible sent yet
+    SUBMITTING = "submitting"  # attempt recorded, the irreversible call may have happened
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (ItemState.SUCCEEDED, ItemState.FAILED, ItemState.SKIPPED)
+
+    @property
+    def label(self) -> str:
+        return ITEM_STATE_LABELS[self]
+
+
+ITEM_STATE_LABELS = {
+    ItemState.PENDING: "En attente",
+    ItemState.CLAIMED: "En cours",
+    ItemState.SUBMITTING: "Envoi en cours",
+    ItemState.SUCCEEDED: "Envoyée",
+    ItemState.FAILED: "Refusée / en échec",
+    ItemState.SKIPPED: "Ignorée",
+}
+
+UNFINISHED_ITEM_STATES = (ItemState.PENDING, ItemState.CLAIMED, ItemState.SUBMITTING)
+
+
+class Job(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=JobState.RUNNING.value, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    total: Mapped[int] = mapped_column(default=0)
+    succeeded: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    # Kind-specific parameters (e.g. chosen secondary attachments of a single send).
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("stored_reports.id"))
+
+    created_by: Mapped[User | None] = relationship()
+    report: Mapped[StoredReport | None] = relationship()
+    items: Mapped[list[JobItem]] = relationship(
+        back_populates="job", order_by="JobItem.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def kind_enum(self) -> JobKind:
+        return JobKind(self.kind)
+
+    @property
+    def state_enum(self) -> JobState:
+        return JobState(self.state)
+
+    @property
+    def done_count(self) -> int:
+        return self.succeeded + self.failed + self.skipped
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in (JobState.RUNNING.value, JobState.FINISHING.value)
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else round(100 * self.done_count / self.total)
+
+
+class JobItem(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "job_items"
+    __table_args__ = (
+        Index("ix_job_items_job_state", "job_id", "state"),
+        Index("ix_job_items_document", "document_type", "document_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    document_type: Mapped[str] = mapped_column(String(20))  # "receipt" | "fee_invoice"
+    document_id: Mapped[int] = mapped_column()
+    document_number: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20), default=ItemState.PENDING.value)
+    # Human progress of the current item ("Dépôt de la pièce principale", …).
+    step: Mapped[str | None] = mapped_column(String(120))
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    chorus_invoice_id: Mapped[int | None] = mapped_column(BigInteger)
+    chorus_status: Mapped[str | None] = mapped_column(String(60))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    explanation: Mapped[str | None] = mapped_column(Text)
+
+    job: Mapped[Job] = relationship(back_populates="items")
+
+    @property
+    def state_enum(self) -> ItemState:
+        return ItemState(self.state)

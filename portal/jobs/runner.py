@@ -1,0 +1,401 @@
+"""The job runner: a thread pool that works through job items, safely across processes.
+
+Guarantees (B7):
+- an item is processed by one worker only: it is claimed with a compare-and-set
+  ``UPDATE … WHERE state = 'pending'`` whose row count is checked, then committed;
+- nothing irreversible happens before the attempt is recorded (``WorkContext.mark_submitting``
+  commits the item as ``submitting``); the transaction is never held across an HTTP call;
+- an item whose outcome is unknown (timeout, crash, restart) is left ``submitting`` and
+  resolved by ``recover()`` through the handler's ``reconcile`` (a look-up in Chorus), which
+  runs at start-up and at the start of every job; the job ends once every item is final.
+
+A job kind plugs in with a ``JobHandler`` registered with ``register_handler``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from flask import Flask
+from sqlalchemy import func, select, update
+
+from portal.clock import utcnow
+from portal.extensions import db
+from portal.jobs.models import UNFINISHED_ITEM_STATES, ItemState, Job, JobItem, JobKind, JobState
+from portal.sql import changed_rows
+
+log = logging.getLogger(__name__)
+
+# How long a claimed item is considered owned without news from its worker. Every step
+# renews it; a worker killed mid-item lets it expire, then ``recover`` takes over.
+LEASE = timedelta(minutes=5)
+# While a job still has items of unknown outcome, its last worker retries reconciliation
+# with these pauses (seconds) before leaving them to the next ``recover``.
+RECONCILE_PAUSES = (1.0, 3.0, 10.0)
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """How an item ended. ``state`` is SUCCEEDED, FAILED or SKIPPED."""
+
+    state: ItemState
+    chorus_invoice_id: int | None = None
+    chorus_status: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    explanation: str | None = None
+
+
+class OutcomeUnknown(Exception):
+    """Raised by a handler when an irreversible call may or may not have taken effect."""
+
+
+class WorkContext:
+    """What a handler may do while processing one item."""
+
+    def __init__(self, item_id: int, worker: str) -> None:
+        self.item_id = item_id
+        self.worker = worker
+
+    def set_step(self, step: str) -> None:
+        """Publish progress (shown live) and renew the lease; commits."""
+        db.session.execute(
+            update(JobItem)
+            .where(JobItem.id == self.item_id)
+            .values(step=step[:120], lease_until=utcnow() + LEASE)
+        )
+        db.session.commit()
+
+    def mark_submitting(self) -> None:
+        """Record the attempt before the irreversible call; commits."""
+        db.session.execute(
+            update(JobItem)
+            .where(JobItem.id == self.item_id)
+            .values(
+                state=ItemState.SUBMITTING.value,
+                attempts=JobItem.attempts + 1,
+                lease_until=utcnow() + LEASE,
+            )
+        )
+        db.session.commit()
+
+
+class JobHandler(Protocol):
+    def process(self, job: Job, item: JobItem, context: WorkContext) -> ItemOutcome:
+        """Do the work of one claimed item. Raise ``OutcomeUnknown`` after an unknown result."""
+
+    def reconcile(self, job: Job, item: JobItem) -> ItemOutcome | None:
+        """Resolve an item left ``submitting``; None while it is still unknown."""
+
+    def release(self, job: Job, item: JobItem, outcome: ItemOutcome) -> None:
+        """Apply a final outcome to the domain (document state); in the recording transaction."""
+
+    def finalize(self, job: Job) -> None:
+        """Once every item is final: report and notifications; in the finishing transaction."""
+
+
+_handlers: dict[str, Callable[[], JobHandler]] = {}
+
+
+def register_handler(kinds: tuple[JobKind | str, ...], factory: Callable[[], JobHandler]) -> None:
+    """Declare the handler of one or more job kinds."""
+    for kind in kinds:
+        _handlers[str(kind)] = factory
+
+
+def handler_for(kind: str) -> JobHandler:
+    return _handlers[kind]()
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+# -- the work loop ------------------------------------------------------------------------------
+
+
+def claim_next(job_id: int, worker: str) -> int | None:
+    """Claim one pending item of the job (compare-and-set); returns its id or None when none."""
+    while True:
+        candidate = db.session.scalar(
+            select(JobItem.id)
+            .where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING.value)
+            .order_by(JobItem.id)
+            .limit(1)
+        )
+        if candidate is None:
+            db.session.commit()
+            return None
+        claimed = changed_rows(
+            update(JobItem)
+            .where(JobItem.id == candidate, JobItem.state == ItemState.PENDING.value)
+            .values(
+                state=ItemState.CLAIMED.value,
+                claimed_by=worker,
+                started_at=utcnow(),
+                lease_until=utcnow() + LEASE,
+            )
+        )
+        db.session.commit()
+        if claimed == 1:
+            return candidate
+
+
+def record(job_id: int, item_id: int, outcome: ItemOutcome) -> bool:
+    """Store a final outcome once (compare-and-set on the unfinished states); commits."""
+    item = db.session.get(JobItem, item_id)
+    job = db.session.get(Job, job_id)
+    if item is None or job is None:
+        return False
+    changed = changed_rows(
+        update(JobItem)
+        .where(JobItem.id == item_id, JobItem.state.in_([s.value for s in UNFINISHED_ITEM_STATES]))
+        .values(
+            state=outcome.state.value,
+            finished_at=utcnow(),
+            lease_until=None,
+            step=None,
+            chorus_invoice_id=outcome.chorus_invoice_id,
+            chorus_status=outcome.chorus_status,
+            error_code=outcome.error_code,
+            error_message=outcome.error_message,
+            explanation=outcome.explanation,
+        )
+    )
+    if changed != 1:
+        db.session.rollback()
+        return False
+    counter = {
+        ItemState.SUCCEEDED: Job.succeeded,
+        ItemState.FAILED: Job.failed,
+        ItemState.SKIPPED: Job.skipped,
+    }[outcome.state]
+    db.session.execute(update(Job).where(Job.id == job_id).values({counter: counter + 1}))
+    db.session.refresh(item)
+    handler_for(job.kind).release(job, item, outcome)
+    db.session.commit()
+    return True
+
+
+def process_item(job_id: int, item_id: int, worker: str) -> None:
+    job = db.session.get(Job, job_id)
+    item = db.session.get(JobItem, item_id)
+    if job is None or item is None:
+        return
+    handler = handler_for(job.kind)
+    try:
+        outcome = handler.process(job, item, WorkContext(item_id, worker))
+    except OutcomeUnknown:
+        db.session.rollback()
+        _try_reconcile(job_id, item_id)
+        return
+    except Exception as exc:  # a bug must not leave a document locked: record and go on
+        log.exception("job %s item %s failed unexpectedly", job_id, item_id)
+        db.session.rollback()
+        item = db.session.get(JobItem, item_id)
+        if item is not None and item.state == ItemState.SUBMITTING.value:
+            _try_reconcile(job_id, item_id)
+            return
+        outcome = ItemOutcome(
+            ItemState.FAILED,
+            error_code="ERREUR_INTERNE",
+            error_message=f"Erreur interne du portail ({type(exc).__name__}).",
+        )
+    record(job_id, item_id, outcome)
+
+
+def _try_reconcile(job_id: int, item_id: int) -> bool:
+    """Ask the handler to resolve an unknown outcome now; True when resolved."""
+    job = db.session.get(Job, job_id)
+    item = db.session.get(JobItem, item_id)
+    if job is None or item is None or item.state != ItemState.SUBMITTING.value:
+        return True
+    try:
+        outcome = handler_for(job.kind).reconcile(job, item)
+    except Exception:
+        log.exception("reconciliation of item %s failed", item_id)
+        db.session.rollback()
+        outcome = None
+    if outcome is None:
+        # Let any process retry soon: the lease no longer protects a live worker.
+        db.session.execute(
+            update(JobItem).where(JobItem.id == item_id).values(lease_until=utcnow())
+        )
+        db.session.commit()
+        return False
+    return record(job_id, item_id, outcome)
+
+
+def unfinished_count(job_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(JobItem)
+            .where(
+                JobItem.job_id == job_id,
+                JobItem.state.in_([s.value for s in UNFINISHED_ITEM_STATES]),
+            )
+        )
+        or 0
+    )
+
+
+def try_finish(job_id: int) -> bool:
+    """Finalize the job exactly once when every item is final; returns whether this call did."""
+    if unfinished_count(job_id):
+        db.session.commit()
+        return False
+    taken = changed_rows(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.RUNNING.value)
+        .values(state=JobState.FINISHING.value)
+    )
+    db.session.commit()
+    if taken != 1:
+        return False
+    job = db.session.get(Job, job_id)
+    if job is None:
+        return False
+    try:
+        handler_for(job.kind).finalize(job)
+        job.state = JobState.DONE.value
+    except Exception as exc:
+        log.exception("finalizing job %s failed", job_id)
+        db.session.rollback()
+        job = db.session.get(Job, job_id)
+        if job is None:
+            return False
+        job.state = JobState.FAILED.value
+        job.error = f"Erreur pendant la finalisation : {type(exc).__name__}"
+    job.finished_at = utcnow()
+    db.session.commit()
+    return True
+
+
+def work(job_id: int) -> None:
+    """One worker: claim and process items until none is left, then try to finish the job."""
+    worker = worker_name()
+    while (item_id := claim_next(job_id, worker)) is not None:
+        process_item(job_id, item_id, worker)
+    for pause in RECONCILE_PAUSES:
+        if try_finish(job_id) or not _submitting_ids(job_id):
+            break
+        time.sleep(pause)
+        for item_id in _submitting_ids(job_id, expired_only=True):
+            _try_reconcile(job_id, item_id)
+    try_finish(job_id)
+
+
+def _submitting_ids(job_id: int | None, *, expired_only: bool = False) -> list[int]:
+    query = select(JobItem.id).where(JobItem.state == ItemState.SUBMITTING.value)
+    if job_id is not None:
+        query = query.where(JobItem.job_id == job_id)
+    if expired_only:
+        query = query.where(JobItem.lease_until < utcnow())
+    ids = list(db.session.scalars(query))
+    db.session.commit()
+    return ids
+
+
+def recover() -> list[int]:
+    """Resolve what crashed or timed-out workers left behind; returns jobs that need workers.
+
+    Safe to run in every process at once: every change is a compare-and-set.
+    """
+    now = utcnow()
+    for item_id in _submitting_ids(None, expired_only=True):
+        job_id = db.session.scalar(select(JobItem.job_id).where(JobItem.id == item_id))
+        if job_id is not None:
+            _try_reconcile(job_id, item_id)
+    # Claimed but never submitted by a worker that died: safe to hand out again.
+    db.session.execute(
+        update(JobItem)
+        .where(JobItem.state == ItemState.CLAIMED.value, JobItem.lease_until < now)
+        .values(state=ItemState.PENDING.value, claimed_by=None, lease_until=None)
+    )
+    db.session.commit()
+    running = list(db.session.scalars(select(Job.id).where(Job.state == JobState.RUNNING.value)))
+    db.session.commit()
+    needing_workers = []
+    for job_id in running:
+        pending = db.session.scalar(
+            select(func.count())
+            .select_from(JobItem)
+            .where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING.value)
+        )
+        if pending:
+            needing_workers.append(job_id)
+        else:
+            try_finish(job_id)
+    return needing_workers
+
+
+# -- the pool -----------------------------------------------------------------------------------
+
+
+class JobRunner:
+    """Thread pool of the web process (``JOB_WORKERS`` threads, default 4)."""
+
+    def __init__(self, app: Flask, workers: int) -> None:
+        self.app = app
+        self.workers = max(1, workers)
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="job")
+        self._futures: dict[int, list[Future[None]]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, job_id: int) -> None:
+        """Put workers on a committed job (at most one per item, at most the pool size)."""
+        with self.app.app_context():
+            pending = db.session.scalar(
+                select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id)
+            )
+            db.session.commit()
+        count = max(1, min(self.workers, pending or 1))
+        futures = [self._executor.submit(self._run, job_id) for _ in range(count)]
+        with self._lock:
+            self._futures.setdefault(job_id, []).extend(futures)
+
+    def _run(self, job_id: int) -> None:
+        with self.app.app_context():
+            try:
+                work(job_id)
+            finally:
+                db.session.remove()
+
+    def recover_and_resume(self) -> None:
+        """Start-up and job-start recovery: reconcile, then resume interrupted jobs."""
+        with self.app.app_context():
+            try:
+                resume = recover()
+            finally:
+                db.session.remove()
+        for job_id in resume:
+            self.start(job_id)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> None:
+        """Block until this process's workers on the job are done (CLI, tests)."""
+        with self._lock:
+            futures = list(self._futures.get(job_id, []))
+        for future in futures:
+            future.result(timeout=timeout)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=False)
+
+
+def get_runner(app: Flask) -> JobRunner:
+    """The app's runner, created on first use (never at import or in create_app)."""
+    runner = app.extensions.get("portal.job_runner")
+    if runner is None:
+        runner = JobRunner(app, int(app.config.get("JOB_WORKERS", 4)))
+        app.extensions["portal.job_runner"] = runner
+    return runner

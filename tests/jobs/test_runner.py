@@ -1,0 +1,167 @@
+"""The job runner: each item once, attempts recorded before the irreversible call, recovery."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from portal.clock import utcnow
+from portal.extensions import db
+from portal.jobs import runner as jobs
+from portal.jobs.models import ItemState, Job, JobItem, JobState
+from portal.jobs.runner import ItemOutcome, JobRunner, OutcomeUnknown, WorkContext
+
+KIND = "test_kind"
+
+
+class FakeHandler:
+    """Records what happens; behaviour per document number."""
+
+    submitted: Counter[str] = Counter()
+    remote: set[str] = set()  # what the fake remote system holds
+    released: list[tuple[str, str]] = []
+    finalized: list[int] = []
+    lock = threading.Lock()
+
+    def process(self, job: Job, item: JobItem, context: WorkContext) -> ItemOutcome:
+        number = item.document_number
+        context.set_step("préparation")
+        if number.startswith("SKIP"):
+            return ItemOutcome(ItemState.SKIPPED, explanation="déjà envoyée")
+        if number.startswith("BUG"):
+            raise RuntimeError("boom")
+        context.mark_submitting()
+        with self.lock:
+            self.submitted[number] += 1
+            self.remote.add(number)
+        if number.startswith("LATE"):
+            raise OutcomeUnknown
+        return ItemOutcome(ItemState.SUCCEEDED, chorus_invoice_id=len(number))
+
+    def reconcile(self, job: Job, item: JobItem) -> ItemOutcome | None:
+        if item.document_number in self.remote:
+            return ItemOutcome(ItemState.SUCCEEDED, chorus_invoice_id=99)
+        return ItemOutcome(ItemState.FAILED, error_message="absent du système distant")
+
+    def release(self, job: Job, item: JobItem, outcome: ItemOutcome) -> None:
+        with self.lock:
+            self.released.append((item.document_number, outcome.state.value))
+
+    def finalize(self, job: Job) -> None:
+        with self.lock:
+            self.finalized.append(job.id)
+
+
+@pytest.fixture(autouse=True)
+def fake_handler() -> FakeHandler:
+    FakeHandler.submitted = Counter()
+    FakeHandler.remote = set()
+    FakeHandler.released = []
+    FakeHandler.finalized = []
+    jobs.register_handler((KIND,), FakeHandler)
+    return FakeHandler()
+
+
+def make_job(numbers: list[str]) -> int:
+    job = Job(kind=KIND, total=len(numbers))
+    job.items = [
+        JobItem(document_type="receipt", document_id=i, document_number=n)
+        for i, n in enumerate(numbers)
+    ]
+    db.session.add(job)
+    db.session.commit()
+    return job.id
+
+
+def states(job_id: int) -> dict[str, str]:
+    db.session.expire_all()
+    items = db.session.scalars(select(JobItem).where(JobItem.job_id == job_id))
+    return {item.document_number: item.state for item in items}
+
+
+def test_every_item_is_processed_once_and_the_job_finalized_once(app: Flask) -> None:
+    numbers = [f"Q{i:03d}" for i in range(40)] + ["SKIP1", "BUG1"]
+    job_id = make_job(numbers)
+    runner = JobRunner(app, workers=4)
+    runner.start(job_id)
+    runner.wait(job_id, timeout=60)
+    assert set(FakeHandler.submitted.values()) == {1}
+    assert len(FakeHandler.submitted) == 40
+    assert FakeHandler.finalized == [job_id]
+    job = db.session.get(Job, job_id)
+    db.session.refresh(job)
+    assert (job.state, job.succeeded, job.skipped, job.failed) == ("done", 40, 1, 1)
+    assert states(job_id)["BUG1"] == ItemState.FAILED.value
+    assert len(FakeHandler.released) == 42
+    runner.shutdown()
+
+
+def test_two_runners_on_the_same_job_never_process_an_item_twice(app: Flask) -> None:
+    job_id = make_job([f"Q{i:03d}" for i in range(60)])
+    first, second = JobRunner(app, workers=3), JobRunner(app, workers=3)
+    first.start(job_id)
+    second.start(job_id)
+    first.wait(job_id, timeout=60)
+    second.wait(job_id, timeout=60)
+    assert set(FakeHandler.submitted.values()) == {1}
+    assert len(FakeHandler.submitted) == 60
+    assert FakeHandler.finalized == [job_id]
+    first.shutdown()
+    second.shutdown()
+
+
+def test_an_unknown_outcome_is_reconciled_before_the_job_ends(app: Flask, monkeypatch) -> None:
+    monkeypatch.setattr(jobs, "RECONCILE_PAUSES", (0.0,))
+    job_id = make_job(["LATE1", "Q1"])
+    runner = JobRunner(app, workers=2)
+    runner.start(job_id)
+    runner.wait(job_id, timeout=60)
+    assert states(job_id) == {"LATE1": "succeeded", "Q1": "succeeded"}
+    assert FakeHandler.submitted["LATE1"] == 1
+    runner.shutdown()
+
+
+def test_recovery_after_a_crash_resolves_every_item_without_resubmitting(app: Flask) -> None:
+    job_id = make_job(["SENT-BEFORE-CRASH", "NOT-SENT", "CLAIMED", "PENDING"])
+    FakeHandler.remote = {"SENT-BEFORE-CRASH"}
+    expired = utcnow() - timedelta(minutes=1)
+    # A worker died: two items were mid-submission, one only claimed, one untouched.
+    for number, state in [
+        ("SENT-BEFORE-CRASH", ItemState.SUBMITTING),
+        ("NOT-SENT", ItemState.SUBMITTING),
+        ("CLAIMED", ItemState.CLAIMED),
+    ]:
+        db.session.execute(
+            update(JobItem)
+            .where(JobItem.document_number == number)
+            .values(state=state.value, lease_until=expired, attempts=1)
+        )
+    db.session.commit()
+
+    runner = JobRunner(app, workers=2)
+    runner.recover_and_resume()
+    runner.wait(job_id, timeout=60)
+    assert states(job_id) == {
+        "SENT-BEFORE-CRASH": "succeeded",
+        "NOT-SENT": "failed",
+        "CLAIMED": "succeeded",
+        "PENDING": "succeeded",
+    }
+    assert FakeHandler.submitted["SENT-BEFORE-CRASH"] == 0  # reconciled, not resent
+    assert db.session.get(Job, job_id).state == JobState.DONE.value
+    runner.shutdown()
+
+
+def test_a_live_lease_is_left_alone_by_recovery(app: Flask) -> None:
+    job_id = make_job(["BUSY"])
+    db.session.execute(
+        update(JobItem).values(state="submitting", lease_until=utcnow() + timedelta(minutes=5))
+    )
+    db.session.commit()
+    assert jobs.recover() == []
+    assert states(job_id) == {"BUSY": "submitting"}
