@@ -2,6 +2,11 @@
 
 from portal.auth.models import User  # noqa: F401
 from portal.billing.models import Allocation, FeeInvoice, Payment, Receipt  # noqa: F401
+from portal.dematerialization.models import (  # noqa: F401
+    ChorusExchange,
+    ChorusStatusEvent,
+    RecipientStructure,
+)
 from portal.jobs.models import Job, JobItem  # noqa: F401
 from portal.notifications.models import Notification, StoredReport  # noqa: F401
 from portal.portfolio.models import (  # noqa: F401

@@ -1,0 +1,118 @@
+"""Chorus-side facts kept by the portal: recipient structures (B3), exchanges (B9), statuses (B1)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.clock import utcnow
+from portal.db_types import AwareDateTime
+from portal.extensions import db
+
+
+class DocumentType(enum.StrEnum):
+    RECEIPT = "receipt"
+    FEE_INVOICE = "fee_invoice"
+
+    @property
+    def label(self) -> str:
+        return "Quittance" if self is DocumentType.RECEIPT else "Facture d'honoraires"
+
+
+class RecipientStructure(db.Model):  # type: ignore[name-defined,misc]
+    """What Chorus says about the public structure behind a SIRET (cached, B3)."""
+
+    __tablename__ = "recipient_structures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    siret: Mapped[str] = mapped_column(String(14), unique=True)
+    is_found: Mapped[bool] = mapped_column(default=False)
+    chorus_structure_id: Mapped[int | None] = mapped_column(BigInteger)
+    designation: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(default=False)
+    service_code_required: Mapped[bool] = mapped_column(default=False)
+    engagement_required: Mapped[bool] = mapped_column(default=False)
+    engagement_or_service: Mapped[bool] = mapped_column(default=False)
+    payment_not_reported: Mapped[bool] = mapped_column(default=False)
+    # [{"id": int, "code": str, "label": str, "active": bool, "engagement_required": bool}]
+    services: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    refreshed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    def service(self, code: str | None) -> dict[str, Any] | None:
+        """The service with this code, if Chorus lists it."""
+        if not code:
+            return None
+        return next((s for s in self.services if s.get("code") == code), None)
+
+    @property
+    def active_services(self) -> list[dict[str, Any]]:
+        """Services one may invoice (active, never the public-to-public default)."""
+        return [
+            s for s in self.services if s.get("active") and s.get("code") != "FACTURES_PUBLIQUES"
+        ]
+
+
+class ExchangeOutcome(enum.StrEnum):
+    OK = "ok"
+    REFUSED = "refused"
+    UNAVAILABLE = "unavailable"
+    AUTHENTICATION = "authentication"
+    UNKNOWN = "unknown"
+
+    @property
+    def label(self) -> str:
+        return {
+            ExchangeOutcome.OK: "Succès",
+            ExchangeOutcome.REFUSED: "Refus",
+            ExchangeOutcome.UNAVAILABLE: "Indisponible",
+            ExchangeOutcome.AUTHENTICATION: "Authentification",
+            ExchangeOutcome.UNKNOWN: "Issue inconnue",
+        }[self]
+
+
+class ChorusExchange(db.Model):  # type: ignore[name-defined,misc]
+    """One call to Chorus about a document (B9): never secrets, never file contents."""
+
+    __tablename__ = "chorus_exchanges"
+    __table_args__ = (Index("ix_chorus_exchanges_document", "document_type", "document_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_type: Mapped[str] = mapped_column(String(20))
+    document_id: Mapped[int] = mapped_column()
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    operation: Mapped[str] = mapped_column(String(80))
+    occurred_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    duration_ms: Mapped[int | None] = mapped_column()
+    outcome: Mapped[str] = mapped_column(String(20))
+    code_retour: Mapped[str | None] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(Text)
+    chorus_invoice_id: Mapped[int | None] = mapped_column(BigInteger)
+    attachment_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def outcome_enum(self) -> ExchangeOutcome:
+        return ExchangeOutcome(self.outcome)
+
+
+class ChorusStatusEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One step of a sent document's Chorus status history (B1)."""
+
+    __tablename__ = "chorus_status_events"
+    __table_args__ = (
+        UniqueConstraint("document_type", "document_id", "status_code", "changed_at"),
+        Index("ix_chorus_status_events_document", "document_type", "document_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_type: Mapped[str] = mapped_column(String(20))
+    document_id: Mapped[int] = mapped_column()
+    status_code: Mapped[str] = mapped_column(String(60))
+    changed_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
