@@ -23,4 +23,5 @@ def model_of(document_type: str) -> type[Receipt] | type[FeeInvoice]:
 
 
 def load(document_type: str, document_id: int) -> Document | None:
-    return db.session.get(model_of(document_type), document_id)
+    document: Document | None = db.session.get(model_of(document_type), document_id)
+    return document

@@ -1,4 +1,4 @@
-"""Chorus-side facts kept by the portal: recipient structures (B3), exchanges (B9), statuses (B1)."""
+"""Chorus facts kept by the portal: recipient structures (B3), exchanges (B9), statuses (B1)."""
 
 from __future__ import annotations
 
