@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from portal.billing.models import FeeInvoice, Receipt
 from portal.dematerialization.models import DocumentType
 from portal.extensions import db
@@ -23,5 +25,4 @@ def model_of(document_type: str) -> type[Receipt] | type[FeeInvoice]:
 
 
 def load(document_type: str, document_id: int) -> Document | None:
-    document: Document | None = db.session.get(model_of(document_type), document_id)
-    return document
+    return cast(Document | None, db.session.get(model_of(document_type), document_id))
