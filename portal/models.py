@@ -5,6 +5,7 @@ from portal.billing.models import Allocation, FeeInvoice, Payment, Receipt  # no
 from portal.dematerialization.models import (  # noqa: F401
     ChorusExchange,
     ChorusStatusEvent,
+    RecipientService,
     RecipientStructure,
 )
 from portal.jobs.models import Job, JobItem  # noqa: F401

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
 from portal.db_types import AwareDateTime
@@ -38,23 +37,42 @@ class RecipientStructure(db.Model):  # type: ignore[name-defined,misc]
     engagement_required: Mapped[bool] = mapped_column(default=False)
     engagement_or_service: Mapped[bool] = mapped_column(default=False)
     payment_not_reported: Mapped[bool] = mapped_column(default=False)
-    # [{"id": int, "code": str, "label": str, "active": bool, "engagement_required": bool}]
-    services: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     refreshed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    def service(self, code: str | None) -> dict[str, Any] | None:
+    services: Mapped[list[RecipientService]] = relationship(
+        back_populates="structure", order_by="RecipientService.code", cascade="all, delete-orphan"
+    )
+
+    def service(self, code: str | None) -> RecipientService | None:
         """The service with this code, if Chorus lists it."""
-        if not code:
-            return None
-        return next((s for s in self.services if s.get("code") == code), None)
+        return next((s for s in self.services if s.code == code), None) if code else None
 
     @property
-    def active_services(self) -> list[dict[str, Any]]:
+    def active_services(self) -> list[RecipientService]:
         """Services one may invoice (active, never the public-to-public default)."""
-        return [
-            s for s in self.services if s.get("active") and s.get("code") != "FACTURES_PUBLIQUES"
-        ]
+        return [s for s in self.services if s.is_active and s.code != PUBLIC_TO_PUBLIC_SERVICE]
+
+
+# Every structure has this default service, reserved to invoices between public bodies.
+PUBLIC_TO_PUBLIC_SERVICE = "FACTURES_PUBLIQUES"
+
+
+class RecipientService(db.Model):  # type: ignore[name-defined,misc]
+    """A service of a recipient structure, as Chorus lists it (B3)."""
+
+    __tablename__ = "recipient_services"
+    __table_args__ = (UniqueConstraint("structure_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("recipient_structures.id"))
+    chorus_service_id: Mapped[int | None] = mapped_column(BigInteger)
+    code: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    engagement_required: Mapped[bool] = mapped_column(default=False)
+
+    structure: Mapped[RecipientStructure] = relationship(back_populates="services")
 
 
 class ExchangeOutcome(enum.StrEnum):
