@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.clock import utcnow
 from portal.db_types import AwareDateTime
 from portal.extensions import db
+from portal.validators import format_iban
 
 
 class Company(db.Model):  # type: ignore[name-defined,misc]
@@ -46,6 +47,11 @@ class BankAccount(db.Model):  # type: ignore[name-defined,misc]
     chorus_bank_details_id: Mapped[int | None] = mapped_column(BigInteger)
 
     company: Mapped[Company] = relationship(back_populates="bank_accounts")
+
+    @property
+    def iban_display(self) -> str:
+        """IBAN grouped by four characters (stored without spaces)."""
+        return format_iban(self.iban)
 
 
 class ClientKind(enum.StrEnum):

@@ -1,0 +1,137 @@
+"""Read-side SQL of the portfolio pages: lists, search, filters, choices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from portal.extensions import db
+from portal.portfolio.models import BankAccount, Client, Company, Contract
+from portal.validators import compact
+
+PER_PAGE = 25
+
+
+def client_choices() -> Sequence[Client]:
+    """Every client, by name (contract form)."""
+    return db.session.scalars(select(Client).order_by(Client.name, Client.id)).all()
+
+
+def company_choices() -> Sequence[Company]:
+    """Every société, by name."""
+    return db.session.scalars(select(Company).order_by(Company.name)).all()
+
+
+def bank_accounts_of(company_id: int) -> Sequence[BankAccount]:
+    """The bank accounts of one société, by label."""
+    return db.session.scalars(
+        select(BankAccount)
+        .where(BankAccount.company_id == company_id)
+        .order_by(BankAccount.label, BankAccount.id)
+    ).all()
+
+
+@dataclass(frozen=True)
+class CompanyRow:
+    company: Company
+    bank_account_count: int
+    contract_count: int
+
+
+def companies_overview() -> list[CompanyRow]:
+    """Sociétés with their number of bank accounts and contracts (one query)."""
+    accounts = (
+        select(func.count(BankAccount.id))
+        .where(BankAccount.company_id == Company.id)
+        .scalar_subquery()
+    )
+    contracts = (
+        select(func.count(Contract.id)).where(Contract.company_id == Company.id).scalar_subquery()
+    )
+    rows = db.session.execute(select(Company, accounts, contracts).order_by(Company.name))
+    return [CompanyRow(*row) for row in rows.tuples()]
+
+
+def bank_account_usage(company_id: int) -> dict[int, int]:
+    """Number of contracts paid into each bank account of a société."""
+    rows = db.session.execute(
+        select(Contract.bank_account_id, func.count(Contract.id))
+        .join(BankAccount, BankAccount.id == Contract.bank_account_id)
+        .where(BankAccount.company_id == company_id)
+        .group_by(Contract.bank_account_id)
+    )
+    return dict(rows.tuples().all())
+
+
+def company_contract_count(company_id: int) -> int:
+    return (
+        db.session.scalar(select(func.count(Contract.id)).where(Contract.company_id == company_id))
+        or 0
+    )
+
+
+def search_clients(query: str | None, page: int, per_page: int = PER_PAGE) -> Pagination:
+    """Clients whose name, city or SIRET contains ``query`` (case-insensitive), by name."""
+    statement = select(Client).order_by(Client.name, Client.id)
+    text = (query or "").strip()
+    if text:
+        conditions = [
+            Client.name.icontains(text, autoescape=True),
+            Client.city.icontains(text, autoescape=True),
+        ]
+        digits = compact(text)
+        if digits.isdigit():
+            conditions.append(Client.siret.contains(digits, autoescape=True))
+        statement = statement.where(or_(*conditions))
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+@dataclass(frozen=True)
+class ContractFilters:
+    client_id: int | None = None
+    company_id: int | None = None
+    number: str | None = None
+    chorus: bool | None = None  # only applied while Chorus Pro is enabled (S1)
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            self.client_id is None
+            and self.company_id is None
+            and not self.number
+            and self.chorus is None
+        )
+
+
+def contracts_statement(filters: ContractFilters) -> Select[tuple[Contract]]:
+    """Contracts matching the filters, by number, with client, company and account loaded."""
+    statement = select(Contract).options(
+        joinedload(Contract.client), joinedload(Contract.company), joinedload(Contract.bank_account)
+    )
+    if filters.client_id is not None:
+        statement = statement.where(Contract.client_id == filters.client_id)
+    if filters.company_id is not None:
+        statement = statement.where(Contract.company_id == filters.company_id)
+    if filters.number:
+        statement = statement.where(Contract.number.icontains(filters.number, autoescape=True))
+    if filters.chorus is not None:
+        statement = statement.where(Contract.is_chorus_enabled.is_(filters.chorus))
+    return statement.order_by(Contract.number, Contract.id)
+
+
+def contracts_page(filters: ContractFilters, page: int, per_page: int = PER_PAGE) -> Pagination:
+    return db.paginate(contracts_statement(filters), page=page, per_page=per_page, error_out=False)
+
+
+def contracts_of_client(client_id: int) -> Sequence[Contract]:
+    """A client's contracts, with their société, by start date (latest first)."""
+    return db.session.scalars(
+        select(Contract)
+        .options(joinedload(Contract.company))
+        .where(Contract.client_id == client_id)
+        .order_by(Contract.starts_on.desc(), Contract.number)
+    ).all()

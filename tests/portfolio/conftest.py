@@ -1,0 +1,40 @@
+"""Helpers of the portfolio tests: CSRF-valid posts, S1 switch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from portal.extensions import db
+from portal.settings import chorus, store
+from tests.factories import csrf_token_from
+
+
+@pytest.fixture
+def chorus_on(app: Any) -> None:
+    """S1 switched on."""
+    store.put_bool(chorus.CHORUS_ENABLED, True)
+    db.session.commit()
+
+
+PostFn = Callable[..., TestResponse]
+
+
+@pytest.fixture
+def post(client: FlaskClient) -> PostFn:
+    """POST with a valid CSRF token taken from the home page (the session's token)."""
+
+    def do_post(url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> TestResponse:
+        token = csrf_token_from(client.get("/").get_data(as_text=True))
+        payload = {"csrf_token": token, **(data or {})}
+        return client.post(url, data=payload, **kwargs)
+
+    return do_post
+
+
+def text(response: TestResponse) -> str:
+    return response.get_data(as_text=True)
