@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 
+from portal.crypto import SecretUnreadable
 from portal.settings import store
 
 CHORUS_ENABLED = "insurance.chorus_enabled"  # S1, tab Assurances
@@ -116,6 +117,8 @@ class ChorusSettings:
     vat_exemption_reason: str
     auto_settle: bool
     overridden: frozenset[str]
+    # Stored secrets the current encryption key cannot decrypt (treated as missing).
+    unreadable_secrets: frozenset[str] = frozenset()
 
     @property
     def missing_connection_fields(self) -> list[str]:
@@ -138,11 +141,20 @@ class ChorusSettings:
         return self.environment is Environment.PRODUCTION
 
 
-def _value(key: str, secret: bool = False) -> str | None:
+def _value(key: str, secret: bool = False, unreadable: set[str] | None = None) -> str | None:
     override = env_override(key)
     if override is not None:
         return override
-    return store.get_secret(key) if secret else store.get(key)
+    if not secret:
+        return store.get(key)
+    try:
+        return store.get_secret(key)
+    except SecretUnreadable:
+        # A changed ENCRYPTION_KEY must not break every page: the secret counts as missing
+        # and the Système tab asks for it again.
+        if unreadable is not None:
+            unreadable.add(key)
+        return None
 
 
 def _int_or_none(raw: str | None) -> int | None:
@@ -160,15 +172,16 @@ def load() -> ChorusSettings:
         environment = Environment.SANDBOX
     default_oauth, default_api = default_urls(environment)
     cutoff = store.get(CUTOFF_DATE)
+    unreadable: set[str] = set()
     return ChorusSettings(
         enabled=store.get_bool(CHORUS_ENABLED),
         environment=environment,
         oauth_url=_value(OAUTH_URL) or default_oauth,
         api_url=(_value(API_URL) or default_api).rstrip("/"),
         client_id=_value(CLIENT_ID),
-        client_secret=_value(CLIENT_SECRET, secret=True),
+        client_secret=_value(CLIENT_SECRET, secret=True, unreadable=unreadable),
         tech_login=_value(TECH_LOGIN),
-        tech_password=_value(TECH_PASSWORD, secret=True),
+        tech_password=_value(TECH_PASSWORD, secret=True, unreadable=unreadable),
         supplier_id=_int_or_none(_value(SUPPLIER_ID)),
         user_id=_int_or_none(_value(USER_ID)),
         auto_send_enabled=store.get_bool(AUTO_SEND_ENABLED),
@@ -178,6 +191,7 @@ def load() -> ChorusSettings:
         vat_exemption_reason=store.get(VAT_EXEMPTION_REASON) or DEFAULT_VAT_EXEMPTION_REASON,
         auto_settle=store.get_bool(AUTO_SETTLE),
         overridden=frozenset(key for key in ENV_OVERRIDES if env_override(key) is not None),
+        unreadable_secrets=frozenset(unreadable),
     )
 
 

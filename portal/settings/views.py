@@ -1,9 +1,26 @@
-"""Administration — placeholder until the settings pages land."""
+"""Administration: settings tabs (Assurances, Système), users, recipient lists (S1–S5)."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from jinja2 import TemplateNotFound
+from werkzeug.wrappers import Response
 
 from portal.auth.access import requires
-from portal.auth.models import Role
+from portal.auth.models import Role, User
+from portal.extensions import db
+from portal.htmx import is_htmx, render
+from portal.settings import chorus, recipients, services
+from portal.settings.forms import (
+    AddRecipientForm,
+    InsuranceSettingsForm,
+    PasswordResetForm,
+    SystemSettingsForm,
+    UserCreateForm,
+    UserEditForm,
+)
+from portal.validators import ValidationFailed
 
 bp = Blueprint("settings", __name__, url_prefix="/administration")
 
@@ -11,4 +28,276 @@ bp = Blueprint("settings", __name__, url_prefix="/administration")
 @bp.route("/")
 @requires(Role.ADMIN)
 def index() -> str:
-    return render_template("placeholder.html", title="Administration")
+    return render_template("settings/index.html", chorus_settings=chorus.load())
+
+
+# -- Paramètres ---------------------------------------------------------------------------------
+
+
+@bp.route("/parametres", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def insurance() -> str | Response:
+    """Onglet Assurances (S1)."""
+    form = InsuranceSettingsForm()
+    if form.validate_on_submit():
+        services.save_insurance(chorus_enabled=bool(form.chorus_enabled.data))
+        db.session.commit()
+        flash(
+            "Dématérialisation de facture activée : ses paramètres sont dans l'onglet Système."
+            if form.chorus_enabled.data
+            else "Dématérialisation de facture désactivée.",
+            "success",
+        )
+        return redirect(url_for("settings.insurance"), code=303)
+    if request.method == "GET":
+        form.chorus_enabled.data = chorus.is_chorus_enabled()
+    return render_template("settings/insurance.html", form=form, tab="insurance")
+
+
+@bp.route("/parametres/systeme", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def system() -> str | Response:
+    """Onglet Système: Chorus Pro (S2–S4, S15), shown only while S1 is on."""
+    enabled = chorus.is_chorus_enabled()
+    form = SystemSettingsForm(
+        data=None if request.method == "POST" else services.system_form_data()
+    )
+    if request.method == "POST":
+        if not enabled:
+            flash(
+                "La dématérialisation est désactivée : "
+                "activez-la d'abord dans l'onglet Assurances.",
+                "warning",
+            )
+            return redirect(url_for("settings.system"), code=303)
+        if form.validate_on_submit():
+            try:
+                services.update_system(_system_input(form))
+            except ValidationFailed as failure:
+                db.session.rollback()
+                failure.apply_to(form)
+            else:
+                db.session.commit()
+                flash("Paramètres Chorus Pro enregistrés.", "success")
+                return redirect(url_for("settings.system"), code=303)
+        flash("Le formulaire contient des erreurs : rien n'a été enregistré.", "danger")
+    status = 200 if request.method == "GET" else 422
+    settings = chorus.load()
+    page = render_template(
+        "settings/system.html",
+        form=form,
+        tab="system",
+        chorus_enabled_setting=enabled,
+        states=services.field_states(settings.unreadable_secrets),
+        chorus_settings=settings,
+        default_urls=chorus.default_urls(settings.environment),
+        default_vat_reason=chorus.DEFAULT_VAT_EXEMPTION_REASON,
+    )
+    return page if status == 200 else Response(page, status=status)
+
+
+def _system_input(form: SystemSettingsForm) -> services.SystemInput:
+    return services.SystemInput(
+        environment=form.environment.data or "",
+        client_id=form.client_id.data or "",
+        client_secret=form.client_secret.data or "",
+        clear_client_secret=bool(form.clear_client_secret.data),
+        tech_login=form.tech_login.data or "",
+        tech_password=form.tech_password.data or "",
+        clear_tech_password=bool(form.clear_tech_password.data),
+        user_id=form.user_id.data or "",
+        supplier_id=form.supplier_id.data or "",
+        oauth_url=form.oauth_url.data or "",
+        api_url=form.api_url.data or "",
+        auto_send_enabled=bool(form.auto_send_enabled.data),
+        delay_receipts=form.delay_receipts.data or "",
+        delay_fee_invoices=form.delay_fee_invoices.data or "",
+        cutoff_date=form.cutoff_date.data or "",
+        vat_exemption_reason=form.vat_exemption_reason.data or "",
+    )
+
+
+# -- Utilisateurs -------------------------------------------------------------------------------
+
+
+@bp.route("/utilisateurs")
+@requires(Role.ADMIN)
+def users() -> str:
+    rows = db.session.scalars(db.select(User).order_by(User.username)).all()
+    return render_template("settings/users.html", users=rows)
+
+
+@bp.route("/utilisateurs/nouveau", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def user_create() -> str | Response:
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                username=form.username.data,
+                password=form.password.data,
+                role=form.role.data,
+                full_name=form.full_name.data or "",
+                email=form.email.data,
+                is_enabled=bool(form.is_enabled.data),
+            )
+        except ValidationFailed as failure:
+            db.session.rollback()
+            failure.apply_to(form)
+        else:
+            db.session.commit()
+            flash(f"Utilisateur « {user.username} » créé.", "success")
+            return redirect(url_for("settings.users"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return Response(render_template("settings/user_form.html", form=form), status=status)
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/utilisateurs/<int:user_id>", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def user_edit(user_id: int) -> str | Response:
+    user = _user_or_404(user_id)
+    form = UserEditForm(obj=user if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                current_user,
+                user,
+                full_name=form.full_name.data or "",
+                email=form.email.data,
+                role=form.role.data,
+                is_enabled=bool(form.is_enabled.data),
+            )
+        except ValidationFailed as failure:
+            db.session.rollback()
+            failure.apply_to(form)
+        else:
+            db.session.commit()
+            flash(f"Utilisateur « {user.username} » enregistré.", "success")
+            return redirect(url_for("settings.users"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return Response(
+        render_template(
+            "settings/user_form.html", form=form, user=user, password_form=PasswordResetForm()
+        ),
+        status=status,
+    )
+
+
+@bp.route("/utilisateurs/<int:user_id>/mot-de-passe", methods=["POST"])
+@requires(Role.ADMIN)
+def user_password(user_id: int) -> Response:
+    user = _user_or_404(user_id)
+    password_form = PasswordResetForm()
+    if password_form.validate_on_submit():
+        try:
+            services.reset_password(user, password_form.password.data)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            failure.apply_to(password_form)
+        else:
+            db.session.commit()
+            flash(f"Mot de passe de « {user.username} » réinitialisé.", "success")
+            return redirect(url_for("settings.user_edit", user_id=user.id), code=303)
+    page = render_template(
+        "settings/user_form.html",
+        form=UserEditForm(obj=user),
+        user=user,
+        password_form=password_form,
+    )
+    return Response(page, status=422)
+
+
+# -- Destinataires et déclencheurs des tâches ---------------------------------------------------
+
+
+def _visible_lists() -> list[recipients.RecipientList]:
+    enabled = chorus.is_chorus_enabled()
+    return [rl for rl in recipients.RECIPIENT_LISTS.values() if enabled or not rl.is_chorus]
+
+
+def _list_or_404(list_key: str) -> recipients.RecipientList:
+    visible = {recipient_list.key: recipient_list for recipient_list in _visible_lists()}
+    if list_key not in visible:
+        abort(404)
+    return visible[list_key]
+
+
+def _add_form(list_key: str) -> AddRecipientForm:
+    form = AddRecipientForm(prefix=list_key)
+    form.user_id.choices = [
+        (user.id, f"{user.display_name} ({user.username})")
+        for user in recipients.candidates(list_key)
+    ]
+    return form
+
+
+def _list_context(recipient_list: recipients.RecipientList) -> dict[str, object]:
+    return {
+        "recipient_list": recipient_list,
+        "members": recipients.all_members(recipient_list.key),
+        "add_form": _add_form(recipient_list.key),
+    }
+
+
+@bp.route("/destinataires")
+@requires(Role.ADMIN)
+def recipients_page() -> str:
+    lists = [_list_context(rl) for rl in _visible_lists()]
+    return render_template(
+        "settings/recipients.html",
+        lists=lists,
+        hidden_chorus=not chorus.is_chorus_enabled(),
+        has_task_triggers=_template_exists("jobs/_task_triggers.html"),
+    )
+
+
+def _template_exists(name: str) -> bool:
+    """Later issues drop their fragment in place (task triggers); until then a placeholder."""
+    try:
+        current_app.jinja_env.get_template(name)
+    except TemplateNotFound:
+        return False
+    return True
+
+
+def _list_response(recipient_list: recipients.RecipientList) -> Response:
+    if is_htmx():
+        return render(
+            "settings/_recipient_list.html",
+            "settings/_recipient_list.html",
+            **_list_context(recipient_list),
+        )
+    return redirect(url_for("settings.recipients_page"), code=303)
+
+
+@bp.route("/destinataires/<list_key>/ajouter", methods=["POST"])
+@requires(Role.ADMIN)
+def recipient_add(list_key: str) -> Response:
+    recipient_list = _list_or_404(list_key)
+    form = _add_form(list_key)
+    if form.validate_on_submit():
+        user = db.session.get(User, form.user_id.data)
+        if user is not None and recipients.add_member(list_key, user):
+            db.session.commit()
+            flash(f"{user.display_name} ajouté à la liste « {recipient_list.label} ».", "success")
+    else:
+        flash("Choisissez un utilisateur à ajouter.", "warning")
+    return _list_response(recipient_list)
+
+
+@bp.route("/destinataires/<list_key>/<int:user_id>/retirer", methods=["POST"])
+@requires(Role.ADMIN)
+def recipient_remove(list_key: str, user_id: int) -> Response:
+    recipient_list = _list_or_404(list_key)
+    user = _user_or_404(user_id)
+    if recipients.remove_member(list_key, user):
+        db.session.commit()
+        flash(f"{user.display_name} retiré de la liste « {recipient_list.label} ».", "success")
+    return _list_response(recipient_list)

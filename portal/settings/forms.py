@@ -1,0 +1,196 @@
+"""Administration forms: settings tabs, users, recipient lists.
+
+The Système form only collects strings: ``services.validate_system`` decides what is valid,
+so the same rules serve the CLI, the seed and the tests.
+"""
+
+from __future__ import annotations
+
+from flask_bootstrap import SwitchField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+
+from portal.auth.models import ROLE_LABELS, Role
+from portal.settings import chorus
+from portal.validators import FrenchForm, strip
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_TOO_SHORT = f"Le mot de passe doit contenir au moins {PASSWORD_MIN_LENGTH} caractères."
+
+ROLE_CHOICES = [
+    (role.value, ROLE_LABELS[role]) for role in (Role.LECTURE, Role.GESTIONNAIRE, Role.ADMIN)
+]
+
+
+class InsuranceSettingsForm(FrenchForm):
+    """Onglet Assurances (S1)."""
+
+    chorus_enabled = SwitchField(
+        "Activer la dématérialisation de facture",
+        description=(
+            "Envoi des quittances et factures d'honoraires des clients publics vers "
+            "Chorus Pro. Désactivée, aucune fonction Chorus n'est visible ni exécutée."
+        ),
+    )
+    submit = SubmitField("Enregistrer")
+
+
+class SystemSettingsForm(FrenchForm):
+    """Onglet Système: Chorus Pro connection (S2), automatic sending (S3, S4), VAT reason."""
+
+    environment = SelectField(
+        "Environnement",
+        choices=[(env.value, chorus.ENVIRONMENT_LABELS[env]) for env in chorus.Environment],
+    )
+    client_id = StringField("Client ID PISTE", filters=[strip], render_kw={"autocomplete": "off"})
+    client_secret = PasswordField("Client secret PISTE", render_kw={"autocomplete": "new-password"})
+    clear_client_secret = BooleanField("Effacer")
+    tech_login = StringField(
+        "Login du compte technique", filters=[strip], render_kw={"autocomplete": "off"}
+    )
+    tech_password = PasswordField(
+        "Mot de passe du compte technique", render_kw={"autocomplete": "new-password"}
+    )
+    clear_tech_password = BooleanField("Effacer")
+    user_id = StringField(
+        "Identifiant utilisateur courant",
+        filters=[strip],
+        description="Facultatif, chiffres uniquement (idUtilisateurCourant).",
+        render_kw={"inputmode": "numeric"},
+    )
+    supplier_id = StringField(
+        "Identifiant fournisseur",
+        filters=[strip],
+        description="Identifiant de la structure du cabinet dans Chorus Pro (idStructureCPP).",
+        render_kw={"inputmode": "numeric"},
+    )
+    oauth_url = StringField(
+        "URL du service OAuth",
+        filters=[strip],
+        description="Facultatif : laissez vide pour l'adresse par défaut de l'environnement.",
+    )
+    api_url = StringField(
+        "URL de l'API Chorus Pro",
+        filters=[strip],
+        description="Facultatif : laissez vide pour l'adresse par défaut de l'environnement.",
+    )
+    auto_send_enabled = SwitchField(
+        "Dématérialiser automatiquement chaque jour à 19 h",
+        description="Envoi automatique quotidien des quittances et factures arrivées à échéance.",
+    )
+    delay_receipts = StringField(
+        "Chorus - Délai en jours pour la dématérialisation automatique des primes d'assurance",
+        filters=[strip],
+        description="Nombre de jours d'avance sur la date d'effet ; vide = 0.",
+        render_kw={"inputmode": "numeric"},
+    )
+    delay_fee_invoices = StringField(
+        "Chorus - Délai en jours pour la dématérialisation automatique des factures d'honoraires",
+        filters=[strip],
+        description="Nombre de jours d'avance sur la date de saisie ; vide = 0.",
+        render_kw={"inputmode": "numeric"},
+    )
+    cutoff_date = StringField(
+        "Chorus - Ne pas dématérialiser automatiquement les quittances et factures dont la "
+        "date de saisie est antérieure ou égale au",
+        filters=[strip],
+        description="Obligatoire pour que l'envoi automatique fonctionne.",
+        render_kw={"type": "date"},
+    )
+    vat_exemption_reason = TextAreaField(
+        "Motif d'exonération de TVA",
+        filters=[strip],
+        description=(
+            "Mention envoyée à Chorus Pro pour les primes d'assurance (exonérées de TVA). "
+            f"Vide : « {chorus.DEFAULT_VAT_EXEMPTION_REASON} »."
+        ),
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField("Enregistrer")
+
+
+class UserCreateForm(FrenchForm):
+    username = StringField(
+        "Identifiant",
+        filters=[strip],
+        validators=[
+            DataRequired("Saisissez l'identifiant."),
+            Length(max=80, message="80 caractères au plus."),
+            Regexp(
+                r"^[A-Za-z0-9._@-]+$",
+                message="Lettres sans accent, chiffres, point, tiret, @ ou souligné uniquement.",
+            ),
+        ],
+    )
+    full_name = StringField(
+        "Nom complet",
+        filters=[strip],
+        validators=[Length(max=120, message="120 caractères au plus.")],
+    )
+    email = EmailField(
+        "Adresse e-mail",
+        filters=[strip],
+        validators=[Optional(), Email("Adresse e-mail invalide."), Length(max=254)],
+    )
+    role = SelectField("Rôle", choices=ROLE_CHOICES, default=Role.GESTIONNAIRE.value)
+    is_enabled = SwitchField("Compte actif", default=True)
+    password = PasswordField(
+        "Mot de passe",
+        validators=[
+            DataRequired("Saisissez un mot de passe."),
+            Length(min=PASSWORD_MIN_LENGTH, message=PASSWORD_TOO_SHORT),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_confirm = PasswordField(
+        "Confirmation du mot de passe",
+        validators=[EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Créer l'utilisateur")
+
+
+class UserEditForm(FrenchForm):
+    full_name = StringField(
+        "Nom complet",
+        filters=[strip],
+        validators=[Length(max=120, message="120 caractères au plus.")],
+    )
+    email = EmailField(
+        "Adresse e-mail",
+        filters=[strip],
+        validators=[Optional(), Email("Adresse e-mail invalide."), Length(max=254)],
+    )
+    role = SelectField("Rôle", choices=ROLE_CHOICES)
+    is_enabled = SwitchField("Compte actif")
+    submit = SubmitField("Enregistrer")
+
+
+class PasswordResetForm(FrenchForm):
+    password = PasswordField(
+        "Nouveau mot de passe",
+        validators=[
+            DataRequired("Saisissez un mot de passe."),
+            Length(min=PASSWORD_MIN_LENGTH, message=PASSWORD_TOO_SHORT),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_confirm = PasswordField(
+        "Confirmation",
+        validators=[EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Réinitialiser le mot de passe")
+
+
+class AddRecipientForm(FrenchForm):
+    user_id = SelectField("Utilisateur", coerce=int, validate_choice=True)
+    submit = SubmitField("Ajouter")

@@ -1,0 +1,451 @@
+"""Settings and users administration: pure validation first, then storing.
+
+``validate_system`` / ``validate_user_change`` are pure (strings in, cleaned values or French
+errors out); ``save_*`` / ``create_user`` … change state and flush, the view commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from portal.auth.models import Role, User
+from portal.extensions import db
+from portal.settings import chorus, store
+from portal.validators import ValidationFailed
+
+DELAY_ERROR = "Le délai doit être un nombre entier de jours, positif ou nul."
+MAX_DELAY_DAYS = 3650
+PASSWORD_MIN_LENGTH = 8
+
+
+# -- Système tab --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SystemField:
+    """A Système form field backed by one stored setting."""
+
+    name: str
+    key: str
+    label: str
+    is_secret: bool = False
+
+    @property
+    def env_variable(self) -> str | None:
+        return chorus.ENV_OVERRIDES.get(self.key)
+
+
+CONNECTION_FIELDS: tuple[SystemField, ...] = (
+    SystemField("environment", chorus.ENVIRONMENT, "Environnement"),
+    SystemField("client_id", chorus.CLIENT_ID, "Client ID PISTE"),
+    SystemField("client_secret", chorus.CLIENT_SECRET, "Client secret PISTE", is_secret=True),
+    SystemField("tech_login", chorus.TECH_LOGIN, "Login du compte technique"),
+    SystemField(
+        "tech_password", chorus.TECH_PASSWORD, "Mot de passe du compte technique", is_secret=True
+    ),
+    SystemField("user_id", chorus.USER_ID, "Identifiant utilisateur courant"),
+    SystemField("supplier_id", chorus.SUPPLIER_ID, "Identifiant fournisseur"),
+    SystemField("oauth_url", chorus.OAUTH_URL, "URL du service OAuth"),
+    SystemField("api_url", chorus.API_URL, "URL de l'API Chorus Pro"),
+)
+FIELDS_BY_NAME = {f.name: f for f in CONNECTION_FIELDS}
+
+
+@dataclass(frozen=True)
+class SystemInput:
+    """The Système form as posted (strings and check boxes), before validation."""
+
+    environment: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    clear_client_secret: bool = False
+    tech_login: str = ""
+    tech_password: str = ""
+    clear_tech_password: bool = False
+    user_id: str = ""
+    supplier_id: str = ""
+    oauth_url: str = ""
+    api_url: str = ""
+    auto_send_enabled: bool = False
+    delay_receipts: str = ""
+    delay_fee_invoices: str = ""
+    cutoff_date: str = ""
+    vat_exemption_reason: str = ""
+
+
+@dataclass(frozen=True)
+class SystemChanges:
+    """What to store. ``values``: key → text (None clears). ``secrets``: key → new plain
+    secret, or None to clear; a secret absent from the mapping keeps its stored value."""
+
+    values: dict[str, str | None] = field(default_factory=dict)
+    secrets: dict[str, str | None] = field(default_factory=dict)
+    auto_send_enabled: bool = False
+
+
+def _clean(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def parse_delay(raw: str) -> int | None:
+    """S3: empty → None (= 0); otherwise an integer ≥ 0 (``ValueError`` with the French text)."""
+    text = _clean(raw)
+    if not text:
+        return None
+    if not re.fullmatch(r"\d+", text):
+        raise ValueError(DELAY_ERROR)
+    days = int(text)
+    if days > MAX_DELAY_DAYS:
+        raise ValueError(f"Le délai ne peut pas dépasser {MAX_DELAY_DAYS} jours.")
+    return days
+
+
+def parse_date(raw: str) -> date | None:
+    """``2021-12-31`` (date input) or ``31/12/2021``; empty → None."""
+    text = _clean(raw)
+    if not text:
+        return None
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()  # noqa: DTZ007  (a date, no time)
+        except ValueError:
+            continue
+    raise ValueError("Date invalide : utilisez le format JJ/MM/AAAA.")
+
+
+def _check_url(raw: str, environment: chorus.Environment) -> str | None:
+    text = _clean(raw)
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
+        raise ValueError("Adresse invalide : saisissez une URL complète (https://…).")
+    if parts.scheme != "https" and environment is not chorus.Environment.EMULATOR:
+        raise ValueError(
+            "L'adresse doit commencer par https:// en qualification et en production "
+            "(http n'est admis que pour l'émulateur)."
+        )
+    return text.rstrip("/")
+
+
+def _digits(raw: str, label: str) -> str | None:
+    text = re.sub(r"\s+", "", _clean(raw))
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValueError(f"{label} ne contient que des chiffres.")
+    if len(text) > 18:
+        raise ValueError(f"{label} comporte au plus 18 chiffres.")
+    return text
+
+
+def validate_system(
+    data: SystemInput, overrides: Mapping[str, str]
+) -> tuple[SystemChanges | None, dict[str, str]]:
+    """Pure: check the Système form. ``overrides`` maps setting keys to the environment
+    variable values that win (those fields are ignored). Returns (changes, {}) or
+    (None, {field name: French message})."""
+    errors: dict[str, str] = {}
+    values: dict[str, str | None] = {}
+    secrets: dict[str, str | None] = {}
+
+    def free(name: str) -> bool:
+        return FIELDS_BY_NAME[name].key not in overrides
+
+    # Environment first: the URL rules depend on it.
+    environment = chorus.Environment.SANDBOX
+    if free("environment"):
+        try:
+            environment = chorus.Environment(_clean(data.environment))
+            values[chorus.ENVIRONMENT] = environment.value
+        except ValueError:
+            errors["environment"] = "Choisissez un environnement de la liste."
+    else:
+        try:
+            environment = chorus.Environment(overrides[chorus.ENVIRONMENT])
+        except ValueError:
+            environment = chorus.Environment.SANDBOX
+
+    for name in ("client_id", "tech_login"):
+        if free(name):
+            text = _clean(getattr(data, name))
+            if len(text) > 200:
+                errors[name] = "200 caractères au plus."
+            values[FIELDS_BY_NAME[name].key] = text or None
+
+    for name, clear_name in (
+        ("client_secret", "clear_client_secret"),
+        ("tech_password", "clear_tech_password"),
+    ):
+        if not free(name):
+            continue
+        new_value = getattr(data, name) or ""
+        if new_value.strip() and getattr(data, clear_name):
+            errors[name] = "Saisissez une nouvelle valeur ou cochez « Effacer », pas les deux."
+        elif new_value.strip():
+            if len(new_value) > 500:
+                errors[name] = "500 caractères au plus."
+            secrets[FIELDS_BY_NAME[name].key] = new_value.strip()
+        elif getattr(data, clear_name):
+            secrets[FIELDS_BY_NAME[name].key] = None
+
+    for name, label in (
+        ("user_id", "L'identifiant utilisateur courant"),
+        ("supplier_id", "L'identifiant fournisseur"),
+    ):
+        if free(name):
+            try:
+                values[FIELDS_BY_NAME[name].key] = _digits(getattr(data, name), label)
+            except ValueError as error:
+                errors[name] = str(error)
+
+    for name in ("oauth_url", "api_url"):
+        if free(name):
+            try:
+                values[FIELDS_BY_NAME[name].key] = _check_url(getattr(data, name), environment)
+            except ValueError as error:
+                errors[name] = str(error)
+
+    for name, key in (
+        ("delay_receipts", chorus.DELAY_RECEIPTS),
+        ("delay_fee_invoices", chorus.DELAY_FEE_INVOICES),
+    ):
+        try:
+            days = parse_delay(getattr(data, name))
+            values[key] = None if days is None else str(days)
+        except ValueError as error:
+            errors[name] = str(error)
+
+    try:
+        cutoff = parse_date(data.cutoff_date)
+        values[chorus.CUTOFF_DATE] = cutoff.isoformat() if cutoff else None
+    except ValueError as error:
+        errors["cutoff_date"] = str(error)
+
+    reason = _clean(data.vat_exemption_reason)
+    if len(reason) > 200:
+        errors["vat_exemption_reason"] = "200 caractères au plus."
+    values[chorus.VAT_EXEMPTION_REASON] = reason or None
+
+    if errors:
+        return None, errors
+    return SystemChanges(
+        values=values, secrets=secrets, auto_send_enabled=data.auto_send_enabled
+    ), {}
+
+
+def current_overrides() -> dict[str, str]:
+    """Setting key → environment value, for every Chorus setting set by the environment."""
+    found = {key: chorus.env_override(key) for key in chorus.ENV_OVERRIDES}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def save_system(changes: SystemChanges) -> None:
+    """Store validated Système settings (secrets encrypted). Flushes."""
+    for key, value in changes.values.items():
+        store.put(key, value)
+    for key, secret in changes.secrets.items():
+        if secret is None:
+            store.put(key, None)
+        else:
+            store.put_secret(key, secret)
+    store.put_bool(chorus.AUTO_SEND_ENABLED, changes.auto_send_enabled)
+    db.session.flush()
+
+
+def update_system(data: SystemInput) -> SystemChanges:
+    """Validate then store; raises ``ValidationFailed`` with every French error."""
+    changes, errors = validate_system(data, current_overrides())
+    if changes is None:
+        raise ValidationFailed(errors)
+    save_system(changes)
+    return changes
+
+
+def system_form_data() -> dict[str, object]:
+    """Stored (not environment) values to pre-fill the Système form. Never the secrets."""
+    cutoff = store.get(chorus.CUTOFF_DATE)
+    return {
+        "environment": store.get(chorus.ENVIRONMENT) or chorus.Environment.EMULATOR.value,
+        "client_id": store.get(chorus.CLIENT_ID) or "",
+        "tech_login": store.get(chorus.TECH_LOGIN) or "",
+        "user_id": store.get(chorus.USER_ID) or "",
+        "supplier_id": store.get(chorus.SUPPLIER_ID) or "",
+        "oauth_url": store.get(chorus.OAUTH_URL) or "",
+        "api_url": store.get(chorus.API_URL) or "",
+        "auto_send_enabled": store.get_bool(chorus.AUTO_SEND_ENABLED),
+        "delay_receipts": store.get(chorus.DELAY_RECEIPTS) or "",
+        "delay_fee_invoices": store.get(chorus.DELAY_FEE_INVOICES) or "",
+        "cutoff_date": cutoff or "",
+        "vat_exemption_reason": store.get(chorus.VAT_EXEMPTION_REASON) or "",
+    }
+
+
+@dataclass(frozen=True)
+class FieldState:
+    """How a connection field is shown: editable, or read-only because of the environment."""
+
+    name: str
+    label: str
+    is_secret: bool
+    env_variable: str | None
+    overridden: bool
+    # For an overridden non-secret field: the environment value (the environment's label for
+    # the environment itself). Never set for secrets.
+    env_value: str | None
+    # For a secret: whether a value is stored (the value itself is never shown).
+    is_stored: bool
+    # A stored secret the current encryption key cannot decrypt.
+    is_unreadable: bool = False
+
+
+def _env_display(spec: SystemField, overrides: Mapping[str, str]) -> str | None:
+    if spec.is_secret:
+        return None
+    value = overrides[spec.key]
+    if spec.key == chorus.ENVIRONMENT:
+        try:
+            return chorus.Environment(value).label
+        except ValueError:
+            return value
+    return value
+
+
+def field_states(unreadable: frozenset[str] = frozenset()) -> dict[str, FieldState]:
+    """Display state of every connection field; ``unreadable``: secret keys that cannot be
+    decrypted (``ChorusSettings.unreadable_secrets``)."""
+    overrides = current_overrides()
+    states = {}
+    for spec in CONNECTION_FIELDS:
+        overridden = spec.key in overrides
+        states[spec.name] = FieldState(
+            name=spec.name,
+            label=spec.label,
+            is_secret=spec.is_secret,
+            env_variable=spec.env_variable,
+            overridden=overridden,
+            env_value=_env_display(spec, overrides) if overridden else None,
+            is_stored=spec.is_secret and store.has(spec.key),
+            is_unreadable=spec.key in unreadable,
+        )
+    return states
+
+
+# -- Assurances tab -----------------------------------------------------------------------------
+
+
+def save_insurance(*, chorus_enabled: bool) -> None:
+    """S1 switch. Flushes."""
+    store.put_bool(chorus.CHORUS_ENABLED, chorus_enabled)
+    db.session.flush()
+
+
+# -- users --------------------------------------------------------------------------------------
+
+SELF_DISABLE_ERROR = "Vous ne pouvez pas désactiver votre propre compte."
+SELF_DEMOTE_ERROR = "Vous ne pouvez pas retirer votre propre rôle d'administrateur."
+USERNAME_TAKEN_ERROR = "Cet identifiant est déjà utilisé."
+PASSWORD_TOO_SHORT = f"Le mot de passe doit contenir au moins {PASSWORD_MIN_LENGTH} caractères."
+
+
+def validate_user_change(
+    acting: User, target: User, *, role: str, is_enabled: bool
+) -> dict[str, str]:
+    """Pure: an administrator cannot lock themself out (disable or demote their account)."""
+    errors: dict[str, str] = {}
+    try:
+        Role(role)
+    except ValueError:
+        errors["role"] = "Choisissez un rôle de la liste."
+    if acting.id == target.id:
+        if not is_enabled:
+            errors["is_enabled"] = SELF_DISABLE_ERROR
+        if role != Role.ADMIN.value and "role" not in errors:
+            errors["role"] = SELF_DEMOTE_ERROR
+    return errors
+
+
+def password_problem(password: str) -> str | None:
+    """Pure: the French reason a password is refused, or None."""
+    if len(password or "") < PASSWORD_MIN_LENGTH:
+        return PASSWORD_TOO_SHORT
+    return None
+
+
+def username_taken(username: str, *, exclude_id: int | None = None) -> bool:
+    """Case-insensitive, so ``Admin`` and ``admin`` cannot both exist."""
+    query = select(User.id).where(func.lower(User.username) == username.strip().lower())
+    if exclude_id is not None:
+        query = query.where(User.id != exclude_id)
+    return db.session.scalar(query) is not None
+
+
+def create_user(
+    *,
+    username: str,
+    password: str,
+    role: str = Role.LECTURE.value,
+    full_name: str = "",
+    email: str | None = None,
+    is_enabled: bool = True,
+) -> User:
+    """Create an account; raises ``ValidationFailed``. Flushes."""
+    errors: dict[str, str] = {}
+    username = username.strip()
+    if not username:
+        errors["username"] = "Saisissez l'identifiant."
+    elif username_taken(username):
+        errors["username"] = USERNAME_TAKEN_ERROR
+    if problem := password_problem(password):
+        errors["password"] = problem
+    try:
+        Role(role)
+    except ValueError:
+        errors["role"] = "Choisissez un rôle de la liste."
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        email=(email or "").strip() or None,
+        role=role,
+        is_enabled=is_enabled,
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(
+    acting: User,
+    target: User,
+    *,
+    full_name: str,
+    email: str | None,
+    role: str,
+    is_enabled: bool,
+) -> None:
+    """Edit an account; raises ``ValidationFailed`` (nothing changed then). Flushes."""
+    errors = validate_user_change(acting, target, role=role, is_enabled=is_enabled)
+    if errors:
+        raise ValidationFailed(errors)
+    target.full_name = full_name.strip()
+    target.email = (email or "").strip() or None
+    target.role = role
+    target.is_enabled = is_enabled
+    db.session.flush()
+
+
+def reset_password(target: User, password: str) -> None:
+    """Set a new password; raises ``ValidationFailed``. Flushes."""
+    if problem := password_problem(password):
+        raise ValidationFailed({"password": problem})
+    target.set_password(password)
+    db.session.flush()
