@@ -364,6 +364,14 @@ class JobRunner:
         with self._lock:
             self._futures.setdefault(job_id, []).extend(futures)
 
+    def launch(self, job_id: int) -> None:
+        """Start a new job: reconcile leftovers first (B7), in the pool, then put workers on it."""
+        self._executor.submit(self._recover_then_start, job_id)
+
+    def _recover_then_start(self, job_id: int) -> None:
+        self.recover_and_resume(exclude=job_id)
+        self.start(job_id)
+
     def _run(self, job_id: int) -> None:
         with self.app.app_context():
             try:
@@ -371,22 +379,38 @@ class JobRunner:
             finally:
                 db.session.remove()
 
-    def recover_and_resume(self) -> None:
+    def recover_and_resume(self, exclude: int | None = None) -> None:
         """Start-up and job-start recovery: reconcile, then resume interrupted jobs."""
         with self.app.app_context():
             try:
                 resume = recover()
+            except Exception:
+                log.exception("recovery failed")
+                resume = []
             finally:
                 db.session.remove()
         for job_id in resume:
-            self.start(job_id)
+            if job_id != exclude:
+                self.start(job_id)
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
-        """Block until this process's workers on the job are done (CLI, tests)."""
-        with self._lock:
-            futures = list(self._futures.get(job_id, []))
-        for future in futures:
-            future.result(timeout=timeout)
+        """Block until the job is no longer running in the database (CLI, tests)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                futures = list(self._futures.get(job_id, []))
+            for future in futures:
+                future.result(
+                    timeout=None if deadline is None else max(0, deadline - time.monotonic())
+                )
+            with self.app.app_context():
+                state = db.session.scalar(select(Job.state).where(Job.id == job_id))
+                db.session.remove()
+            if state not in (JobState.RUNNING.value, JobState.FINISHING.value):
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {state}")
+            time.sleep(0.05)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)

@@ -1,0 +1,472 @@
+"""Sending documents to Chorus Pro as background jobs (S9–S11, S13, B3, B7, B9).
+
+One code path for every way of sending (single with GED attachments, mass, daily run, CLI):
+``start_send`` locks the documents and creates the job, the runner calls ``SendHandler``
+for each document: recipient check → uploads → attempt recorded → ``soumettre`` → record.
+A ``soumettre`` whose answer was lost is never repeated: the number is looked up in Chorus
+(``reconcile``) before the document can be sent again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from flask import current_app
+from sqlalchemy import select, update
+
+from portal import storage
+from portal.auth.models import User
+from portal.chorus.client import ChorusClient
+from portal.chorus.errors import (
+    ChorusAuthenticationError,
+    ChorusError,
+    ChorusRefused,
+    ChorusUnavailable,
+)
+from portal.chorus.factory import client_from_settings
+from portal.chorus.payload import (
+    AttachmentRef,
+    PayloadError,
+    build_submission,
+    chorus_file_name,
+    main_attachment_designation,
+    main_attachment_file_name,
+)
+from portal.clock import today, utcnow
+from portal.dematerialization import audit, documents, playbook, recipients, reports, rules
+from portal.dematerialization.documents import Document
+from portal.dematerialization.models import ChorusStatusEvent, DocumentType, ExchangeOutcome
+from portal.extensions import db
+from portal.jobs.links import job_url
+from portal.jobs.models import ItemState, Job, JobItem, JobKind
+from portal.jobs.runner import ItemOutcome, OutcomeUnknown, WorkContext, register_handler
+from portal.models_base import ChorusState
+from portal.notifications.services import notify, store_report
+from portal.portfolio.models import ClientDocument
+from portal.settings import chorus as chorus_settings
+from portal.settings.chorus import ChorusSettings
+
+SUBMIT = "factures/soumettre"
+SENDING_KINDS = (JobKind.SINGLE_SEND, JobKind.MASS_SEND, JobKind.DAILY_SEND)
+CHORUS_ADMINS = "chorus_admins"
+
+
+# -- planning and starting ----------------------------------------------------------------------
+
+
+@dataclass
+class SendPlan:
+    """What a send would do: documents to send, and the others with the reasons (S13)."""
+
+    to_send: list[Document] = field(default_factory=list)
+    skipped: list[tuple[Document, list[rules.Reason]]] = field(default_factory=list)
+
+
+def plan(candidates: Sequence[Document], *, chorus_enabled: bool) -> SendPlan:
+    """Split documents into sendable and skipped, with every reason (cached recipients)."""
+    structures = _cached_structures(candidates)
+    result = SendPlan()
+    for document in candidates:
+        client = document.client
+        verdict = rules.eligibility(
+            document,
+            chorus_enabled=chorus_enabled,
+            recipient=structures.get(client.siret or ""),
+        )
+        if verdict.eligible:
+            result.to_send.append(document)
+        else:
+            result.skipped.append((document, [r for r in verdict.reasons if r.blocking]))
+    return result
+
+
+def _cached_structures(candidates: Sequence[Document]) -> dict[str, Any]:
+    from portal.dematerialization.models import RecipientStructure
+
+    sirets = {d.client.siret for d in candidates if d.client.siret}
+    if not sirets:
+        return {}
+    rows = db.session.scalars(
+        select(RecipientStructure).where(RecipientStructure.siret.in_(sirets))
+    )
+    return {row.siret: row for row in rows}
+
+
+def start_send(
+    candidates: Sequence[Document],
+    *,
+    kind: JobKind,
+    user: User | None,
+    secondary_document_ids: Sequence[int] = (),
+    extra_skipped: Sequence[tuple[Document, list[rules.Reason]]] = (),
+) -> Job:
+    """Create a send job: eligible documents are locked (in progress), the others skipped.
+
+    Locking is a compare-and-set on the document's Chorus state, so two jobs (two clicks,
+    browsers, processes or servers) can never both hold a document. Flushes; the caller
+    commits, then calls ``launch``.
+    """
+    settings = chorus_settings.load()
+    planned = plan(candidates, chorus_enabled=settings.enabled)
+    job = Job(
+        kind=kind.value,
+        created_by_id=user.id if user else None,
+        total=len(candidates) + len(extra_skipped),
+        options={"secondary_document_ids": list(secondary_document_ids)},
+    )
+    db.session.add(job)
+    locked = _lock(planned.to_send)
+    for document in planned.to_send:
+        if (documents.type_of(document), document.id) in locked:
+            job.items.append(_item(document, ItemState.PENDING))
+        else:
+            db.session.refresh(document)
+            job.items.append(_skipped_item(document, [_lock_reason(document)]))
+    for document, reasons in [*planned.skipped, *extra_skipped]:
+        job.items.append(_skipped_item(document, reasons))
+    job.skipped = sum(1 for item in job.items if item.state == ItemState.SKIPPED.value)
+    db.session.flush()
+    return job
+
+
+def launch(job: Job) -> None:
+    """Hand a committed job to this process's workers (reconciling leftovers first)."""
+    from portal.jobs.runner import get_runner
+
+    get_runner(current_app._get_current_object()).launch(job.id)  # type: ignore[attr-defined]
+
+
+def _lock(candidates: Sequence[Document]) -> set[tuple[DocumentType, int]]:
+    locked: set[tuple[DocumentType, int]] = set()
+    for document_type, model in documents.MODELS.items():
+        ids = [d.id for d in candidates if documents.type_of(d) is document_type]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = db.session.execute(
+                update(model)
+                .where(model.id.in_(chunk), model.chorus_state == ChorusState.NOT_SENT.value)
+                .values(chorus_state=ChorusState.IN_PROGRESS.value)
+                .returning(model.id)
+            )
+            locked.update((document_type, row_id) for (row_id,) in rows)
+    return locked
+
+
+def _lock_reason(document: Document) -> rules.Reason:
+    if document.chorus_state == ChorusState.SENT.value:
+        return rules.Reason("S9_ALREADY_SENT", "Déjà dématérialisée dans Chorus Pro.")
+    return rules.Reason("S9_IN_PROGRESS", "Une dématérialisation est déjà en cours.")
+
+
+def _item(document: Document, state: ItemState) -> JobItem:
+    return JobItem(
+        document_type=documents.type_of(document).value,
+        document_id=document.id,
+        document_number=document.number,
+        state=state.value,
+    )
+
+
+def _skipped_item(document: Document, reasons: Sequence[rules.Reason]) -> JobItem:
+    item = _item(document, ItemState.SKIPPED)
+    item.finished_at = utcnow()
+    item.error_code = reasons[0].code if reasons else None
+    item.error_message = " ; ".join(r.message for r in reasons)
+    item.explanation = playbook.explain(item.error_code, item.error_message).explanation
+    if document.chorus_invoice_id:
+        item.chorus_invoice_id = document.chorus_invoice_id
+        item.chorus_status = document.chorus_status
+    return item
+
+
+# -- the per-document work ----------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _http_session() -> requests.Session:
+    """One pooled HTTP session per worker thread (connections reused across documents)."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
+class SendHandler:
+    """Job handler for every sending kind."""
+
+    def process(self, job: Job, item: JobItem, context: WorkContext) -> ItemOutcome:
+        document = documents.load(item.document_type, item.document_id)
+        if document is None:
+            return _failed("DOCUMENT_SUPPRIME", "Le document a été supprimé entre-temps.")
+        settings = chorus_settings.load()
+        if not settings.enabled:
+            return ItemOutcome(
+                ItemState.SKIPPED,
+                error_code="S1_DISABLED",
+                error_message="La dématérialisation est désactivée dans les paramètres.",
+            )
+        scope = audit.AuditScope(item.document_type, item.document_id, job.id, job.created_by_id)
+        try:
+            client = _client(settings, scope)
+            context.set_step("Vérification du destinataire dans Chorus Pro")
+            verdict = self._check(document, client, job)
+            if not verdict.eligible:
+                blocking = [r for r in verdict.reasons if r.blocking]
+                return _outcome(ItemState.SKIPPED, blocking[0].code, _join(blocking))
+            payload = self._upload_and_build(document, job, client, settings, scope, context)
+        except ChorusRefused as error:
+            return _outcome(
+                ItemState.FAILED, str(error.code_retour or error.http_status), error.libelle
+            )
+        except ChorusError as error:
+            return _outcome(ItemState.FAILED, type(error).__name__, str(error))
+        except PayloadError as error:
+            return _outcome(ItemState.FAILED, "DONNEES_INCOMPLETES", str(error))
+
+        context.mark_submitting()
+        context.set_step("Soumission de la facture")
+        try:
+            submitted = client.submit_invoice(payload)
+        except ChorusRefused as error:
+            return _outcome(
+                ItemState.FAILED, str(error.code_retour or error.http_status), error.libelle
+            )
+        except ChorusUnavailable as error:
+            if error.outcome_unknown:
+                audit.record(
+                    scope, "factures/soumettre", ExchangeOutcome.UNKNOWN, message=str(error)
+                )
+                raise OutcomeUnknown from error
+            return _outcome(ItemState.FAILED, "ChorusUnavailable", str(error))
+        except (ChorusAuthenticationError, ChorusError) as error:
+            return _outcome(ItemState.FAILED, type(error).__name__, str(error))
+        audit.record(
+            scope,
+            SUBMIT,
+            ExchangeOutcome.OK,
+            chorus_invoice_id=submitted.identifiant_facture_cpp,
+            message=f"Facture déposée, statut {submitted.statut or 'DEPOSEE'}",
+        )
+        return ItemOutcome(
+            ItemState.SUCCEEDED,
+            chorus_invoice_id=submitted.identifiant_facture_cpp,
+            chorus_status=submitted.statut or "DEPOSEE",
+        )
+
+    def _check(self, document: Document, client: ChorusClient, job: Job) -> rules.Eligibility:
+        """B3 before sending: refresh the recipient at most once per job, then S9 + B3 rules."""
+        siret = document.client.siret
+        structure = recipients.cached(siret)
+        if siret and not recipients.is_fresh(structure, job.created_at):
+            structure = recipients.refresh(siret, client)
+        db.session.refresh(document)
+        return rules.eligibility(document, chorus_enabled=True, recipient=structure, locked_by_caller=True)
+
+    def _upload_and_build(
+        self,
+        document: Document,
+        job: Job,
+        client: ChorusClient,
+        settings: ChorusSettings,
+        scope: audit.AuditScope,
+        context: WorkContext,
+    ) -> dict[str, Any]:
+        """Upload the main PDF then each chosen GED file, one at a time (bounded memory)."""
+        context.set_step("Dépôt de la pièce principale")
+        if document.pdf_stored_name is None:
+            raise PayloadError("Le PDF du document est introuvable.")
+        main_name = main_attachment_file_name(document)
+        main_id = self._upload(
+            client, scope, storage.read_bytes(storage.PDF, document.pdf_stored_name), main_name
+        )
+        main = AttachmentRef(main_id, main_attachment_designation(document))
+        secondary = []
+        chosen = _secondary_documents(document, job)
+        for position, ged in enumerate(chosen, start=1):
+            context.set_step(f"Dépôt de la pièce jointe {position}/{len(chosen)}")
+            name = chorus_file_name(ged.original_name)
+            content = storage.read_bytes(storage.GED, ged.stored_name)
+            attachment_id = self._upload(client, scope, content, name, ged.mime_type)
+            del content
+            secondary.append(AttachmentRef(attachment_id, ged.original_name[:100]))
+        return build_submission(
+            document,
+            settings=settings,
+            invoice_date=today(),
+            main_attachment=main,
+            secondary_attachments=secondary,
+        )
+
+    @staticmethod
+    def _upload(
+        client: ChorusClient,
+        scope: audit.AuditScope,
+        content: bytes,
+        name: str,
+        mime_type: str = "application/pdf",
+    ) -> int:
+        uploaded = client.upload_attachment(content, name, mime_type)
+        audit.record(
+            scope,
+            "transverses/ajouter/fichier",
+            ExchangeOutcome.OK,
+            attachment_id=uploaded.piece_jointe_id,
+            message=f"Pièce « {name} » déposée",
+        )
+        return uploaded.piece_jointe_id
+
+    def reconcile(self, job: Job, item: JobItem) -> ItemOutcome | None:
+        """B7: did Chorus receive the invoice whose answer was lost? Look its number up."""
+        settings = chorus_settings.load()
+        scope = audit.AuditScope(item.document_type, item.document_id, job.id, job.created_by_id)
+        if settings.supplier_id is None:
+            return None
+        try:
+            found = _client(settings, scope).find_invoices(
+                item.document_number, settings.supplier_id
+            )
+        except ChorusError:
+            return None
+        kept = [
+            f for f in found if f.numero_facture == item.document_number and f.statut != "REJETEE"
+        ]
+        if kept:
+            invoice = max(kept, key=lambda f: f.identifiant_facture_cpp)
+            audit.record(
+                scope,
+                "factures/rechercher/fournisseur",
+                ExchangeOutcome.OK,
+                chorus_invoice_id=invoice.identifiant_facture_cpp,
+                message="Rapprochement : la facture a bien été reçue par Chorus Pro",
+            )
+            return ItemOutcome(
+                ItemState.SUCCEEDED,
+                chorus_invoice_id=invoice.identifiant_facture_cpp,
+                chorus_status=invoice.statut or "DEPOSEE",
+            )
+        audit.record(
+            scope,
+            "factures/rechercher/fournisseur",
+            ExchangeOutcome.OK,
+            message="Rapprochement : facture absente de Chorus Pro, elle peut être renvoyée",
+        )
+        return _outcome(
+            ItemState.FAILED,
+            "ISSUE_INCONNUE",
+            "La réponse de Chorus Pro a été perdue et la facture n'y figure pas : "
+            "elle peut être renvoyée.",
+        )
+
+    def release(self, job: Job, item: JobItem, outcome: ItemOutcome) -> None:
+        """Apply the outcome to the document: sent with its N° Chorus, or sendable again."""
+        model = documents.model_of(item.document_type)
+        if outcome.state is ItemState.SUCCEEDED:
+            db.session.execute(
+                update(model)
+                .where(model.id == item.document_id)
+                .values(
+                    chorus_state=ChorusState.SENT.value,
+                    chorus_invoice_id=outcome.chorus_invoice_id,
+                    chorus_status=outcome.chorus_status,
+                    chorus_deposited_at=utcnow(),
+                    chorus_status_checked_at=utcnow(),
+                )
+            )
+            db.session.add(
+                ChorusStatusEvent(
+                    document_type=item.document_type,
+                    document_id=item.document_id,
+                    status_code=outcome.chorus_status or "DEPOSEE",
+                    changed_at=utcnow(),
+                )
+            )
+        else:
+            db.session.execute(
+                update(model)
+                .where(
+                    model.id == item.document_id,
+                    model.chorus_state == ChorusState.IN_PROGRESS.value,
+                )
+                .values(chorus_state=ChorusState.NOT_SENT.value)
+            )
+
+    def finalize(self, job: Job) -> None:
+        """End notification to every Chorus administrator, with the CSV report (S11, S13)."""
+        db.session.refresh(job)
+        single = job.kind == JobKind.SINGLE_SEND.value
+        all_sent = job.succeeded == job.total
+        if not single or not all_sent:
+            job.report = store_report(reports.report_filename(job), reports.build_job_report(job))
+        title, body, level = _summary(job)
+        notify(CHORUS_ADMINS, title, body, level=level, link_url=job_url(job.id), report=job.report)
+
+
+def _summary(job: Job) -> tuple[str, str, str]:
+    if job.kind == JobKind.SINGLE_SEND.value and job.items:
+        item = job.items[0]
+        label = DocumentType(item.document_type).label
+        if item.state == ItemState.SUCCEEDED.value:
+            return (
+                f"{label} {item.document_number} envoyée à Chorus Pro",
+                f"N° Chorus {item.chorus_invoice_id}, statut {item.chorus_status}.",
+                "success",
+            )
+        return (
+            f"Échec de la dématérialisation de {label.lower()} {item.document_number}",
+            f"{item.error_message or ''} Le document peut être renvoyé ; détail dans le rapport.",
+            "danger",
+        )
+    kind = JobKind(job.kind).label
+    body = (
+        f"{job.succeeded} envoyé(s), {job.skipped} ignoré(s), {job.failed} refusé(s) ou en échec "
+        f"sur {job.total} document(s). Le rapport CSV détaille chaque document."
+    )
+    level = "success" if job.failed == 0 else "warning"
+    return f"{kind} terminée", body, level
+
+
+def _secondary_documents(document: Document, job: Job) -> list[ClientDocument]:
+    wanted = [int(i) for i in (job.options or {}).get("secondary_document_ids", [])]
+    if not wanted:
+        return []
+    rows = db.session.scalars(
+        select(ClientDocument).where(
+            ClientDocument.id.in_(wanted), ClientDocument.client_id == document.client.id
+        )
+    )
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in wanted if i in by_id]
+
+
+def _client(settings: ChorusSettings, scope: audit.AuditScope) -> ChorusClient:
+    return client_from_settings(
+        settings, session=_http_session(), observer=audit.observer_for(scope)
+    )
+
+
+def _join(reasons: Sequence[rules.Reason]) -> str:
+    return " ; ".join(reason.message for reason in reasons)
+
+
+def _outcome(state: ItemState, code: str | None, message: str | None) -> ItemOutcome:
+    explained = playbook.explain(code, message)
+    return ItemOutcome(
+        state, error_code=code, error_message=message, explanation=explained.explanation
+    )
+
+
+def _refused(error: ChorusRefused) -> ItemOutcome:
+    code = error.code_retour if error.code_retour is not None else error.http_status
+    return _outcome(ItemState.FAILED, None if code is None else str(code), error.libelle)
+
+
+def _failed(code: str, message: str) -> ItemOutcome:
+    return _outcome(ItemState.FAILED, code, message)
+
+
+register_handler(SENDING_KINDS, SendHandler)
