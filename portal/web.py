@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.billing.views import bp as billing_bp
     from portal.dashboard import bp as dashboard_bp
+    from portal.jobs.views import bp as jobs_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.portfolio.views import bp as portfolio_bp
     from portal.settings.views import bp as settings_bp
@@ -135,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
         billing_bp,
         notifications_bp,
         settings_bp,
+        jobs_bp,
     ):
         app.register_blueprint(blueprint)
 
