@@ -69,3 +69,110 @@ def _fee_invoice_inconsistencies(invoice: FeeInvoiceAmounts) -> Iterator[str]:
             f"Montants incohérents : {fr_money(invoice.amount_ht)} HT + "
             f"{fr_money(invoice.vat_amount)} de TVA ≠ total TTC {fr_money(invoice.total)}."
         )
+
+
+# -- document input --------------------------------------------------------------------------------
+
+MAX_AMOUNT = Decimal("9999999999.99")
+
+
+def receipt_amount_errors(net_premium: Decimal, taxes: Decimal, total: Decimal) -> dict[str, str]:
+    """French errors per field for a receipt's amounts (negative amounts are refunds)."""
+    errors: dict[str, str] = {}
+    for name, value in (("net_premium", net_premium), ("taxes", taxes), ("total", total)):
+        if abs(value) > MAX_AMOUNT:
+            errors[name] = "Montant trop élevé."
+    if errors:
+        return errors
+    if total == ZERO:
+        errors["total"] = "Le total TTC ne peut pas être nul."
+    elif net_premium + taxes != total:
+        errors["total"] = (
+            f"Le total TTC doit être égal à la prime nette plus les taxes "
+            f"({fr_money(net_premium + taxes)})."
+        )
+    return errors
+
+
+def fee_invoice_amount_errors(amount_ht: Decimal, vat_rate: Decimal) -> dict[str, str]:
+    """French errors per field for a fee invoice's HT amount and VAT rate."""
+    errors: dict[str, str] = {}
+    if amount_ht == ZERO:
+        errors["amount_ht"] = "Le montant HT ne peut pas être nul."
+    elif abs(amount_ht) > MAX_AMOUNT:
+        errors["amount_ht"] = "Montant trop élevé."
+    if vat_rate < ZERO or vat_rate > HUNDRED:
+        errors["vat_rate"] = "Le taux de TVA doit être compris entre 0 et 100 %."
+    elif vat_rate != to_money(vat_rate):
+        errors["vat_rate"] = "Le taux de TVA comporte au plus deux décimales."
+    return errors
+
+
+def total_change_error(new_total: Decimal, allocated: Decimal) -> str | None:
+    """Refuse a total that the allocations already recorded would exceed."""
+    if allocated == ZERO:
+        return None
+    if (new_total > ZERO) != (allocated > ZERO) or abs(allocated) > abs(new_total):
+        return (
+            f"Le total ne peut pas être inférieur au montant déjà affecté "
+            f"({fr_money(allocated)}) : supprimez d'abord des affectations."
+        )
+    return None
+
+
+def edit_blocked_reason(chorus_state: str, kind_label: str) -> str | None:
+    """Why a document can no longer be changed (it is, or is being, sent to Chorus Pro)."""
+    if chorus_state == "in_progress":
+        return f"{kind_label} en cours de dématérialisation : modification impossible."
+    if chorus_state == "sent":
+        return f"{kind_label} déjà transmise à Chorus Pro : modification impossible."
+    return None
+
+
+# -- allocations -----------------------------------------------------------------------------------
+
+
+def allocation_errors(
+    amount: Decimal,
+    *,
+    document_total: Decimal,
+    document_remaining: Decimal,
+    payment_unallocated: Decimal,
+    same_client: bool,
+) -> list[str]:
+    """French reasons to refuse allocating ``amount`` of a payment to a document.
+
+    The amount carries the document's sign (a refund is settled by a negative allocation);
+    it may not exceed what the document still owes nor what the payment has left.
+    """
+    errors: list[str] = []
+    if not same_client:
+        errors.append("Le document n'appartient pas au client de l'encaissement.")
+    if amount == ZERO:
+        errors.append("Le montant affecté ne peut pas être nul.")
+        return errors
+    if (amount > ZERO) != (document_total > ZERO):
+        errors.append(
+            "Le montant affecté doit être du même signe que le total du document "
+            f"({fr_money(document_total)})."
+        )
+        return errors
+    if abs(amount) > abs(document_remaining):
+        errors.append(
+            f"Le montant affecté ({fr_money(amount)}) dépasse le reste à solder du document "
+            f"({fr_money(document_remaining)})."
+        )
+    if (payment_unallocated > ZERO) != (amount > ZERO) or abs(amount) > abs(payment_unallocated):
+        errors.append(
+            f"Le montant affecté ({fr_money(amount)}) dépasse le montant non affecté de "
+            f"l'encaissement ({fr_money(payment_unallocated)})."
+        )
+    return errors
+
+
+def payment_amount_error(amount: Decimal) -> str | None:
+    if amount == ZERO:
+        return "Le montant de l'encaissement ne peut pas être nul."
+    if abs(amount) > MAX_AMOUNT:
+        return "Montant trop élevé."
+    return None

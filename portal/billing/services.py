@@ -5,16 +5,25 @@ Services ``flush()``; the caller (request or job) commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select, type_coerce
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import storage
-from portal.billing import pdf, rules
-from portal.billing.models import FeeInvoice, Receipt
+from portal.auth.models import User
+from portal.billing import pdf, queries, rules
+from portal.billing.models import ZERO, Allocation, FeeInvoice, Payment, PaymentMethod, Receipt
+from portal.db_types import Money
 from portal.extensions import db
+from portal.portfolio.models import Client, Company, Contract
+from portal.validators import ValidationFailed
 
 Document = Receipt | FeeInvoice
 
@@ -120,3 +129,287 @@ def refresh_integrity(document: Document) -> str | None:
     document.corruption_reason = reason
     db.session.flush()
     return reason
+
+
+# -- receipts and fee invoices -------------------------------------------------------------------
+
+NUMBER_TAKEN = {
+    "receipt": "Ce numéro est déjà utilisé par une quittance.",
+    "fee_invoice": "Ce numéro est déjà utilisé par une facture d'honoraires.",
+}
+CLIENT_LOCKED = (
+    "Des encaissements de ce client sont déjà affectés au document : "
+    "supprimez les affectations avant de changer de client."
+)
+
+
+@dataclass(frozen=True)
+class ReceiptInput:
+    """What the quittance form provides (already typed)."""
+
+    number: str
+    contract: Contract
+    period_start_on: date
+    period_end_on: date
+    entered_on: date
+    net_premium: Decimal
+    taxes: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class FeeInvoiceInput:
+    """What the facture d'honoraires form provides; VAT and TTC are computed here."""
+
+    number: str
+    client: Client
+    contract: Contract | None
+    company: Company | None
+    label: str
+    entered_on: date
+    amount_ht: Decimal
+    vat_rate: Decimal
+
+
+def _check_editable(document: Document | None) -> None:
+    if document is None:
+        return
+    reason = rules.edit_blocked_reason(document.chorus_state, document.kind_label)
+    if reason:
+        raise ValidationFailed(reason)
+
+
+def _flush_unique(message: str) -> None:
+    """Flush; a concurrent insert of the same number becomes a French validation error."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ValidationFailed({"number": message}) from error
+
+
+def save_receipt(data: ReceiptInput, receipt: Receipt | None = None) -> Receipt:
+    """Create (``receipt=None``) or update a quittance, then (re)generate its avis d'échéance.
+
+    Raises ``ValidationFailed`` (messages keyed by form field) without changing anything.
+    """
+    _check_editable(receipt)
+    errors = rules.receipt_amount_errors(data.net_premium, data.taxes, data.total)
+    if data.period_end_on < data.period_start_on:
+        errors["period_end_on"] = (
+            "La fin de période doit être postérieure ou égale au début de période."
+        )
+    taken = queries.number_taken(
+        data.number, except_receipt=receipt.id if receipt is not None else None
+    )
+    if taken:
+        errors["number"] = NUMBER_TAKEN[taken]
+    if (
+        receipt is not None
+        and receipt.allocated_amount
+        and data.contract.client_id != receipt.contract.client_id
+    ):
+        errors["contract_number"] = CLIENT_LOCKED
+    if receipt is not None and "total" not in errors:
+        change = rules.total_change_error(data.total, receipt.allocated_amount)
+        if change:
+            errors["total"] = change
+    if errors:
+        raise ValidationFailed(errors)
+
+    if receipt is None:
+        receipt = Receipt(allocated_amount=ZERO)
+        db.session.add(receipt)
+    receipt.number = data.number
+    receipt.contract = data.contract
+    receipt.period_start_on = data.period_start_on
+    receipt.period_end_on = data.period_end_on
+    receipt.entered_on = data.entered_on
+    receipt.net_premium = data.net_premium
+    receipt.taxes = data.taxes
+    receipt.total = data.total
+    _flush_unique(NUMBER_TAKEN["receipt"])
+    regenerate_pdf(receipt)
+    return receipt
+
+
+def save_fee_invoice(data: FeeInvoiceInput, invoice: FeeInvoice | None = None) -> FeeInvoice:
+    """Create or update a facture d'honoraires (VAT and TTC computed), then its PDF."""
+    _check_editable(invoice)
+    errors = rules.fee_invoice_amount_errors(data.amount_ht, data.vat_rate)
+    if data.contract is not None and data.contract.client_id != data.client.id:
+        errors["contract_number"] = "Ce contrat n'appartient pas au client choisi."
+    if data.contract is None and data.company is None:
+        errors["company_id"] = "Choisissez la société émettrice (ou un contrat)."
+    taken = queries.number_taken(
+        data.number, except_fee_invoice=invoice.id if invoice is not None else None
+    )
+    if taken:
+        errors["number"] = NUMBER_TAKEN[taken]
+    if invoice is not None and invoice.allocated_amount and data.client.id != invoice.client_id:
+        errors["client_id"] = CLIENT_LOCKED
+    vat, total = rules.fee_invoice_amounts(data.amount_ht, data.vat_rate)
+    if invoice is not None and not errors:
+        change = rules.total_change_error(total, invoice.allocated_amount)
+        if change:
+            errors["amount_ht"] = change
+    if errors:
+        raise ValidationFailed(errors)
+
+    if invoice is None:
+        invoice = FeeInvoice(allocated_amount=ZERO)
+        db.session.add(invoice)
+    invoice.number = data.number
+    invoice.client = data.client
+    invoice.contract = data.contract
+    invoice.company = data.company
+    invoice.label = data.label
+    invoice.entered_on = data.entered_on
+    invoice.amount_ht = data.amount_ht
+    invoice.vat_rate = data.vat_rate
+    invoice.vat_amount = vat
+    invoice.total = total
+    _flush_unique(NUMBER_TAKEN["fee_invoice"])
+    regenerate_pdf(invoice)
+    return invoice
+
+
+def pdf_change_blocked_reason(document: Document) -> str | None:
+    """The main attachment cannot change while Chorus has, or is receiving, the document."""
+    return rules.edit_blocked_reason(document.chorus_state, document.kind_label)
+
+
+# -- payments and allocations ------------------------------------------------------------------
+
+
+def _lock(model: Any, row_id: int) -> Any:
+    """Reload a row locked for update (PostgreSQL), so concurrent allocations queue up."""
+    return db.session.execute(
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _document_client_id(document: Document) -> int:
+    if isinstance(document, Receipt):
+        return document.contract.client_id
+    return document.client_id
+
+
+def _payment_unallocated(payment: Payment) -> Decimal:
+    allocated = db.session.execute(
+        select(type_coerce(func.coalesce(func.sum(Allocation.amount), 0), Money)).where(
+            Allocation.payment_id == payment.id
+        )
+    ).scalar_one()
+    return payment.amount - allocated
+
+
+@dataclass(frozen=True)
+class Part:
+    """An amount of a payment to allocate to one document."""
+
+    document: Document
+    amount: Decimal
+    field: str = "allocation_amount"
+
+
+def allocate(payment: Payment, parts: Sequence[Part]) -> list[Allocation]:
+    """Allocate parts of ``payment`` to documents of its client, all or nothing.
+
+    Each document row (and the payment row) is locked, its remaining amount re-read, the
+    rules checked, then ``allocated_amount`` updated in the same transaction.
+    Raises ``ValidationFailed`` (keyed by ``Part.field``) and rolls nothing half-done:
+    the caller rolls back on error.
+    """
+    if not parts:
+        raise ValidationFailed("Indiquez au moins un montant à affecter.")
+    payment = _lock(Payment, payment.id)
+    unallocated = _payment_unallocated(payment)
+    errors: dict[str, str] = {}
+    planned: list[tuple[Document, Decimal]] = []
+    for part in parts:
+        document = _lock(type(part.document), part.document.id)
+        already = sum((amount for doc, amount in planned if doc is document), ZERO)
+        problems = rules.allocation_errors(
+            part.amount,
+            document_total=document.total,
+            document_remaining=document.remaining_amount - already,
+            payment_unallocated=unallocated,
+            same_client=_document_client_id(document) == payment.client_id,
+        )
+        if problems:
+            errors[part.field] = " ".join(problems)
+            continue
+        planned.append((document, part.amount))
+        unallocated -= part.amount
+    if errors:
+        raise ValidationFailed(errors)
+
+    created = []
+    for document, amount in planned:
+        allocation = Allocation(payment=payment, amount=amount)
+        if isinstance(document, Receipt):
+            allocation.receipt = document
+        else:
+            allocation.fee_invoice = document
+        document.allocated_amount = document.allocated_amount + amount
+        db.session.add(allocation)
+        created.append(allocation)
+    db.session.flush()
+    return created
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    received_on: date
+    amount: Decimal
+    method: PaymentMethod
+    reference: str
+
+
+def record_payment(
+    client: Client,
+    data: PaymentInput,
+    *,
+    user: User | None,
+    allocation: Part | None = None,
+) -> Payment:
+    """Record an encaissement and, optionally, its allocation, in one transaction."""
+    error = rules.payment_amount_error(data.amount)
+    if error:
+        raise ValidationFailed({"amount": error})
+    payment = Payment(
+        client=client,
+        received_on=data.received_on,
+        amount=data.amount,
+        method=data.method.value,
+        reference=data.reference,
+        created_by_id=user.id if user is not None else None,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    if allocation is not None:
+        allocate(payment, [allocation])
+    return payment
+
+
+def delete_allocation(allocation: Allocation) -> None:
+    """Remove an affectation: the document's remaining amount comes back."""
+    if allocation.receipt_id is not None:
+        document = _lock(Receipt, allocation.receipt_id)
+    else:
+        document = _lock(FeeInvoice, allocation.fee_invoice_id)
+    document.allocated_amount = document.allocated_amount - allocation.amount
+    db.session.delete(allocation)
+    db.session.flush()
+
+
+def delete_payment(payment: Payment) -> None:
+    """Remove an encaissement and its affectations (restoring the documents' remaining)."""
+    for allocation in list(payment.allocations):
+        delete_allocation(allocation)
+    db.session.delete(payment)
+    db.session.flush()

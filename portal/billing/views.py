@@ -1,20 +1,606 @@
-"""Quittances, factures d'honoraires, encaissements — placeholder until the billing pages land."""
+"""Quittances, factures d'honoraires, encaissements and affectations (thin views)."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal import storage
+from portal.auth.access import requires
+from portal.auth.models import Role
+from portal.billing import queries, services
+from portal.billing.filters import FeeInvoiceFilters, PaymentFilters, ReceiptFilters, parse_amount
+from portal.billing.forms import FeeInvoiceForm, PaymentEntryForm, PdfUploadForm, ReceiptForm
+from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
+from portal.extensions import db
+from portal.htmx import render
+from portal.settings import chorus as chorus_settings
+from portal.validators import ValidationFailed
 
 bp = Blueprint("billing", __name__)
 
+Document = Receipt | FeeInvoice
+
+
+@bp.app_template_global()
+def has_endpoint(name: str) -> bool:
+    """Link to another area's page only once it exists (areas are built in parallel)."""
+    return name in current_app.view_functions
+
+
+@bp.context_processor
+def _billing_helpers() -> dict[str, Any]:
+    return {"payment_methods": PaymentMethod}
+
+
+def _chorus_enabled() -> bool:
+    return chorus_settings.is_chorus_enabled()
+
+
+def _flash_warnings(warnings: tuple[str, ...]) -> None:
+    for warning in warnings:
+        flash(warning, "warning")
+
+
+def _selection_actions(kind: str) -> list[dict[str, str]]:
+    """Mass actions offered on a list's selection (S13 adds "Dématérialisation Chorus Pro").
+
+    Each entry: ``label``, ``url`` (POST target receiving ``ids`` or the filter criteria).
+    Empty list: no checkbox column, no selection toolbar.
+    """
+    return []
+
+
+# -- lists -----------------------------------------------------------------------------------------
+
 
 @bp.route("/quittances")
-def receipts_list() -> str:
-    return render_template("placeholder.html", title="Quittances")
+def receipts_list() -> Response:
+    filters = ReceiptFilters.from_args(request.args, chorus_enabled=_chorus_enabled())
+    _flash_warnings(filters.warnings)
+    page = queries.receipts_page(filters)
+    return render(
+        "billing/receipts.html",
+        "billing/_receipts_table.html",
+        filters=filters,
+        results=page,
+        companies=queries.companies(),
+        selection_actions=_selection_actions("receipt"),
+    )
 
 
 @bp.route("/factures")
-def fee_invoices_list() -> str:
-    return render_template("placeholder.html", title="Factures d'honoraires")
+def fee_invoices_list() -> Response:
+    filters = FeeInvoiceFilters.from_args(request.args, chorus_enabled=_chorus_enabled())
+    _flash_warnings(filters.warnings)
+    page = queries.fee_invoices_page(filters)
+    return render(
+        "billing/fee_invoices.html",
+        "billing/_fee_invoices_table.html",
+        filters=filters,
+        results=page,
+        companies=queries.companies(),
+        selection_actions=_selection_actions("fee_invoice"),
+    )
 
 
 @bp.route("/encaissements")
-def payments_list() -> str:
-    return render_template("placeholder.html", title="Encaissements")
+def payments_list() -> Response:
+    filters = PaymentFilters.from_args(
+        request.args, methods=tuple(method.value for method in PaymentMethod)
+    )
+    _flash_warnings(filters.warnings)
+    return render(
+        "billing/payments.html",
+        "billing/_payments_table.html",
+        filters=filters,
+        results=queries.payments_page(filters),
+    )
+
+
+# -- receipts --------------------------------------------------------------------------------------
+
+
+def _receipt_or_404(receipt_id: int) -> Receipt:
+    receipt = queries.receipt(receipt_id)
+    if receipt is None:
+        abort(404)
+    return receipt
+
+
+def _receipt_input(form: ReceiptForm) -> services.ReceiptInput | None:
+    contract = queries.contract_by_number(form.contract_number.data)
+    if contract is None:
+        form.contract_number.errors = [*form.contract_number.errors, "Contrat introuvable."]
+        return None
+    return services.ReceiptInput(
+        number=form.number.data,
+        contract=contract,
+        period_start_on=form.period_start_on.data,
+        period_end_on=form.period_end_on.data,
+        entered_on=form.entered_on.data,
+        net_premium=form.net_premium.data,
+        taxes=form.taxes.data,
+        total=form.total.data,
+    )
+
+
+def _save(form: Any, build: Callable[[], Any], save: Callable[[Any], Document]) -> Document | None:
+    """Validate, build the input, call the service, commit; errors go next to the fields."""
+    if not form.validate_on_submit():
+        return None
+    data = build()
+    if data is None:
+        return None
+    try:
+        document = save(data)
+    except ValidationFailed as error:
+        db.session.rollback()
+        error.apply_to(form)
+        return None
+    db.session.commit()
+    return document
+
+
+@bp.route("/quittances/nouvelle", methods=["GET", "POST"])
+@requires(Role.GESTIONNAIRE)
+def receipt_new() -> Any:
+    form = ReceiptForm()
+    if request.method == "GET" and request.args.get("contrat"):
+        form.contract_number.data = request.args["contrat"][:40]
+    receipt = _save(form, lambda: _receipt_input(form), services.save_receipt)
+    if receipt is not None:
+        flash(f"Quittance {receipt.number} enregistrée, avis d'échéance généré.", "success")
+        return redirect(url_for("billing.receipt_detail", receipt_id=receipt.id))
+    return render("billing/receipt_form.html", form=form, receipt=None)
+
+
+@bp.route("/quittances/<int:receipt_id>/modifier", methods=["GET", "POST"])
+@requires(Role.GESTIONNAIRE)
+def receipt_edit(receipt_id: int) -> Any:
+    receipt = _receipt_or_404(receipt_id)
+    form = ReceiptForm(obj=receipt)
+    if request.method == "GET":
+        form.contract_number.data = receipt.contract.number
+    saved = _save(
+        form, lambda: _receipt_input(form), lambda data: services.save_receipt(data, receipt)
+    )
+    if saved is not None:
+        flash(f"Quittance {saved.number} modifiée, avis d'échéance régénéré.", "success")
+        return redirect(url_for("billing.receipt_detail", receipt_id=saved.id))
+    return render("billing/receipt_form.html", form=form, receipt=receipt)
+
+
+@bp.route("/quittances/<int:receipt_id>")
+def receipt_detail(receipt_id: int) -> Response:
+    receipt = _receipt_or_404(receipt_id)
+    return render(
+        "billing/receipt_detail.html",
+        receipt=receipt,
+        document=receipt,
+        allocations=queries.allocations_of(receipt),
+        upload_form=PdfUploadForm(),
+        pdf_blocked=services.pdf_change_blocked_reason(receipt),
+    )
+
+
+@bp.route("/quittances/<int:receipt_id>/avis-echeance.pdf")
+def receipt_pdf(receipt_id: int) -> Response:
+    receipt = _receipt_or_404(receipt_id)
+    return _send_pdf(receipt, f"avis-echeance-{receipt.number}")
+
+
+@bp.route("/quittances/<int:receipt_id>/pdf/regenerer", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def receipt_regenerate_pdf(receipt_id: int) -> Response:
+    return _regenerate(_receipt_or_404(receipt_id))
+
+
+@bp.route("/quittances/<int:receipt_id>/pdf", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def receipt_upload_pdf(receipt_id: int) -> Response:
+    return _upload(_receipt_or_404(receipt_id))
+
+
+@bp.route("/quittances/<int:receipt_id>/integrite", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def receipt_check_integrity(receipt_id: int) -> Response:
+    return _check_integrity(_receipt_or_404(receipt_id))
+
+
+# -- fee invoices ----------------------------------------------------------------------------------
+
+
+def _fee_invoice_or_404(invoice_id: int) -> FeeInvoice:
+    invoice = queries.fee_invoice(invoice_id)
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+def _fee_invoice_form(invoice: FeeInvoice | None = None) -> FeeInvoiceForm:
+    form = FeeInvoiceForm(obj=invoice)
+    form.client_id.choices = [(None, "— Choisir un client —")] + [
+        (client_id, f"{name} ({city})" if city else name)
+        for client_id, name, city in queries.clients()
+    ]
+    form.company_id.choices = [(None, "— Société du contrat —")] + [
+        (company.id, company.name) for company in queries.companies()
+    ]
+    if request.method == "GET" and invoice is not None:
+        form.contract_number.data = invoice.contract.number if invoice.contract else None
+    return form
+
+
+def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput | None:
+    from portal.portfolio.models import Client, Company
+
+    client = db.session.get(Client, form.client_id.data)
+    if client is None:
+        form.client_id.errors = [*form.client_id.errors, "Client introuvable."]
+        return None
+    contract = None
+    if form.contract_number.data:
+        contract = queries.contract_by_number(form.contract_number.data)
+        if contract is None:
+            form.contract_number.errors = [*form.contract_number.errors, "Contrat introuvable."]
+            return None
+    company = db.session.get(Company, form.company_id.data) if form.company_id.data else None
+    return services.FeeInvoiceInput(
+        number=form.number.data,
+        client=client,
+        contract=contract,
+        company=company,
+        label=form.label.data,
+        entered_on=form.entered_on.data,
+        amount_ht=form.amount_ht.data,
+        vat_rate=form.vat_rate.data,
+    )
+
+
+@bp.route("/factures/nouvelle", methods=["GET", "POST"])
+@requires(Role.GESTIONNAIRE)
+def fee_invoice_new() -> Any:
+    form = _fee_invoice_form()
+    if request.method == "GET":
+        form.client_id.data = request.args.get("client_id", type=int)
+        form.contract_number.data = (request.args.get("contrat") or "")[:40] or None
+    invoice = _save(form, lambda: _fee_invoice_input(form), services.save_fee_invoice)
+    if invoice is not None:
+        flash(f"Facture {invoice.number} enregistrée, PDF généré.", "success")
+        return redirect(url_for("billing.fee_invoice_detail", invoice_id=invoice.id))
+    return render("billing/fee_invoice_form.html", form=form, invoice=None)
+
+
+@bp.route("/factures/<int:invoice_id>/modifier", methods=["GET", "POST"])
+@requires(Role.GESTIONNAIRE)
+def fee_invoice_edit(invoice_id: int) -> Any:
+    invoice = _fee_invoice_or_404(invoice_id)
+    form = _fee_invoice_form(invoice)
+    saved = _save(
+        form,
+        lambda: _fee_invoice_input(form),
+        lambda data: services.save_fee_invoice(data, invoice),
+    )
+    if saved is not None:
+        flash(f"Facture {saved.number} modifiée, PDF régénéré.", "success")
+        return redirect(url_for("billing.fee_invoice_detail", invoice_id=saved.id))
+    return render("billing/fee_invoice_form.html", form=form, invoice=invoice)
+
+
+@bp.route("/factures/<int:invoice_id>")
+def fee_invoice_detail(invoice_id: int) -> Response:
+    invoice = _fee_invoice_or_404(invoice_id)
+    return render(
+        "billing/fee_invoice_detail.html",
+        invoice=invoice,
+        document=invoice,
+        allocations=queries.allocations_of(invoice),
+        upload_form=PdfUploadForm(),
+        pdf_blocked=services.pdf_change_blocked_reason(invoice),
+    )
+
+
+@bp.route("/factures/<int:invoice_id>/facture.pdf")
+def fee_invoice_pdf(invoice_id: int) -> Response:
+    invoice = _fee_invoice_or_404(invoice_id)
+    return _send_pdf(invoice, f"facture-{invoice.number}")
+
+
+@bp.route("/factures/<int:invoice_id>/pdf/regenerer", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def fee_invoice_regenerate_pdf(invoice_id: int) -> Response:
+    return _regenerate(_fee_invoice_or_404(invoice_id))
+
+
+@bp.route("/factures/<int:invoice_id>/pdf", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def fee_invoice_upload_pdf(invoice_id: int) -> Response:
+    return _upload(_fee_invoice_or_404(invoice_id))
+
+
+@bp.route("/factures/<int:invoice_id>/integrite", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def fee_invoice_check_integrity(invoice_id: int) -> Response:
+    return _check_integrity(_fee_invoice_or_404(invoice_id))
+
+
+# -- PDF actions shared by both kinds --------------------------------------------------------------
+
+
+def _detail_url(document: Document) -> str:
+    if isinstance(document, Receipt):
+        return url_for("billing.receipt_detail", receipt_id=document.id)
+    return url_for("billing.fee_invoice_detail", invoice_id=document.id)
+
+
+def _download_name(stem: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("_")[:80] + ".pdf"
+
+
+def _send_pdf(document: Document, stem: str) -> Response:
+    if not document.pdf_stored_name or not storage.exists(storage.PDF, document.pdf_stored_name):
+        flash("Le PDF de ce document est introuvable : régénérez-le ou déposez-en un.", "danger")
+        return redirect(_detail_url(document))
+    return send_file(
+        storage.path_of(storage.PDF, document.pdf_stored_name),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=_download_name(stem),
+    )
+
+
+def _regenerate(document: Document) -> Response:
+    blocked = services.pdf_change_blocked_reason(document)
+    if blocked:
+        flash(blocked, "danger")
+        return redirect(_detail_url(document))
+    reason = services.regenerate_pdf(document)
+    db.session.commit()
+    flash("PDF régénéré.", "success")
+    if reason:
+        flash(f"Document corrompu : {reason}", "danger")
+    return redirect(_detail_url(document))
+
+
+PDF_MAGIC = b"%PDF-"
+
+
+def _upload(document: Document) -> Response:
+    form = PdfUploadForm()
+    blocked = services.pdf_change_blocked_reason(document)
+    if blocked:
+        flash(blocked, "danger")
+        return redirect(_detail_url(document))
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "danger")
+        return redirect(_detail_url(document))
+    stream = form.pdf.data.stream
+    head = stream.read(len(PDF_MAGIC))
+    stream.seek(0)
+    if head != PDF_MAGIC:
+        flash("Ce fichier n'est pas un PDF : seuls les fichiers PDF sont acceptés.", "danger")
+        return redirect(_detail_url(document))
+    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+    try:
+        services.store_uploaded_pdf(document, stream, limit)
+    except storage.FileTooLarge:
+        db.session.rollback()
+        flash(
+            f"Le fichier dépasse la taille maximale autorisée ({_size(limit)}).",
+            "danger",
+        )
+        return redirect(_detail_url(document))
+    db.session.commit()
+    flash("PDF déposé : il remplace le document généré.", "success")
+    return redirect(_detail_url(document))
+
+
+def _size(limit: int) -> str:
+    from portal.formatting import fr_size
+
+    return fr_size(limit)
+
+
+def _check_integrity(document: Document) -> Response:
+    reason = services.refresh_integrity(document)
+    db.session.commit()
+    if reason:
+        flash(f"Document corrompu : {reason}", "danger")
+    else:
+        flash("Intégrité vérifiée : montants cohérents et PDF intact.", "success")
+    return redirect(_detail_url(document))
+
+
+# -- payments --------------------------------------------------------------------------------------
+
+
+def _document_by_kind(kind: str | None, raw_id: str | None) -> Document | None:
+    if not raw_id or not raw_id.isdigit():
+        return None
+    if kind == "receipt":
+        return queries.receipt(int(raw_id))
+    if kind == "fee_invoice":
+        return queries.fee_invoice(int(raw_id))
+    return None
+
+
+def _prefill_payment(form: PaymentEntryForm, document: Document) -> None:
+    form.document_kind.data = "receipt" if isinstance(document, Receipt) else "fee_invoice"
+    form.document_id.data = str(document.id)
+    if form.amount.data is None and not form.amount.raw_data:
+        form.amount.data = document.remaining_amount
+    if form.allocation_amount.data is None and not form.allocation_amount.raw_data:
+        form.allocation_amount.data = document.remaining_amount
+
+
+@bp.route("/encaissements/saisie", methods=["GET", "POST"])
+@requires(Role.GESTIONNAIRE)
+def payment_entry() -> Any:
+    """Saisie des paiements: find the document by its number, then record and allocate."""
+    chorus_enabled = _chorus_enabled()
+    form = PaymentEntryForm()
+    number = (request.args.get("numero") or "").strip()[:60]
+    by_chorus = chorus_enabled and request.args.get("chorus") == "1"
+    lookup = None
+    document: Document | None = None
+    if request.method == "POST":
+        document = _document_by_kind(form.document_kind.data, form.document_id.data)
+        if document is None:
+            flash("Document introuvable : recherchez-le à nouveau.", "danger")
+            return redirect(url_for("billing.payment_entry"))
+        payment = _record_payment(form, document)
+        if payment is not None:
+            flash(f"Encaissement enregistré et affecté à {document.number}.", "success")
+            return redirect(url_for("billing.payment_detail", payment_id=payment.id))
+    elif number:
+        lookup = queries.find_document_by_number(number, chorus=by_chorus)
+        picked = _document_by_kind(request.args.get("type"), request.args.get("id"))
+        document = lookup.document or (picked if picked in lookup.documents else None)
+    if document is not None:
+        _prefill_payment(form, document)
+    return render(
+        "billing/payment_entry.html",
+        "billing/_payment_entry_document.html",
+        form=form,
+        number=number,
+        by_chorus=by_chorus,
+        chorus_enabled=chorus_enabled,
+        lookup=lookup,
+        document=document,
+    )
+
+
+def _record_payment(form: PaymentEntryForm, document: Document) -> Any:
+    if not form.validate_on_submit():
+        return None
+    data = services.PaymentInput(
+        received_on=form.received_on.data,
+        amount=form.amount.data,
+        method=PaymentMethod(form.method.data),
+        reference=form.reference.data or "",
+    )
+    part = services.Part(document=document, amount=form.allocation_amount.data)
+    try:
+        payment = services.record_payment(document.client, data, user=current_user, allocation=part)
+    except ValidationFailed as error:
+        db.session.rollback()
+        error.apply_to(form)
+        return None
+    db.session.commit()
+    return payment
+
+
+def _payment_or_404(payment_id: int) -> Any:
+    payment = queries.payment(payment_id)
+    if payment is None:
+        abort(404)
+    return payment
+
+
+@bp.route("/encaissements/<int:payment_id>")
+def payment_detail(payment_id: int) -> Response:
+    payment = _payment_or_404(payment_id)
+    open_documents = (
+        queries.open_documents_of_client(payment.client_id) if current_user.can_edit else []
+    )
+    return render(
+        "billing/payment_detail.html",
+        payment=payment,
+        open_documents=open_documents,
+        part_errors={},
+        part_values={},
+    )
+
+
+def _part_field(document: Document) -> str:
+    kind = "receipt" if isinstance(document, Receipt) else "fee_invoice"
+    return f"part-{kind}-{document.id}"
+
+
+@bp.route("/encaissements/<int:payment_id>/affecter", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def payment_allocate(payment_id: int) -> Any:
+    """Allocate the payment's unallocated remainder to one or more documents of its client."""
+    payment = _payment_or_404(payment_id)
+    open_documents = queries.open_documents_of_client(payment.client_id)
+    parts: list[services.Part] = []
+    part_errors: dict[str, str] = {}
+    values = {
+        _part_field(document): (request.form.get(_part_field(document)) or "").strip()
+        for document in open_documents
+    }
+    for document in open_documents:
+        field = _part_field(document)
+        try:
+            amount = parse_amount(values[field])
+        except ValueError:
+            part_errors[field] = "Montant invalide (exemple : 1 234,56)."
+            continue
+        if amount is not None:
+            parts.append(services.Part(document=document, amount=amount, field=field))
+    general: list[str] = []
+    if not part_errors:
+        try:
+            services.allocate(payment, parts)
+        except ValidationFailed as error:
+            db.session.rollback()
+            part_errors = {k: v for k, v in error.errors.items() if k}
+            general = [v for k, v in error.errors.items() if not k]
+        else:
+            db.session.commit()
+            flash("Affectation enregistrée.", "success")
+            return redirect(url_for("billing.payment_detail", payment_id=payment_id))
+    for message in general:
+        flash(message, "danger")
+    payment = _payment_or_404(payment_id)
+    return render(
+        "billing/payment_detail.html",
+        payment=payment,
+        open_documents=queries.open_documents_of_client(payment.client_id),
+        part_errors=part_errors,
+        part_values=values,
+    )
+
+
+@bp.route("/encaissements/<int:payment_id>/supprimer", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def payment_delete(payment_id: int) -> Response:
+    payment = _payment_or_404(payment_id)
+    services.delete_payment(payment)
+    db.session.commit()
+    flash("Encaissement supprimé ; ses affectations ont été annulées.", "success")
+    return redirect(url_for("billing.payments_list"))
+
+
+@bp.route("/affectations/<int:allocation_id>/supprimer", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def allocation_delete(allocation_id: int) -> Response:
+    allocation = db.session.get(Allocation, allocation_id)
+    if allocation is None:
+        abort(404)
+    back = (
+        _detail_url(allocation.document)
+        if request.form.get("retour") == "document"
+        else url_for("billing.payment_detail", payment_id=allocation.payment_id)
+    )
+    services.delete_allocation(allocation)
+    db.session.commit()
+    flash("Affectation supprimée : le reste à solder est rétabli.", "success")
+    return redirect(back)

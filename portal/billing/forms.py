@@ -1,0 +1,140 @@
+"""Billing forms (French labels and messages; errors shown next to fields)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from portal import clock
+from portal.billing.filters import parse_amount
+from portal.billing.models import PaymentMethod
+from portal.validators import FrenchForm, NotBefore, empty_to_none, strip
+
+
+class AmountField(StringField):
+    """A euro amount typed the French way (``1 234,56``, ``-50``); ``data`` is a Decimal."""
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
+        render_kw = {"inputmode": "decimal", "autocomplete": "off", **kwargs.pop("render_kw", {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        try:
+            self.data = parse_amount(valuelist[0])
+        except ValueError as error:
+            self.data = None
+            raise ValueError("Montant invalide (exemple : 1 234,56).") from error
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if isinstance(self.data, Decimal):
+            return format(self.data, "f").replace(".", ",")
+        return ""
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+REQUIRED_NUMBER = DataRequired("Saisissez le numéro.")
+REQUIRED_DATE = InputRequired("Saisissez une date valide.")
+REQUIRED_AMOUNT = InputRequired("Saisissez un montant.")
+
+
+class ReceiptForm(FrenchForm):
+    number = StringField("N° de quittance", [REQUIRED_NUMBER, Length(max=40)], filters=[strip])
+    contract_number = StringField(
+        "N° de contrat",
+        [DataRequired("Saisissez le numéro du contrat."), Length(max=40)],
+        filters=[strip],
+        description="Le client et la société sont ceux du contrat.",
+    )
+    period_start_on = DateField("Début de période", [REQUIRED_DATE])
+    period_end_on = DateField(
+        "Fin de période",
+        [
+            REQUIRED_DATE,
+            NotBefore(
+                "period_start_on",
+                "La fin de période doit être postérieure ou égale au début de période.",
+            ),
+        ],
+    )
+    entered_on = DateField("Date de saisie", [REQUIRED_DATE], default=clock.today)
+    net_premium = AmountField("Prime nette", [REQUIRED_AMOUNT])
+    taxes = AmountField("Taxes", [REQUIRED_AMOUNT])
+    total = AmountField(
+        "Total TTC",
+        [REQUIRED_AMOUNT],
+        description="Prime nette + taxes. Montants négatifs pour un remboursement.",
+    )
+    submit = SubmitField("Enregistrer")
+
+
+class FeeInvoiceForm(FrenchForm):
+    number = StringField("N° de facture", [REQUIRED_NUMBER, Length(max=40)], filters=[strip])
+    client_id = SelectField(
+        "Client", coerce=_optional_int, validators=[InputRequired("Choisissez le client.")]
+    )
+    contract_number = StringField(
+        "N° de contrat (facultatif)",
+        [Optional(), Length(max=40)],
+        filters=[strip, empty_to_none],
+        description="Le contrat doit appartenir au client.",
+    )
+    company_id = SelectField(
+        "Société émettrice",
+        coerce=_optional_int,
+        validators=[Optional()],
+        description="Par défaut, la société du contrat.",
+    )
+    label = StringField(
+        "Libellé",
+        [DataRequired("Saisissez le libellé."), Length(max=200)],
+        filters=[strip],
+        default="Honoraires de courtage",
+    )
+    entered_on = DateField("Date de saisie", [REQUIRED_DATE], default=clock.today)
+    amount_ht = AmountField("Montant HT", [REQUIRED_AMOUNT])
+    vat_rate = AmountField(
+        "Taux de TVA (%)",
+        [REQUIRED_AMOUNT],
+        default=Decimal("20"),
+        description="De 0 à 100. La TVA et le TTC sont calculés à l'enregistrement.",
+    )
+    submit = SubmitField("Enregistrer")
+
+
+class PdfUploadForm(FrenchForm):
+    pdf = FileField("Fichier PDF", [FileRequired("Choisissez un fichier PDF.")])
+    submit = SubmitField("Remplacer le PDF")
+
+
+class PaymentEntryForm(FrenchForm):
+    """Saisie des paiements: a payment for the document found, and its allocation."""
+
+    document_kind = HiddenField()
+    document_id = HiddenField()
+    received_on = DateField("Date d'encaissement", [REQUIRED_DATE], default=clock.today)
+    amount = AmountField("Montant encaissé", [REQUIRED_AMOUNT])
+    method = SelectField(
+        "Mode de paiement",
+        choices=[(method.value, method.label) for method in PaymentMethod],
+        default=PaymentMethod.VIREMENT.value,
+    )
+    reference = StringField("Référence", [Optional(), Length(max=120)], filters=[strip])
+    allocation_amount = AmountField(
+        "Montant à affecter",
+        [REQUIRED_AMOUNT],
+        description="Par défaut, le reste à solder du document.",
+    )
+    submit = SubmitField("Enregistrer l'encaissement")
