@@ -14,7 +14,7 @@ def is_htmx() -> bool:
 
 
 def render(
-    page: str, fragment: str | None = None, *, status: int = 200, **context: Any
+    page: str, fragment: str | None = None, /, *, status: int = 200, **context: Any
 ) -> Response:
     """Render ``fragment`` for HTMX requests and ``page`` otherwise; always ``Vary: HX-Request``.
 

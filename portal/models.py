@@ -8,7 +8,7 @@ from portal.dematerialization.models import (  # noqa: F401
     RecipientService,
     RecipientStructure,
 )
-from portal.jobs.models import Job, JobItem  # noqa: F401
+from portal.jobs.models import Job, JobItem, TaskExecution  # noqa: F401
 from portal.notifications.models import Notification, StoredReport  # noqa: F401
 from portal.portfolio.models import (  # noqa: F401
     BankAccount,

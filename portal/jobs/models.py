@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
@@ -156,3 +156,44 @@ class JobItem(db.Model):  # type: ignore[name-defined,misc]
     @property
     def state_enum(self) -> ItemState:
         return ItemState(self.state)
+
+
+class ExecutionState(enum.StrEnum):
+    STARTED = "started"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def label(self) -> str:
+        return {
+            ExecutionState.STARTED: "Lancée",
+            ExecutionState.FAILED: "En échec",
+            ExecutionState.SKIPPED: "Ignorée (déjà exécutée ailleurs)",
+        }[self]
+
+
+class TaskExecution(db.Model):  # type: ignore[name-defined,misc]
+    """One firing of a scheduled task (daily run, status follow-up), whatever its outcome.
+
+    ``claim_key`` (e.g. ``daily:2026-11-27``) is unique: the process that inserts it runs the
+    task; any other process firing for the same key records a skipped execution instead.
+    """
+
+    __tablename__ = "task_executions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(String(40), index=True)
+    run_on: Mapped[date] = mapped_column(index=True)
+    claim_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    trigger: Mapped[str] = mapped_column(String(20))  # "planifiée" | "manuelle" | "commande"
+    state: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    worker: Mapped[str | None] = mapped_column(String(120))
+    message: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+
+    job: Mapped[Job | None] = relationship()
+
+    @property
+    def state_enum(self) -> ExecutionState:
+        return ExecutionState(self.state)

@@ -368,6 +368,10 @@ class JobRunner:
         """Start a new job: reconcile leftovers first (B7), in the pool, then put workers on it."""
         self._executor.submit(self._recover_then_start, job_id)
 
+    def launch_recovery(self) -> None:
+        """Reconcile and resume interrupted jobs in the background (process start-up)."""
+        self._executor.submit(self.recover_and_resume)
+
     def _recover_then_start(self, job_id: int) -> None:
         self.recover_and_resume(exclude=job_id)
         self.start(job_id)
