@@ -15,14 +15,14 @@ from portal.auth.models import User
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.notifications.models import Notification, StoredReport
-from portal.settings import recipients
+from portal.settings import recipients as recipient_lists
 
 LEVELS = ("info", "success", "warning", "danger")
 
 
 def _recipients(target: Iterable[User] | str) -> list[User]:
     if isinstance(target, str):
-        return recipients.members(target)
+        return recipient_lists.members(target)
     unique: dict[int, User] = {}
     for user in target:
         unique.setdefault(user.id, user)
@@ -30,7 +30,7 @@ def _recipients(target: Iterable[User] | str) -> list[User]:
 
 
 def notify(
-    recipients_or_list: Iterable[User] | str,
+    recipients: Iterable[User] | str,
     title: str,
     body: str = "",
     *,
@@ -51,7 +51,7 @@ def notify(
             link_url=link_url,
             report_id=report.id if report is not None else None,
         )
-        for user in _recipients(recipients_or_list)
+        for user in _recipients(recipients)
     ]
     db.session.add_all(created)
     db.session.flush()
