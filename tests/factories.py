@@ -13,6 +13,8 @@ from typing import Any
 
 from portal.auth.models import User
 from portal.billing.models import FeeInvoice, Receipt
+from portal.clock import utcnow
+from portal.dematerialization.models import RecipientService, RecipientStructure
 from portal.extensions import db
 from portal.portfolio.models import BankAccount, Client, Company, Contract
 
@@ -147,3 +149,35 @@ def make_fee_invoice(**kw: Any) -> FeeInvoice:
     db.session.add(invoice)
     db.session.flush()
     return invoice
+
+
+def make_recipient(
+    siret: str = VALID_SIRET,
+    *,
+    services: list[dict[str, Any]] | None = None,
+    **kw: Any,
+) -> RecipientStructure:
+    """A cached Chorus recipient structure (B3), found, active and refreshed by default.
+
+    ``services`` are dicts of ``RecipientService`` fields; default: the public-to-public
+    service plus an active ``SERVICE-FIN`` (the service code of ``make_contract``).
+    """
+    if services is None:
+        services = [
+            {"code": "FACTURES_PUBLIQUES", "label": "Factures publiques"},
+            {"code": "SERVICE-FIN", "label": "Direction des finances"},
+        ]
+    values: dict[str, Any] = {
+        "siret": siret,
+        "is_found": True,
+        "chorus_structure_id": 26000000 + next(_seq),
+        "designation": "Commune de test",
+        "is_active": True,
+        "refreshed_at": utcnow(),
+    }
+    values.update(kw)
+    structure = RecipientStructure(**values)
+    structure.services = [RecipientService(**service) for service in services]
+    db.session.add(structure)
+    db.session.flush()
+    return structure

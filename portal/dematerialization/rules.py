@@ -14,7 +14,7 @@ Two questions, both answered without a database or a clock:
 agree. Change a rule here → change it there too.
 
 Conventions shared with the SQL:
-- a text field counts as missing when it is ``None`` or blank after trimming;
+- a text field counts as missing when it is ``None`` or only spaces;
 - when a fee invoice has no contract, only ``S9_NO_CONTRACT`` is reported among the contract
   conditions (its service code, engagement number… are meaningless without one);
 - B3 checks use the cached recipient structure of the client's SIRET, and only once it has
@@ -146,8 +146,11 @@ def reasons_for(codes: set[str] | frozenset[str]) -> Eligibility:
 
 
 def clean(value: str | None) -> str:
-    """A text field as the rules see it: ``None`` and blanks are empty."""
-    return (value or "").strip()
+    """A text field as the rules see it: ``None`` and blanks are empty.
+
+    Only spaces are trimmed, exactly like SQL ``trim()`` on SQLite and PostgreSQL.
+    """
+    return (value or "").strip(" ")
 
 
 def _contract_of(document: Document) -> Contract | None:
