@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -640,7 +641,7 @@ def _json_or_none(response: requests.Response) -> Any:
     if not response.content:
         return None
     try:
-        return json.loads(response.content.decode("utf-8"))
+        return json.loads(response.content.decode("utf-8"), parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
         return None
 
