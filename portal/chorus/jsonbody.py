@@ -8,19 +8,19 @@ serialized here, ``Decimal`` as its fixed-point text.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text of ``value``; ``Decimal`` values are written as exact numbers."""
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """JSON text of ``value`` (compact, or indented for reading); ``Decimal`` stays exact."""
     parts: list[str] = []
-    _write(value, parts)
+    _write(value, parts, indent, 0)
     return "".join(parts)
 
 
-def _write(value: Any, out: list[str]) -> None:
+def _write(value: Any, out: list[str], indent: int | None, level: int) -> None:
     if value is None or isinstance(value, bool | int | float | str):
         out.append(json.dumps(value, ensure_ascii=False))
     elif isinstance(value, Decimal):
@@ -28,22 +28,52 @@ def _write(value: Any, out: list[str]) -> None:
             raise ValueError("non-finite amount")
         out.append(format(value, "f"))
     elif isinstance(value, Mapping):
-        out.append("{")
-        for index, (key, item) in enumerate(value.items()):
+        items = list(value.items())
+        for key, _ in items:
             if not isinstance(key, str):
                 raise TypeError(f"JSON keys must be strings, not {type(key).__name__}")
-            if index:
-                out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False))
-            out.append(":")
-            _write(item, out)
-        out.append("}")
+        _container(
+            "{", "}", items, out, indent, level, lambda pair, lvl: _pair(pair, out, indent, lvl)
+        )
     elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _write(item, out)
-        out.append("]")
+        _container(
+            "[",
+            "]",
+            list(value),
+            out,
+            indent,
+            level,
+            lambda item, lvl: _write(item, out, indent, lvl),
+        )
     else:
         raise TypeError(f"cannot serialize {type(value).__name__} to JSON")
+
+
+def _pair(pair: tuple[str, Any], out: list[str], indent: int | None, level: int) -> None:
+    out.append(json.dumps(pair[0], ensure_ascii=False))
+    out.append(": " if indent is not None else ":")
+    _write(pair[1], out, indent, level)
+
+
+def _container(
+    opening: str,
+    closing: str,
+    items: list[Any],
+    out: list[str],
+    indent: int | None,
+    level: int,
+    write_item: Callable[[Any, int], None],
+) -> None:
+    out.append(opening)
+    if not items:
+        out.append(closing)
+        return
+    inner = "\n" + " " * (indent * (level + 1)) if indent is not None else ""
+    for index, item in enumerate(items):
+        if index:
+            out.append(",")
+        out.append(inner)
+        write_item(item, level + 1)
+    if indent is not None:
+        out.append("\n" + " " * (indent * level))
+    out.append(closing)
