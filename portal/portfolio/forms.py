@@ -132,7 +132,6 @@ class ClientForm(v.FrenchForm):
         "Type de client",
         choices=[(kind.value, kind.label) for kind in ClientKind],
         default=ClientKind.ENTREPRISE.value,
-        description="Seuls les clients Entreprise (structures publiques) sont dématérialisables.",
     )
     name = StringField(
         "Nom / raison sociale",
@@ -162,10 +161,21 @@ class ClientForm(v.FrenchForm):
         "SIRET",
         filters=[v.strip],
         validators=[Optional(), v.Siret()],
-        description="14 chiffres ; obligatoire pour dématérialiser dans Chorus Pro.",
+        description="Facultatif : 14 chiffres (les espaces sont acceptés).",
         render_kw={"inputmode": "numeric"},
     )
     submit = SubmitField("Enregistrer")
+
+    def __init__(self, *args: Any, chorus_enabled: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if chorus_enabled:  # S1: Chorus is mentioned only while it is on
+            self.kind.description = (
+                "Seuls les clients Entreprise (structures publiques) sont dématérialisables."
+            )
+            self.siret.description = (
+                "14 chiffres (les espaces sont acceptés) ; obligatoire pour dématérialiser "
+                "dans Chorus Pro."
+            )
 
     def to_data(self) -> ClientData:
         return ClientData(

@@ -161,11 +161,10 @@ def sanitize_original_name(raw: str | None) -> str:
 
 
 def _display_char(ch: str) -> str:
-    category = unicodedata.category(ch)[0]
-    if category == "C":  # control, format (bidi overrides), unassigned
-        return ""
-    if category == "Z":  # every kind of space becomes a plain one
+    if ch.isspace():  # tabs, line breaks and every kind of space become a plain space
         return " "
+    if unicodedata.category(ch)[0] in {"C", "Z"}:  # control, format (bidi overrides)…
+        return ""
     return ch
 
 

@@ -184,7 +184,7 @@ def clients_list() -> Response:
 @bp.route("/clients/nouveau", methods=["GET", "POST"])
 @requires(Role.GESTIONNAIRE)
 def client_create() -> Any:
-    form = ClientForm()
+    form = ClientForm(chorus_enabled=is_chorus_enabled())
     if form.validate_on_submit():
         try:
             client = services.create_client(form.to_data())
@@ -221,7 +221,7 @@ def _client_page(client: Client, upload_form: DocumentUploadForm) -> str:
 @requires(Role.GESTIONNAIRE)
 def client_edit(client_id: int) -> Any:
     client = _get_or_404(Client, client_id)
-    form = ClientForm(obj=client)
+    form = ClientForm(obj=client, chorus_enabled=is_chorus_enabled())
     if form.validate_on_submit():
         try:
             services.update_client(client, form.to_data())
