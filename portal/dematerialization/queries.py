@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Select,
     String,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.orm import join
@@ -185,12 +187,11 @@ def _reason_columns(
     """
     conditions = reason_conditions(model, chorus_enabled=chorus_enabled)
     codes = rules.BLOCKING_CODES if all_codes else tuple(conditions)
-    columns: list[KeyedColumnElement[Any]] = [
-        conditions.get(code, false()).label(code) for code in codes
-    ]
-    columns.append(not_checked_condition().label(NOT_CHECKED))
-    columns.append(not_(or_(*conditions.values())).label(ELIGIBLE))
-    return columns
+    flags = {code: conditions.get(code, false()) for code in codes}
+    flags[NOT_CHECKED] = not_checked_condition()
+    flags[ELIGIBLE] = not_(or_(*conditions.values()))
+    # type_coerce: SQLite answers 0/1; the Boolean type turns them into bools on every row.
+    return [type_coerce(flag, Boolean).label(name) for name, flag in flags.items()]
 
 
 def eligibility_select(
