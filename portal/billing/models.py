@@ -54,8 +54,23 @@ class Receipt(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: ign
     __tablename__ = "receipts"
     __table_args__ = (
         Index("ix_receipts_contract_entered", "contract_id", "entered_on"),
-        Index("ix_receipts_period_start", "period_start_on"),
-        Index("ix_receipts_entered_on", "entered_on"),
+        # The list's indexes are covering (measured with bench/lists.py on 100,000 rows):
+        # the default order (entered_on, id) streams through ix_receipts_entered_on, and
+        # filters on period, amount, settlement, corruption or contract are checked inside
+        # the index without reading table rows; deep pages skip index entries only.
+        Index(
+            "ix_receipts_entered_on",
+            "entered_on",
+            "id",
+            "period_start_on",
+            "period_end_on",
+            "contract_id",
+            "total",
+            "allocated_amount",
+            "is_corrupted",
+        ),
+        Index("ix_receipts_period_start", "period_start_on", "period_end_on"),
+        Index("ix_receipts_total", "total", "entered_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,7 +81,7 @@ class Receipt(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: ign
     entered_on: Mapped[date] = mapped_column()
     net_premium: Mapped[Decimal] = mapped_column(Money)
     taxes: Mapped[Decimal] = mapped_column(Money)
-    total: Mapped[Decimal] = mapped_column(Money, index=True)
+    total: Mapped[Decimal] = mapped_column(Money)
     allocated_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     is_corrupted: Mapped[bool] = mapped_column(default=False)
     corruption_reason: Mapped[str | None] = mapped_column(Text)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -125,8 +125,22 @@ FEE_INVOICE_LOAD = (
 )
 
 
+def _successor(text: str) -> str:
+    """The smallest string greater than every string starting with ``text``."""
+    last = ord(text[-1])
+    return text[:-1] + chr(min(last + 1, 0x10FFFF))
+
+
 def _prefix(column: Any, text: str) -> ColumnElement[bool]:
-    return column.startswith(text, autoescape=True)
+    """``column`` starts with ``text`` as typed or in capitals (numbers are mostly capitals).
+
+    SQLite's LIKE cannot use a BINARY index, but the equivalent range can; PostgreSQL
+    keeps LIKE, which is exact whatever the database collation.
+    """
+    variants = list(dict.fromkeys([text, text.upper()]))
+    if db.engine.dialect.name == "sqlite":
+        return or_(*(and_(column >= v, column < _successor(v)) for v in variants))
+    return or_(*(column.startswith(v, autoescape=True) for v in variants))
 
 
 def _contains(column: Any, text: str) -> ColumnElement[bool]:
@@ -135,6 +149,26 @@ def _contains(column: Any, text: str) -> ColumnElement[bool]:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _contract_ids(filters: DocumentFilters) -> Select[tuple[int]] | None:
+    """Contracts selected by the client / contract / company filters, as a subquery.
+
+    Filtering documents with ``contract_id IN (…)`` lets the database start from the few
+    matching contracts instead of walking every document in list order.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    query = select(Contract.id)
+    if filters.client_id is not None:
+        conditions.append(Contract.client_id == filters.client_id)
+    if filters.contract:
+        conditions.append(_prefix(Contract.number, filters.contract))
+    if filters.client:
+        query = query.join(Contract.client)
+        conditions.append(_contains(Client.name, filters.client))
+    if not conditions:
+        return None
+    return query.where(*conditions)
 
 
 def _common_conditions(model: Any, filters: DocumentFilters) -> list[ColumnElement[bool]]:
@@ -157,6 +191,8 @@ def _common_conditions(model: Any, filters: DocumentFilters) -> list[ColumnEleme
         conditions.append(model.is_corrupted.is_(filters.corrupted))
     if filters.chorus_number is not None:
         conditions.append(model.chorus_invoice_id == filters.chorus_number)
+    if filters.contract_id is not None:
+        conditions.append(model.contract_id == filters.contract_id)
     return conditions
 
 
@@ -170,29 +206,22 @@ def _order(model: Any, filters: DocumentFilters, columns: dict[str, Any]) -> lis
 def receipts_query(filters: ReceiptFilters) -> Select[tuple[Receipt]]:
     """Receipts matching ``filters``, in the list order (no limit)."""
     conditions = _common_conditions(Receipt, filters)
-    needs_contract = bool(filters.client or filters.client_id or filters.contract)
-    needs_contract = needs_contract or filters.company_id is not None
-    needs_client = bool(filters.client) or filters.sort_key == "client"
     if filters.period_from:
         conditions.append(Receipt.period_end_on >= filters.period_from)
     if filters.period_to:
         conditions.append(Receipt.period_start_on <= filters.period_to)
-    if filters.contract_id is not None:
-        conditions.append(Receipt.contract_id == filters.contract_id)
-    if filters.contract:
-        conditions.append(_prefix(Contract.number, filters.contract))
-    if filters.client_id is not None:
-        conditions.append(Contract.client_id == filters.client_id)
+    contracts = _contract_ids(filters)
+    if contracts is not None:
+        conditions.append(Receipt.contract_id.in_(contracts))
     if filters.company_id is not None:
-        conditions.append(Contract.company_id == filters.company_id)
-    if filters.client:
-        conditions.append(_contains(Client.name, filters.client))
-
+        conditions.append(
+            Receipt.contract_id.in_(
+                select(Contract.id).where(Contract.company_id == filters.company_id)
+            )
+        )
     query = select(Receipt)
-    if needs_contract or needs_client:
-        query = query.join(Receipt.contract)
-    if needs_client:
-        query = query.join(Contract.client)
+    if filters.sort_key == "client":
+        query = query.join(Receipt.contract).join(Contract.client)
     columns = {
         "number": Receipt.number,
         "entered_on": Receipt.entered_on,
@@ -206,29 +235,35 @@ def receipts_query(filters: ReceiptFilters) -> Select[tuple[Receipt]]:
 def fee_invoices_query(filters: FeeInvoiceFilters) -> Select[tuple[FeeInvoice]]:
     """Fee invoices matching ``filters``, in the list order (no limit)."""
     conditions = _common_conditions(FeeInvoice, filters)
-    needs_contract = bool(filters.contract) or filters.company_id is not None
-    needs_client = bool(filters.client) or filters.sort_key == "client"
     if filters.client_id is not None:
         conditions.append(FeeInvoice.client_id == filters.client_id)
-    if filters.contract_id is not None:
-        conditions.append(FeeInvoice.contract_id == filters.contract_id)
+    if filters.client:
+        conditions.append(
+            FeeInvoice.client_id.in_(
+                select(Client.id).where(_contains(Client.name, filters.client))
+            )
+        )
     if filters.contract:
-        conditions.append(_prefix(Contract.number, filters.contract))
+        conditions.append(
+            FeeInvoice.contract_id.in_(
+                select(Contract.id).where(_prefix(Contract.number, filters.contract))
+            )
+        )
     if filters.company_id is not None:
         # The issuing company is the invoice's own, else its contract's.
         conditions.append(
             or_(
                 FeeInvoice.company_id == filters.company_id,
-                (FeeInvoice.company_id.is_(None)) & (Contract.company_id == filters.company_id),
+                and_(
+                    FeeInvoice.company_id.is_(None),
+                    FeeInvoice.contract_id.in_(
+                        select(Contract.id).where(Contract.company_id == filters.company_id)
+                    ),
+                ),
             )
         )
-    if filters.client:
-        conditions.append(_contains(Client.name, filters.client))
-
     query = select(FeeInvoice)
-    if needs_contract:
-        query = query.outerjoin(FeeInvoice.contract)
-    if needs_client:
+    if filters.sort_key == "client":
         query = query.join(FeeInvoice.client)
     columns = {
         "number": FeeInvoice.number,
