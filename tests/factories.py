@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from portal.auth.models import User
-from portal.billing.models import FeeInvoice, Receipt
+from portal.billing.models import FeeInvoice, Payment, Receipt
 from portal.clock import utcnow
 from portal.dematerialization.models import RecipientService, RecipientStructure
 from portal.extensions import db
@@ -181,3 +181,19 @@ def make_recipient(
     db.session.add(structure)
     db.session.flush()
     return structure
+
+
+def make_payment(**kw: Any) -> Payment:
+    """An encaissement of 1 090,00 € by virement (pass ``client=`` to match a document)."""
+    values: dict[str, Any] = {
+        "client": kw.pop("client", None) or make_client(),
+        "received_on": date(2026, 1, 20),
+        "amount": Decimal("1090.00"),
+        "method": "virement",
+        "reference": f"VIR-{next(_seq)}",
+    }
+    values.update(kw)
+    payment = Payment(**values)
+    db.session.add(payment)
+    db.session.flush()
+    return payment
