@@ -325,6 +325,7 @@ def test_an_attachment_gets_an_id_and_belongs_to_the_account(emu):
         (PDF, "virus.exe", {}, Code.FILE_EXTENSION_REFUSED),
         (PDF, "avis.doc", {"pieceJointeExtension": "pdf"}, Code.FILE_EXTENSION_REFUSED),
     ],
+    ids=["empty", "not-base64", "over-10-mb", "name-too-long", "extension", "name-mismatch"],
 )
 def test_attachment_refusals(emu, content, name, overrides, code):
     answer = emu.upload(content, name, **overrides)
