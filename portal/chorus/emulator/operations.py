@@ -475,8 +475,14 @@ def search_invoices(ctx: Context, body: Body) -> Answer:
         if item.get("idDestinataire") is not None
     }
     rows = []
+    numero = body.get("numeroFacture")
     with state.lock:
-        invoices = [i for i in state.invoices.values() if i.owner == ctx.login]
+        candidates = (
+            list(state.by_numero.get(numero, ()))
+            if numero is not None
+            else list(state.invoices.values())
+        )
+        invoices = [i for i in candidates if i.owner == ctx.login]
     for invoice in invoices:
         status, changed_at, comment = invoice.status(now)
         deposit_day = invoice.deposited_at.astimezone(PARIS).date()

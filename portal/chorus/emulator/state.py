@@ -177,6 +177,7 @@ class EmulatorState:
         self.attachments: dict[int, Attachment] = {}
         self.invoices: dict[int, Invoice] = {}
         self.by_number: dict[tuple[int, str], list[Invoice]] = {}
+        self.by_numero: dict[str, list[Invoice]] = {}
         self._next_attachment = FIRST_ATTACHMENT_ID
         self._next_invoice = FIRST_INVOICE_ID
 
@@ -230,6 +231,7 @@ class EmulatorState:
             self.invoices[invoice.id] = invoice
             key = (invoice.supplier.id_structure_cpp, invoice.numero)
             self.by_number.setdefault(key, []).append(invoice)
+            self.by_numero.setdefault(invoice.numero, []).append(invoice)
             self.stats.created[invoice.numero] += 1
 
     # -- control ------------------------------------------------------------------------------
@@ -241,6 +243,7 @@ class EmulatorState:
             self.attachments.clear()
             self.invoices.clear()
             self.by_number.clear()
+            self.by_numero.clear()
             self.stats = Stats()
             self.faults.reset()
             self._next_attachment = FIRST_ATTACHMENT_ID
