@@ -13,7 +13,7 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -275,7 +275,7 @@ class ChorusClient:
         *,
         numero_facture: str | None = None,
         id_fournisseur: int | None = None,
-        criteria: Mapping[str, Any] | None = None,
+        statuses: Sequence[str] | None = None,
         page_size: int = 100,
     ) -> list[InvoiceSummary]:
         """``rechercher/fournisseur``, every page; an empty search gives ``[]``."""
@@ -284,7 +284,8 @@ class ChorusClient:
             base["numeroFacture"] = numero_facture
         if id_fournisseur is not None:
             base["idFournisseur"] = id_fournisseur
-        base.update(criteria or {})
+        if statuses:
+            base["statutCourant"] = list(statuses)
 
         def body(page: int) -> dict[str, Any]:
             paging = {"pageResultatDemandee": page, "nbResultatsParPage": page_size}

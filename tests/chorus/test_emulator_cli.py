@@ -198,3 +198,11 @@ def test_an_unreadable_directory_file_is_reported(tmp_path):
     broken.write_text("{", encoding="utf-8")
     with pytest.raises(DirectoryError, match="JSON invalide"):
         load_directory(broken)
+
+
+def test_start_up_options_do_not_show_the_secrets():
+    from portal.chorus.emulator.server import EmulatorOptions
+
+    text = repr(EmulatorOptions(client_secret="s3cret", password="pa55"))
+    assert "s3cret" not in text
+    assert "pa55" not in text

@@ -309,3 +309,14 @@ def test_concurrent_submissions_of_one_number_create_one_invoice(chorus_emulator
         outcomes = sorted(pool.map(send, bodies))
     assert outcomes == ["20117"] * 5 + ["ok"]
     assert stats(chorus_emulator)["invoices_created"] == {"RACE-1": 1}
+
+
+def test_invoices_can_be_searched_by_current_status(chorus_emulator, client):
+    rejected = submission(client, "ST-1")
+    rejected["destinataire"] = {"codeDestinataire": "29787534677876"}
+    client.submit_invoice(rejected)
+    client.submit_invoice(submission(client, "ST-2"))
+    chorus_emulator.state.clock.advance(3 * 24 * 3600)
+    found = client.search_supplier_invoices(statuses=["REJETEE"])
+    assert [(i.numero_facture, i.statut) for i in found] == [("ST-1", "REJETEE")]
+    assert found[0].status_comment is not None

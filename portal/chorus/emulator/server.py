@@ -12,7 +12,7 @@ import socket
 import struct
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,9 @@ class EmulatorOptions:
 
     directory: Path | str | None = None
     client_id: str | None = None
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     login: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME
     speed: float = DEFAULT_SPEED
     latency_ms: int = 0
