@@ -32,5 +32,31 @@ def create_user(username: str, role: str, full_name: str, email: str | None, pas
     click.echo(f"Utilisateur « {username} » créé avec le rôle {Role(role).label}.")
 
 
+@click.command("seed-demo")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Ne rien faire (sans erreur) si la base contient déjà des données.",
+)
+@click.option("--scale", type=float, default=1.0, hidden=True)
+def seed_demo_command(if_empty: bool, scale: float) -> None:
+    """Load the demo data into an empty database (users admin / gestionnaire / lecture,
+    password demo1234)."""
+    from portal import clock
+    from portal.demo.seed import DatabaseNotEmpty, seed_demo
+
+    try:
+        summary = seed_demo(clock.today(), scale=scale)
+    except DatabaseNotEmpty as error:
+        if if_empty:
+            click.echo("La base contient déjà des données : démonstration non rechargée.")
+            return
+        raise click.ClickException(str(error)) from error
+    click.echo("Données de démonstration chargées.")
+    for line in summary.lines():
+        click.echo(f"  {line}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(seed_demo_command)
