@@ -211,7 +211,10 @@ def _client_page(client: Client, upload_form: DocumentUploadForm) -> str:
         upload_form=upload_form,
         upload_max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
         allowed_extensions=rules.allowed_extensions_text(),
-        chorus_extensions=", ".join(sorted(rules.CHORUS_ATTACHMENT_EXTENSIONS)),
+        chorus_excluded=" et ".join(
+            f".{extension}"
+            for extension in sorted(rules.GED_EXTENSIONS - rules.CHORUS_ATTACHMENT_EXTENSIONS)
+        ),
         chorus_name_max=rules.CHORUS_ATTACHMENT_NAME_MAX,
         chorus_problems=rules.chorus_attachment_problems,
     )

@@ -1,0 +1,99 @@
+"""Browser checks of the portfolio pages: the contract form's HTMX bank-account select and the
+live client search. Screenshots go to ``TEST_ARTIFACTS`` (default ``test-artifacts``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from portal.extensions import db
+from tests import factories
+from tests.browser.conftest import CHROMIUM, browser, live_server, log_in, page  # noqa: F401  (fixtures)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        bool(os.environ.get("SKIP_BROWSER_TESTS")) or not CHROMIUM.exists(),
+        reason="browser tests disabled or Chromium missing",
+    ),
+]
+
+
+def _screenshot(tab, name: str) -> None:
+    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+    artifacts.mkdir(exist_ok=True)
+    tab.screenshot(path=str(artifacts / f"portfolio-{name}.png"), full_page=True)
+
+
+def test_choosing_a_company_offers_only_its_bank_accounts(page, gestionnaire) -> None:  # noqa: F811
+    durand = factories.make_company(name="Cabinet Durand")
+    factories.make_bank_account(durand, label="Compte Durand")
+    martin = factories.make_company(name="Cabinet Martin")
+    factories.make_bank_account(martin, label="Compte Martin")
+    client = factories.make_client(name="Commune de Sceaux")
+    db.session.commit()
+    log_in(page, "gestionnaire")
+
+    page.goto("/contrats/nouveau")
+    page.get_by_label("N° de contrat").fill("CT-BROWSER-1")
+    page.get_by_label("Client").select_option(str(client.id))
+    page.get_by_label("Société").select_option(str(martin.id))
+    accounts = page.locator("#bank-account-field select")
+    page.wait_for_function(
+        "document.querySelector('#bank-account-field select').textContent.includes('Martin')"
+    )
+    assert "Compte Durand" not in accounts.inner_text()
+    accounts.select_option(label=accounts.locator("option", has_text="Compte Martin").inner_text())
+    page.get_by_label("Produit").fill("Dommages aux biens")
+    page.get_by_label("Assureur").fill("SMACL")
+    page.get_by_label("Date de début").fill("2026-01-01")
+    _screenshot(page, "contract-form")
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_url("**/contrats/*")
+    assert page.get_by_role("heading", name="Contrat CT-BROWSER-1").is_visible()
+    assert "Compte Martin" in page.content()
+    _screenshot(page, "contract-detail")
+
+
+def test_the_client_search_updates_the_table_while_typing(page, gestionnaire) -> None:  # noqa: F811
+    factories.make_client(name="Mairie de Lyon", city="Lyon")
+    factories.make_client(name="Commune de Sceaux", city="Sceaux")
+    db.session.commit()
+    log_in(page, "gestionnaire")
+    page.goto("/clients")
+    _screenshot(page, "clients")
+    page.get_by_label("Rechercher").fill("lyon")
+    page.wait_for_function(
+        "!document.querySelector('#clients-results').textContent.includes('Sceaux')"
+    )
+    assert "Mairie de Lyon" in page.locator("#clients-results").inner_text()
+    assert "q=lyon" in page.url
+
+
+def test_company_and_client_pages_show_their_icons(page, gestionnaire, app) -> None:  # noqa: F811
+    from portal.settings import chorus, store
+
+    store.put_bool(chorus.CHORUS_ENABLED, True)
+    contract = factories.make_contract(number="CT-ICONS")
+    factories.make_bank_account(
+        contract.company, label="Compte secondaire", iban="FR1420041010050500013M02606"
+    )
+    db.session.commit()
+    log_in(page, "gestionnaire")
+    page.goto(f"/societes/{contract.company_id}")
+    page.wait_for_function("document.fonts.check('1em bootstrap-icons')")
+    _screenshot(page, "company-detail")
+    page.goto(f"/clients/{contract.client_id}")
+    page.locator("#document-upload-form input[type=file]").set_input_files(
+        {
+            "name": "Attestation d'assurance 2026.pdf",
+            "mimeType": "application/pdf",
+            "buffer": b"%PDF-1.4\n%%EOF\n",
+        }
+    )
+    page.get_by_role("button", name="Ajouter à la GED").click()
+    page.wait_for_url("**/clients/*")
+    assert "Attestation d'assurance 2026.pdf" in page.locator("#documents").inner_text()
+    _screenshot(page, "client-detail")
