@@ -34,7 +34,8 @@ from portal.portfolio.models import ClientKind, Term
 
 if TYPE_CHECKING:
     from portal.dematerialization.models import RecipientStructure
-    from portal.portfolio.models import Client, Contract
+    from portal.portfolio.models import Contract
+    from portal.settings.chorus import ChorusSettings
 
 Document = Receipt | FeeInvoice
 
@@ -153,14 +154,6 @@ def clean(value: str | None) -> str:
     return (value or "").strip(" ")
 
 
-def _contract_of(document: Document) -> Contract | None:
-    return document.contract
-
-
-def _client_of(document: Document) -> Client:
-    return document.client
-
-
 # -- eligibility (S9 + B3) ----------------------------------------------------------------------
 
 
@@ -179,8 +172,8 @@ def eligibility(
     sending), so that state is its own lock, not a reason.
     """
     codes: set[str] = set()
-    contract = _contract_of(document)
-    client = _client_of(document)
+    contract = document.contract  # optional for fee invoices only
+    client = document.client  # a fee invoice's own client, a receipt's contract's
 
     if not chorus_enabled:
         codes.add("S1_DISABLED")
@@ -253,6 +246,10 @@ class Delays:
     receipts_days: int = 0
     fee_invoices_days: int = 0
 
+    @classmethod
+    def from_settings(cls, settings: ChorusSettings) -> Delays:
+        return cls(settings.delay_receipts_days, settings.delay_fee_invoices_days)
+
 
 def effective_date(document: Document) -> date:
     """S14 date d'effet: à échoir → period start; échu → period end; fee invoice → saisie."""
@@ -284,7 +281,7 @@ def is_due(
     """
     if document.chorus_state != ChorusState.NOT_SENT.value:
         return False
-    contract = _contract_of(document)
+    contract = document.contract
     if contract is None or not contract.is_chorus_enabled:
         return False
     if document.entered_on <= cutoff:

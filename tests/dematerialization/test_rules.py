@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -452,3 +453,8 @@ def test_s14_a_due_document_is_picked_even_when_not_eligible_so_it_is_reported_s
     document = receipt(pdf_stored_name=None)
     assert due(document, date(2030, 1, 1))
     assert not eligibility(document, chorus_enabled=True, recipient=None).eligible
+
+
+def test_s3_delays_come_from_the_chorus_settings() -> None:
+    settings = SimpleNamespace(delay_receipts_days=30, delay_fee_invoices_days=5)
+    assert rules.Delays.from_settings(settings) == rules.Delays(30, 5)  # type: ignore[arg-type]
