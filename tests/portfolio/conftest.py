@@ -11,6 +11,7 @@ from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.settings import chorus, store
+from tests.browser.conftest import browser, live_server, page  # noqa: F401  (re-exported fixtures)
 from tests.factories import csrf_token_from
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from portal.extensions import db
 from tests import factories
-from tests.browser.conftest import CHROMIUM, browser, live_server, log_in, page  # noqa: F401  (fixtures)
+from tests.browser.conftest import CHROMIUM, log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,7 +27,7 @@ def _screenshot(tab, name: str) -> None:
     tab.screenshot(path=str(artifacts / f"portfolio-{name}.png"), full_page=True)
 
 
-def test_choosing_a_company_offers_only_its_bank_accounts(page, gestionnaire) -> None:  # noqa: F811
+def test_choosing_a_company_offers_only_its_bank_accounts(page, gestionnaire) -> None:
     durand = factories.make_company(name="Cabinet Durand")
     factories.make_bank_account(durand, label="Compte Durand")
     martin = factories.make_company(name="Cabinet Martin")
@@ -57,7 +57,7 @@ def test_choosing_a_company_offers_only_its_bank_accounts(page, gestionnaire) ->
     _screenshot(page, "contract-detail")
 
 
-def test_the_client_search_updates_the_table_while_typing(page, gestionnaire) -> None:  # noqa: F811
+def test_the_client_search_updates_the_table_while_typing(page, gestionnaire) -> None:
     factories.make_client(name="Mairie de Lyon", city="Lyon")
     factories.make_client(name="Commune de Sceaux", city="Sceaux")
     db.session.commit()
@@ -72,7 +72,7 @@ def test_the_client_search_updates_the_table_while_typing(page, gestionnaire) ->
     assert "q=lyon" in page.url
 
 
-def test_company_and_client_pages_show_their_icons(page, gestionnaire, app) -> None:  # noqa: F811
+def test_company_and_client_pages_show_their_icons(page, gestionnaire, app) -> None:
     from portal.settings import chorus, store
 
     store.put_bool(chorus.CHORUS_ENABLED, True)
