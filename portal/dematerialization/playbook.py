@@ -177,9 +177,10 @@ PLAYBOOK: tuple[Entry, ...] = (
            "Le document est de nouveau dématérialisable : relancez l'envoi (aucun doublon, la "
            "facture n'étant pas dans Chorus Pro).", T),
     _entry("ChorusError", "Échange avec Chorus Pro en échec.", RETRY_FIX, T),
-    _entry(("404", "HTTP_404"), "Chorus Pro ne reconnaît pas l'adresse appelée (environnement "
-           "ou URL de l'API incorrects).", "Un administrateur vérifie l'environnement et l'URL de "
-           "l'API dans Paramètres › Système.", T),
+    _entry(("404", "HTTP_404", "405", "HTTP_405"), "Chorus Pro ne reconnaît pas l'adresse "
+           "appelée (environnement ou URL de l'API incorrects).",
+           "Un administrateur vérifie l'environnement et l'URL de l'API dans Paramètres › "
+           "Système.", T),
     _entry(("415", "HTTP_415"), "Chorus Pro a refusé le format de la requête.",
            "Signalez-le à l'assistance du portail (erreur de format d'échange).", T),
     _entry(("413", "HTTP_413"), "La requête envoyée à Chorus Pro est trop volumineuse (pièces "

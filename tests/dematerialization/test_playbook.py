@@ -117,6 +117,13 @@ def test_http_level_failures_and_returned_statuses_are_covered(code: str, kind: 
     assert explained.is_refusal is (kind is not Kind.TECHNICAL)
 
 
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 413, 415, 429, 500, 502, 503, 504])
+def test_every_http_status_chorus_or_the_emulator_answers_with_is_covered(status: int) -> None:
+    # The emulator (portal/chorus/emulator/app.py) puts the HTTP status in ``codeRetour``.
+    assert "non répertoriée" not in explain(status, None).explanation
+    assert explain(f"HTTP_{status}", None) == explain(status, None)
+
+
 def test_authentication_failure_points_to_the_technical_account_password() -> None:
     explained = explain("AUTHENTIFICATION", None)
     assert "424 jours" in explained.explanation
