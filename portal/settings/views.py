@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from jinja2 import TemplateNotFound
 from werkzeug.wrappers import Response
@@ -93,7 +103,7 @@ def system() -> str | Response:
         default_urls=chorus.default_urls(settings.environment),
         default_vat_reason=chorus.DEFAULT_VAT_EXEMPTION_REASON,
     )
-    return page if status == 200 else Response(page, status=status)
+    return make_response(page, status)
 
 
 def _system_input(form: SystemSettingsForm) -> services.SystemInput:
@@ -149,7 +159,7 @@ def user_create() -> str | Response:
             flash(f"Utilisateur « {user.username} » créé.", "success")
             return redirect(url_for("settings.users"), code=303)
     status = 422 if request.method == "POST" else 200
-    return Response(render_template("settings/user_form.html", form=form), status=status)
+    return make_response(render_template("settings/user_form.html", form=form), status)
 
 
 def _user_or_404(user_id: int) -> User:
@@ -182,11 +192,11 @@ def user_edit(user_id: int) -> str | Response:
             flash(f"Utilisateur « {user.username} » enregistré.", "success")
             return redirect(url_for("settings.users"), code=303)
     status = 422 if request.method == "POST" else 200
-    return Response(
+    return make_response(
         render_template(
             "settings/user_form.html", form=form, user=user, password_form=PasswordResetForm()
         ),
-        status=status,
+        status,
     )
 
 
@@ -211,7 +221,7 @@ def user_password(user_id: int) -> Response:
         user=user,
         password_form=password_form,
     )
-    return Response(page, status=422)
+    return make_response(page, 422)
 
 
 # -- Destinataires et déclencheurs des tâches ---------------------------------------------------

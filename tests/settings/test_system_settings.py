@@ -231,6 +231,7 @@ def test_s3_a_delay_that_is_not_a_whole_number_is_refused_in_french(
     response = _post_system(as_admin, delay_receipts=bad, client_id="ne-pas-enregistrer")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
+    assert response.mimetype == "text/html"
     assert services.DELAY_ERROR in html
     assert store.get(chorus.CLIENT_ID) is None  # nothing half-saved
 

@@ -75,6 +75,7 @@ def test_a_username_is_unique_whatever_its_case(as_admin: FlaskClient) -> None:
 def test_a_short_password_is_refused_in_french(as_admin: FlaskClient) -> None:
     response = _create(as_admin, password="court", password_confirm="court")
     assert response.status_code == 422
+    assert response.mimetype == "text/html"
     assert "au moins 8 caractères" in response.get_data(as_text=True)
     assert db.session.scalar(select(User).where(User.username == "marie")) is None
 
@@ -107,6 +108,7 @@ def test_an_admin_edits_name_email_role_and_state(as_admin: FlaskClient) -> None
 def test_an_admin_cannot_disable_their_own_account(as_admin: FlaskClient, admin) -> None:
     response = _edit(as_admin, admin, is_enabled="")
     assert response.status_code == 422
+    assert response.mimetype == "text/html"
     assert "Vous ne pouvez pas désactiver votre propre compte." in response.get_data(as_text=True)
     db.session.refresh(admin)
     assert admin.is_enabled
