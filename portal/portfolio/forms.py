@@ -264,12 +264,20 @@ class ContractForm(v.FrenchForm):
         "chorus_market_number",
     )
 
-    def __init__(self, *args: Any, chorus_enabled: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, chorus_enabled: bool, with_party_choices: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.chorus_enabled = chorus_enabled
         if not chorus_enabled:
             for name in self.CHORUS_FIELDS:
                 delattr(self, name)
+        if with_party_choices:
+            self.load_party_choices()
+        self.set_bank_account_choices(self.company_id.data)
+
+    def load_party_choices(self) -> None:
+        """Clients and sociétés for the selects (skipped by the HTMX bank-account fragment)."""
         self.client_id.choices = [("", "Choisissez un client…")] + [
             (client.id, client.name) for client in queries.client_choices()
         ]
@@ -282,7 +290,6 @@ class ContractForm(v.FrenchForm):
             "hx-swap": "outerHTML",
             "hx-trigger": "change",
         }
-        self.set_bank_account_choices(self.company_id.data)
 
     def set_bank_account_choices(self, company_id: int | None) -> None:
         """Offer the bank accounts of the chosen company only."""

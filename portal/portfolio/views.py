@@ -369,8 +369,12 @@ def contract_edit(contract_id: int) -> Any:
 @bp.route("/contrats/champ-compte-bancaire")
 def contract_bank_account_field() -> str:
     """HTMX: the bank-account select of the contract form for the chosen company."""
-    form = ContractForm(formdata=None, chorus_enabled=False)
-    form.set_bank_account_choices(request.args.get("company_id", type=int))
+    form = ContractForm(
+        formdata=None,
+        chorus_enabled=False,
+        with_party_choices=False,
+        data={"company_id": request.args.get("company_id", type=int)},
+    )
     return render_template("portfolio/_bank_account_field.html", form=form)
 
 
