@@ -58,5 +58,8 @@ def seed_demo_command(if_empty: bool, scale: float) -> None:
 
 
 def register(app: Flask) -> None:
+    from portal.dematerialization.cli import chorus_cli
+
     app.cli.add_command(users_cli)
+    app.cli.add_command(chorus_cli)
     app.cli.add_command(seed_demo_command)

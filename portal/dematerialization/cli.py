@@ -1,0 +1,103 @@
+"""``flask --app portal chorus …``: the same code path as the screens and the scheduler."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from portal import storage
+from portal.billing.models import FeeInvoice, Receipt
+from portal.clock import today
+from portal.dematerialization import daily, queries, sending
+from portal.dematerialization.documents import Document
+from portal.extensions import db
+from portal.jobs.links import job_url
+from portal.jobs.models import ExecutionState, Job, JobKind
+from portal.jobs.runner import get_runner
+from portal.settings import chorus as chorus_settings
+
+chorus_cli = AppGroup("chorus", help="Dématérialisation Chorus Pro.")
+
+
+def _find(numbers: tuple[str, ...]) -> tuple[list[Document], list[str]]:
+    found: dict[str, Document] = {}
+    found.update(
+        (r.number, r)
+        for r in db.session.scalars(select(Receipt).where(Receipt.number.in_(numbers)))
+    )
+    found.update(
+        (f.number, f)
+        for f in db.session.scalars(select(FeeInvoice).where(FeeInvoice.number.in_(numbers)))
+    )
+    return [found[n] for n in numbers if n in found], [n for n in numbers if n not in found]
+
+
+def _all_eligible(limit: int | None) -> list[Document]:
+    enabled = chorus_settings.is_chorus_enabled()
+    documents: list[Document] = []
+    for model in (Receipt, FeeInvoice):
+        ids = db.session.scalars(
+            select(model.id)
+            .select_from(queries.eligibility_joins(model))
+            .where(queries.eligible_condition(model, chorus_enabled=enabled))
+            .order_by(model.entered_on, model.id)
+            .limit(limit)
+        ).all()
+        documents.extend(db.session.scalars(select(model).where(model.id.in_(ids))))
+    return documents[:limit] if limit else documents
+
+
+def _wait_and_report(job: Job) -> None:
+    click.echo(f"Tâche n° {job.id} lancée ({job.total} document(s))…")
+    get_runner(current_app._get_current_object()).wait(job.id)  # type: ignore[attr-defined]
+    db.session.expire_all()
+    job = db.session.get(Job, job.id) or job
+    click.echo(
+        f"Terminée : {job.succeeded} envoyé(s), {job.skipped} ignoré(s), "
+        f"{job.failed} refusé(s) ou en échec."
+    )
+    if job.report is not None:
+        click.echo(f"Rapport : {storage.path_of(storage.REPORTS, job.report.stored_name)}")
+    click.echo(f"Détail : {job_url(job.id)}")
+
+
+@chorus_cli.command("send")
+@click.argument("numbers", nargs=-1)
+@click.option("--all-eligible", is_flag=True, help="Envoyer tous les documents éligibles.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Au plus N documents.")
+def send(numbers: tuple[str, ...], all_eligible: bool, limit: int | None) -> None:
+    """Send receipts / fee invoices by number, or every eligible one."""
+    if bool(numbers) == all_eligible:
+        raise click.UsageError("Donnez des numéros, ou --all-eligible (pas les deux).")
+    unknown: list[str] = []
+    if all_eligible:
+        documents = _all_eligible(limit)
+    else:
+        documents, unknown = _find(numbers)
+    for number in unknown:
+        click.echo(f"Numéro inconnu : {number}", err=True)
+    if not documents:
+        raise click.ClickException("Aucun document à envoyer.")
+    job = sending.start_send(documents, kind=JobKind.MASS_SEND, user=None)
+    db.session.commit()
+    sending.launch(job)
+    _wait_and_report(job)
+
+
+@chorus_cli.command("run-daily")
+@click.option("--date", "run_on", type=click.DateTime(["%Y-%m-%d"]), default=None)
+def run_daily(run_on: date | None) -> None:
+    """Run the automatic daily dematerialization now (date: today in Europe/Paris)."""
+    day = run_on.date() if run_on else today()  # type: ignore[attr-defined]
+    execution = daily.run_daily(day, trigger="commande")
+    if execution.state == ExecutionState.SKIPPED.value:
+        click.echo(f"Ignoré : {execution.message}")
+        return
+    if execution.state == ExecutionState.FAILED.value:
+        raise click.ClickException(f"Échec : {execution.message}")
+    if execution.job is not None:
+        _wait_and_report(execution.job)
