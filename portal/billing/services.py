@@ -396,20 +396,26 @@ def record_payment(
     return payment
 
 
-def delete_allocation(allocation: Allocation) -> None:
-    """Remove an affectation: the document's remaining amount comes back."""
+def _release(allocation: Allocation) -> None:
+    """Give the allocated amount back to the document (row locked)."""
     if allocation.receipt_id is not None:
         document = _lock(Receipt, allocation.receipt_id)
     else:
         document = _lock(FeeInvoice, allocation.fee_invoice_id)
     document.allocated_amount = document.allocated_amount - allocation.amount
+
+
+def delete_allocation(allocation: Allocation) -> None:
+    """Remove an affectation: the document's remaining amount comes back."""
+    _release(allocation)
+    allocation.payment.allocations.remove(allocation)
     db.session.delete(allocation)
     db.session.flush()
 
 
 def delete_payment(payment: Payment) -> None:
     """Remove an encaissement and its affectations (restoring the documents' remaining)."""
-    for allocation in list(payment.allocations):
-        delete_allocation(allocation)
-    db.session.delete(payment)
+    for allocation in payment.allocations:
+        _release(allocation)
+    db.session.delete(payment)  # the allocations go with it (cascade)
     db.session.flush()
