@@ -60,7 +60,7 @@ def refresh(siret: str, client: ChorusClient) -> RecipientStructure:
     structure.engagement_required = bool(detail and detail.engagement_required)
     structure.engagement_or_service = bool(detail and detail.engagement_or_service_required)
     structure.payment_not_reported = bool(detail and detail.payment_status_not_reported)
-    structure.services = [_service_row(s, engagement_by_service) for s in services]
+    _replace_services(structure, services, engagement_by_service)
     structure.refreshed_at = utcnow()
     structure.last_error = None
     db.session.commit()
@@ -75,14 +75,25 @@ def record_failure(siret: str, message: str) -> None:
         db.session.commit()
 
 
-def _service_row(service: ServiceSummary, engagement: dict[int, bool]) -> RecipientService:
-    return RecipientService(
-        chorus_service_id=service.id_service,
-        code=service.code,
-        label=service.label or "",
-        is_active=service.is_active,
-        engagement_required=engagement.get(service.id_service, False),
-    )
+def _replace_services(
+    structure: RecipientStructure, services: list[ServiceSummary], engagement: dict[int, bool]
+) -> None:
+    """Update the cached services in place, keyed by code (rows keep their identity)."""
+    current = {row.code: row for row in structure.services}
+    wanted = {service.code: service for service in services}
+    for code, row in current.items():
+        if code not in wanted:
+            structure.services.remove(row)
+    db.session.flush()
+    for code, service in wanted.items():
+        row = current.get(code)
+        if row is None:
+            row = RecipientService(code=code)
+            structure.services.append(row)
+        row.chorus_service_id = service.id_service
+        row.label = service.label or ""
+        row.is_active = service.is_active
+        row.engagement_required = engagement.get(service.id_service, False)
 
 
 def _new_structure(siret: str) -> RecipientStructure:

@@ -360,17 +360,22 @@ class JobRunner:
             )
             db.session.commit()
         count = max(1, min(self.workers, pending or 1))
-        futures = [self._executor.submit(self._run, job_id) for _ in range(count)]
+        for _ in range(count):
+            self._submit(job_id, self._run, job_id)
+
+    def _submit(self, job_id: int | None, task: Callable[..., None], *args: object) -> None:
+        """Run ``task`` in the pool, remembered under the job it serves (None: maintenance)."""
+        future = self._executor.submit(task, *args)
         with self._lock:
-            self._futures.setdefault(job_id, []).extend(futures)
+            self._futures.setdefault(job_id or 0, []).append(future)
 
     def launch(self, job_id: int) -> None:
         """Start a new job: reconcile leftovers first (B7), in the pool, then put workers on it."""
-        self._executor.submit(self._recover_then_start, job_id)
+        self._submit(job_id, self._recover_then_start, job_id)
 
     def launch_recovery(self) -> None:
         """Reconcile and resume interrupted jobs in the background (process start-up)."""
-        self._executor.submit(self.recover_and_resume)
+        self._submit(None, self.recover_and_resume)
 
     def _recover_then_start(self, job_id: int) -> None:
         self.recover_and_resume(exclude=job_id)
@@ -415,6 +420,13 @@ class JobRunner:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} still {state}")
             time.sleep(0.05)
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Block until every task submitted to this pool so far is done (tests)."""
+        with self._lock:
+            futures = [f for group in self._futures.values() for f in group]
+        for future in futures:
+            future.result(timeout=timeout)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)

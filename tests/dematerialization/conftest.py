@@ -1,0 +1,93 @@
+"""Fixtures for sending tests: the emulator, Chorus settings aimed at it, sendable documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from portal.billing.services import store_generated_pdf
+from portal.chorus.emulator.server import RunningEmulator
+from portal.extensions import db
+from portal.jobs.runner import get_runner
+from portal.settings import chorus as keys
+from portal.settings import store
+from portal.settings.models import RecipientListMember
+from tests import factories
+from tests.chorus.emulator_fixtures import (  # noqa: F401  (fixtures used by name)
+    BANK_DETAILS_ID,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SIRET_PAID,
+    SUPPLIER_ID,
+    SUPPLIER_SERVICE_ID,
+    TECH_LOGIN,
+    TECH_PASSWORD,
+    chorus_emulator,
+    chorus_emulator_server,
+)
+
+
+def configure_chorus(base_url: str, **extra: Any) -> None:
+    """Store settings that aim the portal at the emulator (committed)."""
+    store.put_bool(keys.CHORUS_ENABLED, True)
+    store.put(keys.ENVIRONMENT, "emulator")
+    store.put(keys.OAUTH_URL, f"{base_url}/api/oauth/token")
+    store.put(keys.API_URL, base_url)
+    store.put(keys.CLIENT_ID, CLIENT_ID)
+    store.put_secret(keys.CLIENT_SECRET, CLIENT_SECRET)
+    store.put(keys.TECH_LOGIN, TECH_LOGIN)
+    store.put_secret(keys.TECH_PASSWORD, TECH_PASSWORD)
+    store.put(keys.SUPPLIER_ID, str(SUPPLIER_ID))
+    store.put_date(keys.CUTOFF_DATE, extra.pop("cutoff", date(2020, 1, 1)))
+    for key, value in extra.items():
+        store.put(key, value)
+    db.session.commit()
+
+
+@pytest.fixture
+def chorus(app: Flask, chorus_emulator: RunningEmulator, monkeypatch) -> Iterator[RunningEmulator]:
+    """The emulator, with the portal's settings aimed at it and short timeouts."""
+    monkeypatch.setitem(app.config, "CHORUS_READ_TIMEOUT", 2.0)
+    monkeypatch.setitem(app.config, "CHORUS_CONNECT_TIMEOUT", 2.0)
+    configure_chorus(chorus_emulator.base_url)
+    yield chorus_emulator
+    get_runner(app).wait_idle(timeout=60)
+
+
+@pytest.fixture
+def chorus_admin(admin):
+    db.session.add(RecipientListMember(list_key="chorus_admins", user_id=admin.id))
+    db.session.commit()
+    return admin
+
+
+def sendable_contract(**kw: Any):
+    """A Chorus-enabled contract of a public client the emulator knows (no special rule)."""
+    client = kw.pop("client", None) or factories.make_client(
+        siret=SIRET_PAID, name="Commune de Saint-Aubin"
+    )
+    company = factories.make_company()
+    account = factories.make_bank_account(
+        company,
+        chorus_supplier_service_id=SUPPLIER_SERVICE_ID,
+        chorus_bank_details_id=BANK_DETAILS_ID,
+    )
+    values: dict[str, Any] = {
+        "client": client,
+        "company": company,
+        "bank_account": account,
+        "chorus_service_code": "FINANCES",
+    }
+    values.update(kw)
+    return factories.make_contract(**values)
+
+
+def sendable_receipt(contract=None, **kw: Any):
+    receipt = factories.make_receipt(contract=contract or sendable_contract(), **kw)
+    store_generated_pdf(receipt)
+    db.session.commit()
+    return receipt
