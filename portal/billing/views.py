@@ -27,7 +27,7 @@ from portal.billing.filters import FeeInvoiceFilters, PaymentFilters, ReceiptFil
 from portal.billing.forms import FeeInvoiceForm, PaymentEntryForm, PdfUploadForm, ReceiptForm
 from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
 from portal.extensions import db
-from portal.htmx import render
+from portal.htmx import is_htmx, render
 from portal.settings import chorus as chorus_settings
 from portal.validators import ValidationFailed
 
@@ -56,6 +56,13 @@ def _flash_warnings(warnings: tuple[str, ...]) -> None:
         flash(warning, "warning")
 
 
+def _list_response(response: Response, endpoint: str, args: dict[str, str]) -> Response:
+    """HTMX pushes the canonical URL (only non-default filters), not the raw form fields."""
+    if is_htmx():
+        response.headers["HX-Push-Url"] = url_for(endpoint, **args)
+    return response
+
+
 def _selection_actions(kind: str) -> list[dict[str, str]]:
     """Mass actions offered on a list's selection (S13 adds "Dématérialisation Chorus Pro").
 
@@ -73,7 +80,7 @@ def receipts_list() -> Response:
     filters = ReceiptFilters.from_args(request.args, chorus_enabled=_chorus_enabled())
     _flash_warnings(filters.warnings)
     page = queries.receipts_page(filters)
-    return render(
+    response = render(
         "billing/receipts.html",
         "billing/_receipts_table.html",
         filters=filters,
@@ -81,6 +88,7 @@ def receipts_list() -> Response:
         companies=queries.companies(),
         selection_actions=_selection_actions("receipt"),
     )
+    return _list_response(response, "billing.receipts_list", filters.to_args(page=page.page))
 
 
 @bp.route("/factures")
@@ -88,7 +96,7 @@ def fee_invoices_list() -> Response:
     filters = FeeInvoiceFilters.from_args(request.args, chorus_enabled=_chorus_enabled())
     _flash_warnings(filters.warnings)
     page = queries.fee_invoices_page(filters)
-    return render(
+    response = render(
         "billing/fee_invoices.html",
         "billing/_fee_invoices_table.html",
         filters=filters,
@@ -96,6 +104,7 @@ def fee_invoices_list() -> Response:
         companies=queries.companies(),
         selection_actions=_selection_actions("fee_invoice"),
     )
+    return _list_response(response, "billing.fee_invoices_list", filters.to_args(page=page.page))
 
 
 @bp.route("/encaissements")
@@ -104,12 +113,14 @@ def payments_list() -> Response:
         request.args, methods=tuple(method.value for method in PaymentMethod)
     )
     _flash_warnings(filters.warnings)
-    return render(
+    page = queries.payments_page(filters)
+    response = render(
         "billing/payments.html",
         "billing/_payments_table.html",
         filters=filters,
-        results=queries.payments_page(filters),
+        results=page,
     )
+    return _list_response(response, "billing.payments_list", filters.to_args(page=page.page))
 
 
 # -- receipts --------------------------------------------------------------------------------------
