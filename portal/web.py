@@ -39,7 +39,9 @@ def init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        # Checked on every request: disabling a user ends their open sessions at once.
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.is_enabled else None
 
     app.jinja_env.filters.update(formatting.FILTERS)
     app.context_processor(_layout_context)

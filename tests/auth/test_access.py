@@ -80,3 +80,17 @@ def test_htmx_is_served_from_the_installed_package(as_gestionnaire: FlaskClient)
     response = as_gestionnaire.get("/vendor/htmx.min.js")
     assert response.status_code == 200
     assert b"htmx" in response.data[:2000]
+
+
+def test_a_disabled_user_loses_an_open_session_at_once(
+    client: FlaskClient, gestionnaire
+) -> None:
+    from portal.extensions import db
+
+    login(client, gestionnaire)
+    assert client.get("/").status_code == 200
+    gestionnaire.is_enabled = False
+    db.session.commit()
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "/connexion" in response.headers["Location"]
