@@ -148,7 +148,7 @@ def build(receipts: int, seed: int) -> dict[str, object]:
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
     else:
         with db.engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))

@@ -295,3 +295,11 @@ def test_each_fee_invoice_filter_and_sort(as_lecteur, invoices, query, expected)
 def test_fee_invoice_filters_parse_like_receipt_filters():
     filters = FeeInvoiceFilters.from_args({"tri": "period_start"})
     assert filters.sort == "-entered_on"  # fee invoices have no period
+
+
+def test_htmx_pushes_the_canonical_url_without_empty_fields(as_lecteur, receipts):
+    response = as_lecteur.get(
+        "/quittances?numero=Q2026&client=&contrat=&soldee=&taille=25&tri=-entered_on",
+        headers={"HX-Request": "true"},
+    )
+    assert response.headers["HX-Push-Url"] == "/quittances?numero=Q2026"
