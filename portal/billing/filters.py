@@ -191,6 +191,14 @@ class DocumentFilters:
         values = cls._read(reader, chorus_enabled)
         return cls(**values, warnings=tuple(reader.warnings))
 
+    @classmethod
+    def from_selection_form(
+        cls, form: Mapping[str, str], *, chorus_enabled: bool = False, prefix: str = "filtre-"
+    ) -> Self:
+        """The criteria posted by the selection toolbar ("all N matching"), as filters."""
+        args = {key[len(prefix) :]: value for key, value in form.items() if key.startswith(prefix)}
+        return cls.from_args(args, chorus_enabled=chorus_enabled)
+
     def replace(self, **changes: Any) -> Self:
         return dataclasses.replace(self, **changes)
 

@@ -57,6 +57,14 @@ class ReceiptForm(FrenchForm):
         [DataRequired("Saisissez le numéro du contrat."), Length(max=40)],
         filters=[strip],
         description="Le client et la société sont ceux du contrat.",
+        render_kw={
+            "list": "contract-options",
+            "autocomplete": "off",
+            "hx-get": "/quittances/contrats",
+            "hx-trigger": "input changed delay:250ms",
+            "hx-target": "#contract-options",
+            "hx-swap": "innerHTML",
+        },
     )
     period_start_on = DateField("Début de période", [REQUIRED_DATE])
     period_end_on = DateField(
@@ -90,6 +98,14 @@ class FeeInvoiceForm(FrenchForm):
         [Optional(), Length(max=40)],
         filters=[strip, empty_to_none],
         description="Le contrat doit appartenir au client.",
+        render_kw={
+            "list": "contract-options",
+            "autocomplete": "off",
+            "hx-get": "/quittances/contrats",
+            "hx-trigger": "input changed delay:250ms",
+            "hx-target": "#contract-options",
+            "hx-swap": "innerHTML",
+        },
     )
     company_id = SelectField(
         "Société émettrice",

@@ -343,6 +343,19 @@ def contract_by_number(number: str) -> Contract | None:
     ).scalar_one_or_none()
 
 
+def contracts_starting_with(text: str, limit: int = 15) -> list[Contract]:
+    """Contracts whose number starts with ``text`` (form suggestions), with their client."""
+    return list(
+        db.session.execute(
+            select(Contract)
+            .where(_prefix(Contract.number, text))
+            .options(joinedload(Contract.client))
+            .order_by(Contract.number)
+            .limit(limit)
+        ).scalars()
+    )
+
+
 def clients() -> list[tuple[int, str, str | None]]:
     """(id, name, city) of every client, by name — for the fee-invoice client picker."""
     return [

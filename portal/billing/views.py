@@ -180,6 +180,17 @@ def receipt_new() -> Any:
     return render("billing/receipt_form.html", form=form, receipt=None)
 
 
+@bp.route("/quittances/contrats")
+@requires(Role.GESTIONNAIRE)
+def contract_suggestions() -> Response:
+    """``<option>``s for the contract-number datalist of the document forms (HTMX)."""
+    typed = (request.args.get("contract_number") or "").strip()[:40]
+    return render(
+        "billing/_contract_options.html",
+        contracts=queries.contracts_starting_with(typed) if typed else [],
+    )
+
+
 @bp.route("/quittances/<int:receipt_id>/modifier", methods=["GET", "POST"])
 @requires(Role.GESTIONNAIRE)
 def receipt_edit(receipt_id: int) -> Any:

@@ -105,3 +105,11 @@ def test_payment_filters_round_trip():
     filters = PaymentFilters.from_args(args, methods=("cheque", "virement"))
     assert filters.method == "cheque" and filters.unallocated is True
     assert PaymentFilters.from_args(MultiDict(filters.to_args()), methods=("cheque",)) == filters
+
+
+def test_the_selection_toolbar_criteria_read_back_as_filters():
+    filters = ReceiptFilters.from_args(MultiDict({"numero": "Q", "soldee": "non", "page": "3"}))
+    posted = {f"filtre-{key}": value for key, value in filters.criteria_args().items()}
+    posted["csrf_token"] = "x"
+    again = ReceiptFilters.from_selection_form(posted)
+    assert again == filters.replace(page=1)

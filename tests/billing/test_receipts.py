@@ -387,3 +387,19 @@ def test_period_dates_are_stored_as_typed(as_gestionnaire):
     )
     receipt = only_receipt()
     assert (receipt.period_start_on, receipt.period_end_on) == (date(2026, 4, 1), date(2026, 4, 1))
+
+
+def test_contract_numbers_are_suggested_while_typing(as_gestionnaire):
+    factories.make_contract(number="CT-777", client=factories.make_client(name="Mairie X"))
+    factories.make_contract(number="ZZ-1")
+    db.session.commit()
+
+    html = as_gestionnaire.get(
+        "/quittances/contrats?contract_number=ct-7", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+
+    assert '<option value="CT-777">Mairie X' in html
+    assert "ZZ-1" not in html
+    assert 'list="contract-options"' in as_gestionnaire.get("/quittances/nouvelle").get_data(
+        as_text=True
+    )
