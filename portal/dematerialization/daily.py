@@ -8,6 +8,7 @@ the very same selection.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.billing.models import FeeInvoice, Receipt
 from portal.clock import PARIS, now
@@ -26,47 +27,98 @@ from portal.dematerialization.rules import Delays, Eligibility
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, JobKind, TaskExecution
 from portal.jobs.runner import worker_name
-from portal.portfolio.models import Contract
+from portal.portfolio.models import Client, Contract
 from portal.settings import chorus as chorus_settings
 from portal.settings.chorus import ChorusSettings
 
+log = logging.getLogger(__name__)
+
 DAILY_TASK = "envoi_quotidien"
 RUN_AT = time(19, 0)
-# If the portal was down at 19:00 it still runs when it comes back before this hour.
+# If the portal was down at 19:00 it still runs when it comes back between these hours (the
+# first minute belongs to the regular firing, so the two never race).
+CATCH_UP_FROM = time(19, 1)
 CATCH_UP_UNTIL = time(23, 30)
 NO_CUTOFF = "date de coupure non renseignée"
+
+# Execution triggers (``TaskExecution.trigger``, at most 20 characters).
+SCHEDULED = "planifiée"  # the 19:00 cron firing
+CATCH_UP = "rattrapage"  # the portal came back after 19:00 the same evening
+MANUAL = "manuelle"  # "Lancer maintenant" on the administration page
+COMMAND = "commande"  # flask chorus run-daily
+AUTOMATIC_TRIGGERS = (SCHEDULED, CATCH_UP)
+TRIGGER_LABELS = {
+    SCHEDULED: "Planifiée (19 h)",
+    CATCH_UP: "Rattrapage",
+    MANUAL: "Manuelle",
+    COMMAND: "Ligne de commande",
+}
 
 
 def claim_key(run_on: date) -> str:
     return f"{DAILY_TASK}:{run_on.isoformat()}"
 
 
+def _claimed(day: date) -> bool:
+    return bool(
+        db.session.scalar(
+            select(func.count())
+            .select_from(TaskExecution)
+            .where(TaskExecution.claim_key == claim_key(day))
+        )
+    )
+
+
+def _automatic_attempt(day: date) -> bool:
+    """Did the schedule (19:00 or catch-up) already fire for ``day``, whatever the outcome?"""
+    return bool(
+        db.session.scalar(
+            select(func.count())
+            .select_from(TaskExecution)
+            .where(
+                TaskExecution.task == DAILY_TASK,
+                TaskExecution.run_on == day,
+                TaskExecution.trigger.in_(AUTOMATIC_TRIGGERS),
+            )
+        )
+    )
+
+
 def next_run_on(moment: datetime | None = None) -> date:
-    """Date of the next automatic run: today until it has run (or its window closed)."""
+    """Date of the next automatic run: today until it has run (or its window closed).
+
+    A failed 19:00 execution (empty cut-off…) releases the day for a manual run, but the
+    schedule does not retry it: the next automatic run is tomorrow.
+    """
     moment = (moment or now()).astimezone(PARIS)
     today = moment.date()
-    already = db.session.scalar(
-        select(func.count())
-        .select_from(TaskExecution)
-        .where(TaskExecution.claim_key == claim_key(today))
-    )
-    if already or moment.time() > CATCH_UP_UNTIL:
+    if moment.time() > CATCH_UP_UNTIL or _claimed(today):
+        return today + timedelta(days=1)
+    if moment.time() >= RUN_AT and _automatic_attempt(today):
         return today + timedelta(days=1)
     return today
 
 
-def should_catch_up(moment: datetime | None = None) -> date | None:
-    """The date to run now when 19:00 passed while the portal was down (bounded window)."""
+def next_run_at(moment: datetime | None = None) -> datetime:
+    """When the next automatic run should start (Europe/Paris); ``moment`` if overdue."""
     moment = (moment or now()).astimezone(PARIS)
-    if not (RUN_AT <= moment.time() <= CATCH_UP_UNTIL):
+    planned = datetime.combine(next_run_on(moment), RUN_AT, tzinfo=PARIS)
+    return max(planned, moment)
+
+
+def should_catch_up(moment: datetime | None = None) -> date | None:
+    """The date to run now when 19:00 passed while the portal was down (bounded window).
+
+    Only once: not when the day is claimed, nor when the schedule already fired today and
+    failed (a failed run is not retried every minute; an administrator re-runs it).
+    """
+    moment = (moment or now()).astimezone(PARIS)
+    if not (CATCH_UP_FROM <= moment.time() <= CATCH_UP_UNTIL):
         return None
     today = moment.date()
-    claimed = db.session.scalar(
-        select(func.count())
-        .select_from(TaskExecution)
-        .where(TaskExecution.claim_key == claim_key(today))
-    )
-    return None if claimed else today
+    if _claimed(today) or _automatic_attempt(today):
+        return None
+    return today
 
 
 def trigger_problems(settings: ChorusSettings) -> list[str]:
@@ -106,53 +158,111 @@ class PreviewRow:
     document_type: DocumentType
     document_id: int
     number: str
+    client_id: int | None
+    client_name: str
     entered_on: date
     effective_on: date
     eligibility: Eligibility
 
 
 @dataclass(frozen=True)
+class PreviewCounts:
+    """How many due documents the run would send and skip, per type."""
+
+    to_send: dict[DocumentType, int]
+    to_skip: dict[DocumentType, int]
+
+    @property
+    def total_to_send(self) -> int:
+        return sum(self.to_send.values())
+
+    @property
+    def total_to_skip(self) -> int:
+        return sum(self.to_skip.values())
+
+    def total(self, document_type: DocumentType) -> int:
+        return self.to_send[document_type] + self.to_skip[document_type]
+
+
+@dataclass(frozen=True)
 class PreviewPage:
     run_on: date
+    document_type: DocumentType
     rows: list[PreviewRow]
     total: int
-    to_send: int
     page: int
     pages: int
+    size: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def preview_counts(run_on: date, settings: ChorusSettings) -> PreviewCounts:
+    """B6: per type, how many due documents the run of ``run_on`` would send and skip."""
+    selection = due_select(run_on, settings).subquery()
+    eligible = selection.c[queries.ELIGIBLE]
+    counts = db.session.execute(
+        select(selection.c.document_type, eligible, func.count()).group_by(
+            selection.c.document_type, eligible
+        )
+    ).all()
+    to_send = dict.fromkeys(DocumentType, 0)
+    to_skip = dict.fromkeys(DocumentType, 0)
+    for document_type, is_eligible, count in counts:
+        target = to_send if is_eligible else to_skip
+        target[DocumentType(document_type)] += count
+    return PreviewCounts(to_send, to_skip)
 
 
 def preview(
-    run_on: date, settings: ChorusSettings, *, page: int = 1, size: int = 50
+    run_on: date,
+    settings: ChorusSettings,
+    document_type: DocumentType,
+    *,
+    page: int = 1,
+    size: int = 50,
+    total: int | None = None,
 ) -> PreviewPage:
-    """B6: what the run of ``run_on`` would send and skip, from the run's own selection."""
+    """B6: one page of the documents of one type the run of ``run_on`` picks.
+
+    Read from the run's own selection (``due_select``): those to send first, then those it
+    would skip with their reasons; each group by effective date. ``total`` (from
+    ``preview_counts``) spares a count.
+    """
     selection = due_select(run_on, settings).subquery()
-    total = db.session.scalar(select(func.count()).select_from(selection)) or 0
-    to_send = (
-        db.session.scalar(
-            select(func.count()).select_from(selection).where(selection.c[queries.ELIGIBLE])
-        )
-        or 0
-    )
+    of_type = selection.c.document_type == document_type.value
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(selection).where(of_type)) or 0
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
     rows = db.session.execute(
         select(selection)
+        .where(of_type)
         .order_by(
             selection.c[queries.ELIGIBLE].desc(),
-            selection.c.document_type.desc(),
             selection.c.effective_on,
             selection.c.document_id,
         )
         .limit(size)
         .offset((page - 1) * size)
-    )
+    ).all()
+    clients = _clients_of(document_type, [row.document_id for row in rows])
     return PreviewPage(
         run_on=run_on,
+        document_type=document_type,
         rows=[
             PreviewRow(
-                DocumentType(row.document_type),
+                document_type,
                 row.document_id,
                 row.number,
+                clients.get(row.document_id, (None, ""))[0],
+                clients.get(row.document_id, (None, ""))[1],
                 row.entered_on,
                 row.effective_on,
                 queries.eligibility_from_row(row),
@@ -160,10 +270,32 @@ def preview(
             for row in rows
         ],
         total=total,
-        to_send=to_send,
         page=page,
         pages=pages,
+        size=size,
     )
+
+
+def _clients_of(document_type: DocumentType, ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Document id → (client id, client name) for one page (one query)."""
+    if not ids:
+        return {}
+    if document_type is DocumentType.RECEIPT:
+        query = (
+            select(Receipt.id, Client.id, Client.name)
+            .join(Contract, Receipt.contract_id == Contract.id)
+            .join(Client, Contract.client_id == Client.id)
+            .where(Receipt.id.in_(ids))
+        )
+    else:
+        query = (
+            select(FeeInvoice.id, Client.id, Client.name)
+            .join(Client, FeeInvoice.client_id == Client.id)
+            .where(FeeInvoice.id.in_(ids))
+        )
+    return {
+        document_id: (client_id, name) for document_id, client_id, name in db.session.execute(query)
+    }
 
 
 def due_documents(run_on: date, settings: ChorusSettings) -> list[Document]:
@@ -202,7 +334,8 @@ def run_daily(run_on: date, *, trigger: str) -> TaskExecution:
 
     Returns the execution recorded: started (with its job), failed (with the reason, e.g. an
     empty cut-off: nothing selected, no report, no notification) or skipped (another
-    process already ran this day).
+    process already ran this day). A failed execution releases the day, so a run after the
+    fix is not taken for a duplicate.
     """
     execution = TaskExecution(
         task=DAILY_TASK,
@@ -229,22 +362,125 @@ def run_daily(run_on: date, *, trigger: str) -> TaskExecution:
         db.session.commit()
         return skipped
 
-    settings = chorus_settings.load()
-    problem = None
-    if settings.cutoff_date is None:
-        problem = NO_CUTOFF
-    elif not settings.enabled:
-        problem = "dématérialisation désactivée"
-    if problem is not None:
-        execution.state = ExecutionState.FAILED.value
-        execution.message = problem[0].upper() + problem[1:] + "."
-        # Nothing was done: release the day so a run after the fix is not taken for a duplicate.
-        execution.claim_key = None
+    execution_id = execution.id
+    try:
+        settings = chorus_settings.load()
+        problem = None
+        if settings.cutoff_date is None:
+            problem = NO_CUTOFF
+        elif not settings.enabled:
+            problem = "dématérialisation désactivée"
+        if problem is not None:
+            return _fail(execution, problem[0].upper() + problem[1:] + ".")
+        job = sending.start_send(
+            due_documents(run_on, settings), kind=JobKind.DAILY_SEND, user=None
+        )
+        execution.job_id = job.id
         db.session.commit()
-        return execution
-
-    job = sending.start_send(due_documents(run_on, settings), kind=JobKind.DAILY_SEND, user=None)
-    execution.job_id = job.id
-    db.session.commit()
+    except Exception as error:
+        # Nothing was committed but the claim: record why and give the day back.
+        log.exception("daily run of %s failed", run_on)
+        db.session.rollback()
+        claimed = db.session.get(TaskExecution, execution_id)
+        if claimed is None:  # pragma: no cover  (the row was committed above)
+            raise
+        return _fail(claimed, f"Erreur interne du portail ({type(error).__name__}).")
     sending.launch(job)
     return execution
+
+
+def _fail(execution: TaskExecution, message: str) -> TaskExecution:
+    execution.state = ExecutionState.FAILED.value
+    execution.message = message
+    execution.claim_key = None
+    db.session.commit()
+    return execution
+
+
+# -- history (administration page) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    executions: list[TaskExecution]
+    total: int
+    page: int
+    pages: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def history(page: int = 1, size: int = 10) -> HistoryPage:
+    """Executions of the daily task, newest first, with their jobs (one page)."""
+    total = (
+        db.session.scalar(
+            select(func.count()).select_from(TaskExecution).where(TaskExecution.task == DAILY_TASK)
+        )
+        or 0
+    )
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    executions = db.session.scalars(
+        select(TaskExecution)
+        .where(TaskExecution.task == DAILY_TASK)
+        .options(selectinload(TaskExecution.job))
+        .order_by(TaskExecution.started_at.desc(), TaskExecution.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return HistoryPage(list(executions), total, page, pages)
+
+
+# -- the delay example of the settings screen (S3) ----------------------------------------------
+
+
+def delay_examples(
+    *,
+    receipts_days: int | None,
+    fee_invoices_days: int | None,
+    cutoff: date | None,
+    today: date,
+) -> list[str]:
+    """French sentences showing what the entered S3 delays (and S4 cut-off) mean.
+
+    Pure. ``None`` for a delay means "not usable" (invalid input): no sentence for it; an
+    empty field is 0 and must be passed as 0. The worked dates are next year's, so the
+    example reads like a real upcoming case.
+    """
+    sentences: list[str] = []
+    start = date(today.year + 1, 1, 1)
+    if receipts_days is not None:
+        sent = start - timedelta(days=receipts_days)
+        sentences.append(
+            f"Avec un délai de {_days(receipts_days)}, une quittance à échoir dont la période "
+            f"commence le {_fr(start)} sera envoyée dès le {_fr(sent)} "
+            "(à échoir : date de début de période ; échue : date de fin de période)."
+        )
+    if fee_invoices_days is not None:
+        entered = date(today.year + 1, 1, 15)
+        sent = entered - timedelta(days=fee_invoices_days)
+        sentences.append(
+            f"Avec un délai de {_days(fee_invoices_days)}, une facture d'honoraires dont la date "
+            f"de saisie est le {_fr(entered)} sera envoyée dès le {_fr(sent)}"
+            + (" (au plus tôt le soir de sa saisie)." if fee_invoices_days else ".")
+        )
+    if cutoff is not None:
+        sentences.append(
+            f"Seuls les documents saisis après le {_fr(cutoff)} (date de coupure) sont "
+            "envoyés automatiquement."
+        )
+    return sentences
+
+
+def _days(count: int) -> str:
+    return f"{count} jour" if count <= 1 else f"{count} jours"
+
+
+def _fr(day: date) -> str:
+    return day.strftime("%d/%m/%Y")

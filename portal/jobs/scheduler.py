@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+import threading
+from datetime import date, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -24,6 +25,7 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 
 DAILY_JOB = "envoi-quotidien"
+CATCH_UP_JOB = "rattrapage"
 SYNC_JOB = "synchronisation-planning"
 SYNC_SECONDS = 60
 # A firing delayed by a busy process still runs within this many seconds.
@@ -40,6 +42,8 @@ class PortalScheduler:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.scheduler = BackgroundScheduler(timezone=PARIS)
+        # sync() runs from the scheduler's tick and from requests that change the settings.
+        self._sync_lock = threading.Lock()
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -60,47 +64,72 @@ class PortalScheduler:
 
     def sync(self) -> None:
         """Add or remove the daily job from the current settings; catch up a missed 19:00."""
+        from portal.clock import now
+        from portal.dematerialization import daily
+        from portal.settings import chorus
+
+        with self._sync_lock:
+            with self.app.app_context():
+                try:
+                    problems = daily.trigger_problems(chorus.load())
+                    catch_up = daily.should_catch_up() if not problems else None
+                finally:
+                    db.session.remove()
+            job = self.scheduler.get_job(DAILY_JOB)
+            if problems and job is not None:
+                self.scheduler.remove_job(DAILY_JOB)
+                log.info("daily run unscheduled: %s", "; ".join(problems))
+            elif not problems and job is None:
+                job = self.scheduler.add_job(
+                    self.run_daily,
+                    daily_trigger(),
+                    id=DAILY_JOB,
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=MISFIRE_GRACE_SECONDS,
+                    replace_existing=True,
+                )
+                log.info("daily run scheduled at 19:00 Europe/Paris")
+            # A 19:00 firing still pending in this process (late, within its grace time)
+            # runs by itself: no catch-up on top of it.
+            pending = getattr(job, "next_run_time", None) if job is not None else None
+            if catch_up is not None and (pending is None or pending > now()):
+                self.scheduler.add_job(
+                    self.catch_up, id=CATCH_UP_JOB, args=[catch_up], replace_existing=True
+                )
+
+    def run_daily(self) -> None:
+        """The 19:00 firing: today's run, unless the settings changed in the meantime."""
+        from portal.clock import today
+        from portal.dematerialization import daily
+
+        self._run(today(), trigger=daily.SCHEDULED)
+
+    def catch_up(self, run_on: date) -> None:
+        from portal.dematerialization import daily
+
+        self._run(run_on, trigger=daily.CATCH_UP)
+
+    def _run(self, run_on: date, *, trigger: str) -> None:
         from portal.dematerialization import daily
         from portal.settings import chorus
 
         with self.app.app_context():
             try:
                 problems = daily.trigger_problems(chorus.load())
-                catch_up = daily.should_catch_up() if not problems else None
-            finally:
-                db.session.remove()
-        present = self.scheduler.get_job(DAILY_JOB) is not None
-        if problems and present:
-            self.scheduler.remove_job(DAILY_JOB)
-            log.info("daily run unscheduled: %s", "; ".join(problems))
-        elif not problems and not present:
-            self.scheduler.add_job(
-                self.run_daily,
-                daily_trigger(),
-                id=DAILY_JOB,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=MISFIRE_GRACE_SECONDS,
-            )
-            log.info("daily run scheduled at 19:00 Europe/Paris")
-        if catch_up is not None:
-            self.scheduler.add_job(self.run_daily, id="rattrapage", replace_existing=True)
-
-    def run_daily(self) -> None:
-        from portal.clock import today
-        from portal.dematerialization import daily
-
-        with self.app.app_context():
-            try:
-                daily.run_daily(today(), trigger="planifiée")
+                if problems:  # another process changed the settings less than a minute ago
+                    log.info("daily run not started: %s", "; ".join(problems))
+                    return
+                daily.run_daily(run_on, trigger=trigger)
             except Exception:
                 log.exception("daily run failed")
             finally:
                 db.session.remove()
 
     def next_daily_run(self) -> datetime | None:
+        """Next firing of the 19:00 job in this process (None: not scheduled or not started)."""
         job = self.scheduler.get_job(DAILY_JOB)
-        return job.next_run_time if job is not None else None
+        return getattr(job, "next_run_time", None) if job is not None else None
 
 
 def current(app: Flask) -> PortalScheduler | None:
