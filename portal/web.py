@@ -123,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.billing.views import bp as billing_bp
     from portal.dashboard import bp as dashboard_bp
+    from portal.dematerialization.daily_views import bp as daily_bp
     from portal.jobs.views import bp as jobs_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.portfolio.views import bp as portfolio_bp
@@ -139,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_bp,
         settings_bp,
         jobs_bp,
+        daily_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -21,6 +21,7 @@ from portal.auth.access import requires
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.htmx import is_htmx, render
+from portal.jobs.scheduler import settings_changed
 from portal.settings import chorus, recipients, services
 from portal.settings.forms import (
     AddRecipientForm,
@@ -52,6 +53,7 @@ def insurance() -> str | Response:
     if form.validate_on_submit():
         services.save_insurance(chorus_enabled=bool(form.chorus_enabled.data))
         db.session.commit()
+        settings_changed(current_app)  # the 19:00 schedule follows S1 without a restart
         flash(
             "Dématérialisation de facture activée : ses paramètres sont dans l'onglet Système."
             if form.chorus_enabled.data
@@ -88,6 +90,7 @@ def system() -> str | Response:
                 failure.apply_to(form)
             else:
                 db.session.commit()
+                settings_changed(current_app)
                 flash("Paramètres Chorus Pro enregistrés.", "success")
                 return redirect(url_for("settings.system"), code=303)
         flash("Le formulaire contient des erreurs : rien n'a été enregistré.", "danger")
