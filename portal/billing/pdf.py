@@ -19,9 +19,10 @@ from decimal import Decimal
 
 from fpdf import FPDF
 
+from portal.billing.display import day, money
 from portal.billing.models import FeeInvoice, Receipt
 from portal.clock import PARIS
-from portal.formatting import fr_date, fr_money, fr_number
+from portal.formatting import fr_number
 from portal.portfolio.models import Client, Company, Contract
 
 ENCODING = "cp1252"
@@ -47,7 +48,7 @@ def render_due_notice(receipt: Receipt) -> bytes:
             ("Terme", contract.term_enum.label),
             (
                 "Période",
-                f"du {fr_date(receipt.period_start_on)} au {fr_date(receipt.period_end_on)}",
+                f"du {day(receipt.period_start_on)} au {day(receipt.period_end_on)}",
             ),
         ]
     )
@@ -62,7 +63,7 @@ def render_due_notice(receipt: Receipt) -> bytes:
         doc.paragraph("Ce montant vous sera remboursé (prime à rembourser).")
     else:
         due = receipt.period_start_on if contract.term == "advance" else receipt.period_end_on
-        doc.paragraph(f"Montant à régler au plus tard le {fr_date(due)}.")
+        doc.paragraph(f"Montant à régler au plus tard le {day(due)}.")
     doc.bank_details(contract)
     return doc.output()
 
@@ -88,22 +89,32 @@ def render_fee_invoice(invoice: FeeInvoice) -> bytes:
         ],
         ("Total TTC", invoice.total),
     )
-    doc.paragraph(f"Facture payable à réception ({fr_date(invoice.entered_on)}).")
+    doc.paragraph(f"Facture payable à réception ({day(invoice.entered_on)}).")
     if invoice.contract is not None:
         doc.bank_details(invoice.contract)
     return doc.output()
 
 
+# Latin letters that Unicode does not decompose into a base letter plus an accent.
+_NO_DECOMPOSITION = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i"}
+
+
 def _pdf_text(value: object) -> str:
     """Text the WinAnsi core font can show: narrow spaces widened, the rest transliterated."""
     text = str(value).replace("\u202f", "\u00a0")
+    try:
+        text.encode(ENCODING)
+    except UnicodeEncodeError:
+        pass
+    else:
+        return text
     out = []
     for char in text:
         try:
             char.encode(ENCODING)
             out.append(char)
         except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", char)
+            base = _NO_DECOMPOSITION.get(char) or unicodedata.normalize("NFKD", char)
             kept = "".join(c for c in base if not unicodedata.combining(c))
             try:
                 kept.encode(ENCODING)
@@ -114,11 +125,18 @@ def _pdf_text(value: object) -> str:
 
 
 def _money(value: Decimal) -> str:
-    return _pdf_text(fr_money(value))
+    return _pdf_text(money(value))
 
 
 class _Document:
-    """A one-page A4 document with the layout shared by both kinds."""
+    """A one-page A4 document with the layout shared by both kinds.
+
+    Text is placed with ``FPDF.text`` at an explicit cursor (``self.y``) and boxes drawn with
+    ``rect``: ``cell`` costs about ten times more per call, and a document has ~40 strings.
+    Only a string too long for its box goes through ``multi_cell`` to wrap.
+    """
+
+    PAD = 1.5
 
     def __init__(self, *, title: str, entered_on: date) -> None:
         pdf = FPDF(orientation="P", unit="mm", format="A4")
@@ -131,24 +149,41 @@ class _Document:
         pdf.set_auto_page_break(auto=True, margin=MARGIN)
         pdf.add_page()
         self.pdf = pdf
+        self.y = MARGIN
 
-    def line(self, width: float, height: float, text: str, *, new_x: str) -> None:
-        """One line of text, wrapped only when too long (``multi_cell`` is ten times slower)."""
+    def font(self, style: str, size: float) -> None:
+        self.pdf.set_font("helvetica", style, size)
+
+    def put(
+        self, x: float, y: float, width: float, height: float, text: str, align: str = "L"
+    ) -> None:
+        """One line of (already WinAnsi-safe) text, vertically centred in its box."""
         pdf = self.pdf
-        value = _pdf_text(text)
-        if pdf.get_string_width(value) <= width - 2 * pdf.c_margin:
-            pdf.cell(width, height, value, new_x=new_x, new_y="NEXT")
-        else:
-            pdf.multi_cell(width, height, value, new_x=new_x, new_y="NEXT")
+        right = align == "R"
+        x = x + width - self.PAD - pdf.get_string_width(text) if right else x + self.PAD
+        pdf.text(x, y + 0.5 * height + 0.3 * pdf.font_size, text)
+
+    def line(self, x: float, width: float, height: float, value: object) -> float:
+        """Text at the cursor, wrapped when too long; returns the height used."""
+        pdf = self.pdf
+        text = _pdf_text(value)
+        room = width - 2 * self.PAD
+        # No character of Helvetica is wider than 1 em: short strings need no measuring.
+        if len(text) * pdf.font_size <= room or pdf.get_string_width(text) <= room:
+            self.put(x, self.y, width, height, text)
+            return height
+        pdf.set_xy(x, self.y)
+        pdf.multi_cell(width, height, text, align="L", padding=(0, self.PAD))
+        return pdf.get_y() - self.y
 
     def header(self, company: Company | None, client: Client) -> None:
         pdf = self.pdf
-        top = pdf.get_y()
+        top = self.y
         half = CONTENT_WIDTH / 2 - 4
         if company is not None:
-            pdf.set_font("helvetica", "B", 13)
-            self.line(half, 6, company.name, new_x="LMARGIN")
-            pdf.set_font("helvetica", "", 9)
+            self.font("B", 13)
+            self.y += self.line(MARGIN, half, 6, company.name)
+            self.font("", 9)
             pdf.set_text_color(*GREY)
             lines = [line for line in (company.address or "").splitlines() if line.strip()]
             if company.siren:
@@ -156,15 +191,15 @@ class _Document:
             if company.orias_number:
                 lines.append(f"ORIAS {company.orias_number}")
             for line in lines:
-                self.line(half, 4.5, line, new_x="LMARGIN")
+                self.y += self.line(MARGIN, half, 4.5, line)
             pdf.set_text_color(0, 0, 0)
-        left_bottom = pdf.get_y()
+        left_bottom = self.y
 
         x = MARGIN + CONTENT_WIDTH / 2 + 4
-        pdf.set_xy(x, top)
-        pdf.set_font("helvetica", "B", 11)
-        self.line(half, 5.5, client.name, new_x="LEFT")
-        pdf.set_font("helvetica", "", 10)
+        self.y = top
+        self.font("B", 11)
+        self.y += self.line(x, half, 5.5, client.name)
+        self.font("", 10)
         city = " ".join(part for part in (client.postal_code, client.city) if part)
         lines = [line for line in (client.address or "").splitlines() if line.strip()]
         if city:
@@ -172,68 +207,63 @@ class _Document:
         if client.siret:
             lines.append(f"SIRET {client.siret}")
         for line in lines:
-            self.line(half, 5, line, new_x="LEFT")
-        pdf.set_xy(MARGIN, max(left_bottom, pdf.get_y()) + 10)
+            self.y += self.line(x, half, 5, line)
+        self.y = max(left_bottom, self.y) + 10
 
     def heading(self, title: str, subtitle: str, entered_on: date) -> None:
-        pdf = self.pdf
-        pdf.set_font("helvetica", "B", 16)
-        pdf.cell(CONTENT_WIDTH, 9, _pdf_text(title), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("helvetica", "", 11)
-        pdf.cell(CONTENT_WIDTH / 2, 6, _pdf_text(subtitle))
-        pdf.cell(
-            CONTENT_WIDTH / 2,
-            6,
-            _pdf_text(f"Date : {fr_date(entered_on)}"),
-            align="R",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-        pdf.ln(4)
+        self.font("B", 16)
+        self.put(MARGIN, self.y, CONTENT_WIDTH, 9, _pdf_text(title))
+        self.y += 9
+        self.font("", 11)
+        self.put(MARGIN, self.y, CONTENT_WIDTH / 2, 6, _pdf_text(subtitle))
+        date_text = _pdf_text(f"Date : {day(entered_on)}")
+        self.put(MARGIN + CONTENT_WIDTH / 2, self.y, CONTENT_WIDTH / 2, 6, date_text, "R")
+        self.y += 10
 
     def details(self, rows: list[tuple[str, str]]) -> None:
-        pdf = self.pdf
         for label, value in rows:
-            pdf.set_font("helvetica", "B", 10)
-            pdf.cell(35, 6, _pdf_text(label))
-            pdf.set_font("helvetica", "", 10)
-            self.line(CONTENT_WIDTH - 35, 6, value, new_x="LMARGIN")
-        pdf.ln(4)
+            self.font("B", 10)
+            self.put(MARGIN, self.y, 35, 6, _pdf_text(label))
+            self.font("", 10)
+            self.y += self.line(MARGIN + 35, CONTENT_WIDTH - 35, 6, value)
+        self.y += 4
 
-    def amounts(self, rows: list[tuple[str, Decimal]], total: tuple[str, Decimal]) -> None:
+    def _row(self, label: str, amount: str, height: float, fill: bool) -> None:
         pdf = self.pdf
         label_width = CONTENT_WIDTH - 50
-        pdf.set_fill_color(*LIGHT)
-        pdf.set_font("helvetica", "B", 10)
-        pdf.cell(label_width, 7, "Désignation", border=1, fill=True)
-        pdf.cell(50, 7, "Montant", border=1, fill=True, align="R", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("helvetica", "", 10)
+        style = "DF" if fill else "D"
+        pdf.rect(MARGIN, self.y, label_width, height, style=style)
+        pdf.rect(MARGIN + label_width, self.y, 50, height, style=style)
+        self.put(MARGIN, self.y, label_width, height, label)
+        self.put(MARGIN + label_width, self.y, 50, height, amount, "R")
+        self.y += height
+
+    def amounts(self, rows: list[tuple[str, Decimal]], total: tuple[str, Decimal]) -> None:
+        self.pdf.set_fill_color(*LIGHT)
+        self.font("B", 10)
+        self._row("Désignation", "Montant", 7, fill=True)
+        self.font("", 10)
         for label, value in rows:
-            pdf.cell(label_width, 7, _pdf_text(label), border=1)
-            pdf.cell(50, 7, _money(value), border=1, align="R", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("helvetica", "B", 11)
-        pdf.cell(label_width, 8, _pdf_text(total[0]), border=1, fill=True)
-        pdf.cell(
-            50, 8, _money(total[1]), border=1, fill=True, align="R", new_x="LMARGIN", new_y="NEXT"
-        )
-        pdf.ln(5)
+            self._row(_pdf_text(label), _money(value), 7, fill=False)
+        self.font("B", 11)
+        self._row(_pdf_text(total[0]), _money(total[1]), 8, fill=True)
+        self.y += 5
 
     def paragraph(self, text: str) -> None:
-        pdf = self.pdf
-        pdf.set_font("helvetica", "", 10)
-        self.line(CONTENT_WIDTH, 5, text, new_x="LMARGIN")
-        pdf.ln(3)
+        self.font("", 10)
+        self.y += self.line(MARGIN, CONTENT_WIDTH, 5, text) + 3
 
     def bank_details(self, contract: Contract) -> None:
         account = contract.bank_account
         if account is None:
             return
-        pdf = self.pdf
-        pdf.set_font("helvetica", "B", 10)
-        pdf.cell(CONTENT_WIDTH, 6, "Règlement par virement", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("helvetica", "", 10)
+        self.font("B", 10)
+        self.put(MARGIN, self.y, CONTENT_WIDTH, 6, "Règlement par virement")
+        self.y += 6
+        self.font("", 10)
         for line in (f"IBAN : {_group(account.iban)}", f"BIC : {account.bic}"):
-            pdf.cell(CONTENT_WIDTH, 5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
+            self.put(MARGIN, self.y, CONTENT_WIDTH, 5, _pdf_text(line))
+            self.y += 5
 
     def output(self) -> bytes:
         return bytes(self.pdf.output())

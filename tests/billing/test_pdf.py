@@ -59,7 +59,7 @@ def test_fee_invoice_pdf_shows_ht_vat_and_ttc(app):
         vat_rate=Decimal("20.00"),
         vat_amount=Decimal("100.00"),
         total=Decimal("600.00"),
-        company=factories.make_company(name="Courtage Ștefan"),
+        company=factories.make_company(name="Courtage Ștefan Łódź"),
     )
 
     text = pdf_text(pdf.render_fee_invoice(invoice))
@@ -67,7 +67,7 @@ def test_fee_invoice_pdf_shows_ht_vat_and_ttc(app):
     for expected in (
         "FACTURE D'HONORAIRES",
         "FH-77",
-        "Courtage Stefan",
+        "Courtage Stefan Lódz",
         "500,00\xa0€",
         "TVA 20,00 %",
         "100,00\xa0€",
