@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 from flask import current_app, has_app_context
 
+from portal.chorus import health
 from portal.chorus.client import ChorusClient, Observer, RetryPolicy
 from portal.chorus.errors import ChorusConfigurationError
 from portal.chorus.tokens import TokenCache
@@ -28,7 +29,8 @@ def client_from_settings(
     Timeouts come from the Flask config keys ``CHORUS_CONNECT_TIMEOUT`` and
     ``CHORUS_READ_TIMEOUT``. Raises :class:`ChorusConfigurationError` (French message
     listing the missing fields) when credentials are missing. The supplier id is not needed
-    to build a client (it is only needed to submit).
+    to build a client (it is only needed to submit). Every client records the connection
+    health (B5) before calling ``observer``: see :func:`portal.chorus.health.chain`.
     """
     settings = settings or chorus_settings.load()
     connect_timeout, read_timeout = _timeouts()
@@ -59,7 +61,7 @@ def client_from_settings(
         session=session,
         token_cache=token_cache,
         retry=retry,
-        observer=observer,
+        observer=health.chain(observer),
     )
 
 

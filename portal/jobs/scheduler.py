@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 DAILY_JOB = "envoi-quotidien"
 CATCH_UP_JOB = "rattrapage"
 SYNC_JOB = "synchronisation-planning"
+EXPIRY_CHECK_JOB = "expiration-mot-de-passe-chorus"  # B5, daily at 08:00
 SYNC_SECONDS = 60
 # A firing delayed by a busy process still runs within this many seconds.
 MISFIRE_GRACE_SECONDS = 15 * 60
@@ -48,6 +49,14 @@ class PortalScheduler:
     def start(self) -> None:
         self.scheduler.add_job(
             self.sync, "interval", seconds=SYNC_SECONDS, id=SYNC_JOB, coalesce=True, max_instances=1
+        )
+        self.scheduler.add_job(
+            self.check_password_expiry,
+            CronTrigger(hour=8, minute=0, timezone=PARIS),
+            id=EXPIRY_CHECK_JOB,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
         )
         self.scheduler.start()
         self.scheduler.add_job(self.startup, id="demarrage")
@@ -123,6 +132,18 @@ class PortalScheduler:
                 daily.run_daily(run_on, trigger=trigger)
             except Exception:
                 log.exception("daily run failed")
+            finally:
+                db.session.remove()
+
+    def check_password_expiry(self) -> None:
+        """B5: read the technical password's expiry from Chorus, remind the admins if close."""
+        from portal.chorus import health
+
+        with self.app.app_context():
+            try:
+                health.check_password_expiry()
+            except Exception:
+                log.exception("Chorus password expiry check failed")
             finally:
                 db.session.remove()
 
