@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.access import enforce_access
     from portal.auth.views import bp as auth_bp
     from portal.billing.views import bp as billing_bp
+    from portal.chorus.views import bp as chorus_bp
     from portal.dashboard import bp as dashboard_bp
     from portal.dematerialization.daily_views import bp as daily_bp
     from portal.jobs.views import bp as jobs_bp
@@ -139,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
         billing_bp,
         notifications_bp,
         settings_bp,
+        chorus_bp,
         jobs_bp,
         daily_bp,
     ):

@@ -12,3 +12,30 @@ document.addEventListener("htmx:responseError", function (event) {
   div.textContent = text;
   flashes.replaceChildren(div);
 });
+
+// Chorus lookups (B4): a button with data-fill-target copies data-fill-value into that form
+// input (the user still saves the form); an element with data-fill-auto does it once swapped in.
+function portalFill(source) {
+  var input = document.getElementById(source.getAttribute("data-fill-target"));
+  if (!input || input.disabled || input.readOnly) { return false; }
+  input.value = source.getAttribute("data-fill-value");
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+  return true;
+}
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("button[data-fill-target]");
+  if (!button || !portalFill(button)) { return; }
+  var group = button.closest("[data-fill-group]");
+  if (group) {
+    group.querySelectorAll("button[data-fill-target]").forEach(function (other) {
+      other.classList.replace("btn-success", "btn-outline-primary");
+      other.textContent = "Choisir";
+    });
+  }
+  button.classList.replace("btn-outline-primary", "btn-success");
+  button.textContent = "Choisi";
+});
+document.addEventListener("htmx:afterSettle", function (event) {
+  event.detail.elt.querySelectorAll("[data-fill-auto][data-fill-target]").forEach(portalFill);
+});

@@ -1,0 +1,105 @@
+"""Chorus Pro screens of the Système tab and the bank-account form (B4, B5).
+
+HTMX fragments dropped into the spots the settings and portfolio pages leave for them:
+``#chorus-connection-test``, ``#chorus-supplier-lookup``, ``#chorus-health`` and
+``#bank-account-chorus-lookup``. Everything answers 404 while dematerialization is off (S1).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from portal.auth.access import requires
+from portal.auth.models import Role
+from portal.chorus import health, services
+from portal.extensions import db
+from portal.htmx import is_htmx, render
+from portal.jobs import scheduler
+from portal.settings import chorus as chorus_settings
+from portal.validators import ValidationFailed
+
+bp = Blueprint("chorus", __name__, url_prefix="/administration/chorus")
+
+CONNECTION_TEST = "chorus/_connection_test_response.html"
+SUPPLIER_LOOKUP = "chorus/_supplier_lookup.html"
+HEALTH = "chorus/_health.html"
+BANK_LOOKUP = "chorus/_bank_lookup.html"
+
+
+@bp.before_request
+def _only_while_enabled() -> None:
+    """S1: no Chorus screen exists while dematerialization is off."""
+    if not chorus_settings.is_chorus_enabled():
+        abort(404)
+
+
+@bp.app_template_global("chorus_health_panel")
+def chorus_health_panel() -> health.HealthPanel | None:
+    """The B5 panel's values for the Système tab (None while S1 is off)."""
+    if not chorus_settings.is_chorus_enabled():
+        return None
+    return health.panel()
+
+
+@bp.route("/tester-la-connexion", methods=["POST"])
+@requires(Role.ADMIN)
+def connection_test() -> Response:
+    """« Tester la connexion » (B5): each step's outcome, and the refreshed health panel."""
+    result = services.run_connection_test()
+    db.session.commit()
+    if not is_htmx():
+        flash(result.summary, "success" if result.ok else "danger")
+        return redirect(url_for("settings.system"), code=303)
+    return render(CONNECTION_TEST, CONNECTION_TEST, connection_test=result, health=health.panel())
+
+
+@bp.route("/sante")
+@requires(Role.ADMIN)
+def health_panel() -> Response:
+    return render(HEALTH, HEALTH, health=health.panel())
+
+
+@bp.route("/identifiant-fournisseur")
+@requires(Role.ADMIN)
+def supplier_lookup() -> Response:
+    """« Récupérer l'identifiant fournisseur » (B4): the structures to choose from."""
+    return render(SUPPLIER_LOOKUP, SUPPLIER_LOOKUP, lookup=services.lookup_supplier_structures())
+
+
+@bp.route("/identifiant-fournisseur", methods=["POST"])
+@requires(Role.ADMIN)
+def supplier_use() -> Response:
+    """Store the structure picked as "Identifiant fournisseur" (refused under an env override)."""
+    try:
+        chosen = services.use_supplier_id(request.form.get("structure_id", ""))
+    except ValidationFailed as failure:
+        db.session.rollback()
+        if not is_htmx():
+            flash(" ".join(failure.messages), "danger")
+            return redirect(url_for("settings.system"), code=303)
+        return render(
+            SUPPLIER_LOOKUP,
+            SUPPLIER_LOOKUP,
+            choice_error=" ".join(failure.messages),
+            supplier_overridden=services.supplier_overridden(),
+        )
+    db.session.commit()
+    scheduler.settings_changed(current_app)
+    if not is_htmx():
+        flash(f"Identifiant fournisseur {chosen} enregistré.", "success")
+        return redirect(url_for("settings.system"), code=303)
+    return render(SUPPLIER_LOOKUP, SUPPLIER_LOOKUP, chosen=chosen)
+
+
+@bp.route("/coordonnees-bancaires")
+@requires(Role.GESTIONNAIRE)
+def bank_lookup() -> Response:
+    """« Récupérer depuis Chorus Pro » on a bank account (B4): codes to fill the form with."""
+    lookup = services.lookup_bank_choices()
+    return render(
+        BANK_LOOKUP,
+        BANK_LOOKUP,
+        bank=lookup,
+        matching_id=lookup.matching_id(request.args.get("iban", "")),
+    )
