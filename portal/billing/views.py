@@ -27,7 +27,9 @@ from portal.billing.filters import FeeInvoiceFilters, PaymentFilters, ReceiptFil
 from portal.billing.forms import FeeInvoiceForm, PaymentEntryForm, PdfUploadForm, ReceiptForm
 from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
 from portal.extensions import db
+from portal.formatting import fr_size
 from portal.htmx import is_htmx, render
+from portal.portfolio.models import Client, Company
 from portal.settings import chorus as chorus_settings
 from portal.validators import ValidationFailed
 
@@ -269,8 +271,6 @@ def _fee_invoice_form(invoice: FeeInvoice | None = None) -> FeeInvoiceForm:
 
 
 def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput | None:
-    from portal.portfolio.models import Client, Company
-
     client = db.session.get(Client, form.client_id.data)
     if client is None:
         form.client_id.errors = [*form.client_id.errors, "Client introuvable."]
@@ -435,8 +435,6 @@ def _upload(document: Document) -> Response:
 
 
 def _size(limit: int) -> str:
-    from portal.formatting import fr_size
-
     return fr_size(limit)
 
 
