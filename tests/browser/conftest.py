@@ -28,11 +28,7 @@ CHROMIUM_ARGS = [
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    reason = None
-    if os.environ.get("SKIP_BROWSER_TESTS"):
-        reason = "SKIP_BROWSER_TESTS is set"
-    elif not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (dev.py test installs it with apt)"
+    reason = browser_unavailable_reason()
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
@@ -51,18 +47,44 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+# One Playwright driver and browser per process, however many test directories import the
+# fixture (each import is a separate fixture definition for pytest, and a second sync
+# Playwright in the same thread fails).
+_shared: dict[str, object] = {}
 
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+
+def browser_unavailable_reason() -> str | None:
+    if os.environ.get("SKIP_BROWSER_TESTS"):
+        return "SKIP_BROWSER_TESTS is set"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (dev.py test installs it with apt)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser(request: pytest.FixtureRequest) -> Iterator[object]:
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    if "browser" not in _shared:
+        from playwright.sync_api import sync_playwright
+
+        driver = sync_playwright().start()
+        _shared["driver"] = driver
+        _shared["browser"] = driver.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+
+        def close() -> None:
+            _shared.pop("browser").close()  # type: ignore[attr-defined]
+            _shared.pop("driver").stop()  # type: ignore[attr-defined]
+
+        request.addfinalizer(close)
+    yield _shared["browser"]
 
 
 @pytest.fixture
-def page(browser, live_server: str, tmp_path: Path) -> Iterator[object]:  # noqa: ANN001
+def page(browser, live_server: str, tmp_path: Path) -> Iterator[object]:
     context = browser.new_context(base_url=live_server, accept_downloads=True, locale="fr-FR")
     context.set_default_timeout(10_000)
     tab = context.new_page()
@@ -77,7 +99,7 @@ def page(browser, live_server: str, tmp_path: Path) -> Iterator[object]:  # noqa
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
-def log_in(page, username: str, password: str = "motdepasse-test") -> None:  # noqa: ANN001
+def log_in(page, username: str, password: str = "motdepasse-test") -> None:
     """Fill the real login form."""
     page.goto("/connexion")
     page.get_by_label("Identifiant").fill(username)

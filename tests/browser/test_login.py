@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.browser.conftest import log_in
 
 
-def test_a_manager_logs_in_and_sees_the_home_page(page, gestionnaire) -> None:  # noqa: ANN001
+def test_a_manager_logs_in_and_sees_the_home_page(page, gestionnaire) -> None:
     log_in(page, "gestionnaire")
     assert page.get_by_role("heading", name="Bonjour gestionnaire").is_visible()
     assert page.evaluate("typeof window.htmx") == "object"
