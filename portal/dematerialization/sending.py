@@ -398,12 +398,18 @@ class SendHandler:
     def finalize(self, job: Job) -> None:
         """End notification to every Chorus administrator, with the CSV report (S11, S13)."""
         db.session.refresh(job)
-        single = job.kind == JobKind.SINGLE_SEND.value
-        all_sent = job.succeeded == job.total
-        if not single or not all_sent:
-            job.report = store_report(reports.report_filename(job), reports.build_job_report(job))
+        job.report = store_report(reports.report_filename(job), reports.build_job_report(job))
+        # S11: a successful single send is announced without a report (it stays on the job page).
+        quiet = job.kind == JobKind.SINGLE_SEND.value and job.succeeded == job.total
         title, body, level = _summary(job)
-        notify(CHORUS_ADMINS, title, body, level=level, link_url=job_url(job.id), report=job.report)
+        notify(
+            CHORUS_ADMINS,
+            title,
+            body,
+            level=level,
+            link_url=job_url(job.id),
+            report=None if quiet else job.report,
+        )
 
 
 def _summary(job: Job) -> tuple[str, str, str]:

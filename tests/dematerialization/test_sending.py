@@ -71,7 +71,8 @@ def test_s11_a_single_send_with_two_ged_attachments_is_recorded_and_notified(
     assert invoice.numero == receipt.number
     notes = db.session.scalars(select(Notification)).all()
     assert [(n.user_id, n.level) for n in notes] == [(chorus_admin.id, "success")]
-    assert job.report is None  # a successful single send needs no report
+    assert notes[0].report_id is None  # a successful single send is notified without report
+    assert job.report is not None  # but the job keeps it
     operations = [
         e.operation
         for e in db.session.scalars(
