@@ -265,7 +265,9 @@ class SendHandler:
         if siret and not recipients.is_fresh(structure, job.created_at):
             structure = recipients.refresh(siret, client)
         db.session.refresh(document)
-        return rules.eligibility(document, chorus_enabled=True, recipient=structure, locked_by_caller=True)
+        return rules.eligibility(
+            document, chorus_enabled=True, recipient=structure, locked_by_caller=True
+        )
 
     def _upload_and_build(
         self,
