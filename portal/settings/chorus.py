@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 
-from portal.crypto import SecretUnreadable
+from portal.crypto import SecretUnreadable, decrypt
 from portal.settings import store
 
 CHORUS_ENABLED = "insurance.chorus_enabled"  # S1, tab Assurances
@@ -141,20 +141,34 @@ class ChorusSettings:
         return self.environment is Environment.PRODUCTION
 
 
-def _value(key: str, secret: bool = False, unreadable: set[str] | None = None) -> str | None:
-    override = env_override(key)
-    if override is not None:
-        return override
-    if not secret:
-        return store.get(key)
-    try:
-        return store.get_secret(key)
-    except SecretUnreadable:
-        # A changed ENCRYPTION_KEY must not break every page: the secret counts as missing
-        # and the Système tab asks for it again.
-        if unreadable is not None:
-            unreadable.add(key)
-        return None
+class _Stored:
+    """Every stored setting read in one query; environment variables still win (S2)."""
+
+    def __init__(self) -> None:
+        self.values = store.get_many("")
+        self.unreadable: set[str] = set()
+
+    def raw(self, key: str) -> str | None:
+        value = self.values.get(key)
+        return value if value not in (None, "") else None
+
+    def flag(self, key: str) -> bool:
+        return self.raw(key) == "1"
+
+    def value(self, key: str, *, secret: bool = False) -> str | None:
+        override = env_override(key)
+        if override is not None:
+            return override
+        token = self.raw(key)
+        if not secret or token is None:
+            return token
+        try:
+            return decrypt(token)
+        except SecretUnreadable:
+            # A changed ENCRYPTION_KEY must not break every page: the secret counts as
+            # missing and the Système tab asks for it again.
+            self.unreadable.add(key)
+            return None
 
 
 def _int_or_none(raw: str | None) -> int | None:
@@ -165,33 +179,33 @@ def _int_or_none(raw: str | None) -> int | None:
 
 
 def load() -> ChorusSettings:
-    """Current Chorus settings, environment variables winning over stored values."""
+    """Current Chorus settings (one query), environment variables winning over stored values."""
+    stored = _Stored()
     try:
-        environment = Environment(_value(ENVIRONMENT) or Environment.EMULATOR.value)
+        environment = Environment(stored.value(ENVIRONMENT) or Environment.EMULATOR.value)
     except ValueError:
         environment = Environment.SANDBOX
     default_oauth, default_api = default_urls(environment)
-    cutoff = store.get(CUTOFF_DATE)
-    unreadable: set[str] = set()
+    cutoff = stored.raw(CUTOFF_DATE)
     return ChorusSettings(
-        enabled=store.get_bool(CHORUS_ENABLED),
+        enabled=stored.flag(CHORUS_ENABLED),
         environment=environment,
-        oauth_url=_value(OAUTH_URL) or default_oauth,
-        api_url=(_value(API_URL) or default_api).rstrip("/"),
-        client_id=_value(CLIENT_ID),
-        client_secret=_value(CLIENT_SECRET, secret=True, unreadable=unreadable),
-        tech_login=_value(TECH_LOGIN),
-        tech_password=_value(TECH_PASSWORD, secret=True, unreadable=unreadable),
-        supplier_id=_int_or_none(_value(SUPPLIER_ID)),
-        user_id=_int_or_none(_value(USER_ID)),
-        auto_send_enabled=store.get_bool(AUTO_SEND_ENABLED),
-        delay_receipts_days=_int_or_none(store.get(DELAY_RECEIPTS)) or 0,
-        delay_fee_invoices_days=_int_or_none(store.get(DELAY_FEE_INVOICES)) or 0,
+        oauth_url=stored.value(OAUTH_URL) or default_oauth,
+        api_url=(stored.value(API_URL) or default_api).rstrip("/"),
+        client_id=stored.value(CLIENT_ID),
+        client_secret=stored.value(CLIENT_SECRET, secret=True),
+        tech_login=stored.value(TECH_LOGIN),
+        tech_password=stored.value(TECH_PASSWORD, secret=True),
+        supplier_id=_int_or_none(stored.value(SUPPLIER_ID)),
+        user_id=_int_or_none(stored.value(USER_ID)),
+        auto_send_enabled=stored.flag(AUTO_SEND_ENABLED),
+        delay_receipts_days=_int_or_none(stored.raw(DELAY_RECEIPTS)) or 0,
+        delay_fee_invoices_days=_int_or_none(stored.raw(DELAY_FEE_INVOICES)) or 0,
         cutoff_date=date.fromisoformat(cutoff) if cutoff else None,
-        vat_exemption_reason=store.get(VAT_EXEMPTION_REASON) or DEFAULT_VAT_EXEMPTION_REASON,
-        auto_settle=store.get_bool(AUTO_SETTLE),
+        vat_exemption_reason=stored.raw(VAT_EXEMPTION_REASON) or DEFAULT_VAT_EXEMPTION_REASON,
+        auto_settle=stored.flag(AUTO_SETTLE),
         overridden=frozenset(key for key in ENV_OVERRIDES if env_override(key) is not None),
-        unreadable_secrets=frozenset(unreadable),
+        unreadable_secrets=frozenset(stored.unreadable),
     )
 
 
