@@ -93,7 +93,7 @@ def send(numbers: tuple[str, ...], all_eligible: bool, limit: int | None) -> Non
 def run_daily(run_on: date | None) -> None:
     """Run the automatic daily dematerialization now (date: today in Europe/Paris)."""
     day = run_on.date() if run_on else today()  # type: ignore[attr-defined]
-    execution = daily.run_daily(day, trigger="commande")
+    execution = daily.run_daily(day, trigger=daily.COMMAND)
     if execution.state == ExecutionState.SKIPPED.value:
         click.echo(f"Ignoré : {execution.message}")
         return
