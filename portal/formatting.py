@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
 
 from portal.clock import PARIS
 
 LOCALE = "fr_FR"
+CENT = Decimal("0.01")
+GROUP_SEPARATOR = "\u202f"  # narrow no-break space, as Babel's fr_FR groups thousands
+CURRENCY_SEPARATOR = "\u00a0"  # no-break space before the euro sign
 
 
 def fr_date(value: date | datetime | None) -> str:
-    """31/12/2021."""
+    """31/12/2021 (datetimes are shown as their Paris date)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(PARIS).date()
-    return format_date(value, "dd/MM/yyyy", locale=LOCALE)
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
 def fr_datetime(value: datetime | None) -> str:
@@ -30,10 +33,16 @@ def fr_datetime(value: datetime | None) -> str:
 
 
 def fr_money(value: Decimal | int | float | None) -> str:
-    """1 234,56 € (narrow no-break spaces as Babel's French locale prints them)."""
+    """1 234,56 €, exactly as Babel's fr_FR prints it (a test compares them).
+
+    Written by hand because Babel costs ~90 µs per amount, which dominated long tables.
+    """
     if value is None:
         return ""
-    return format_currency(value, "EUR", locale=LOCALE)
+    amount = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    text = f"{abs(amount):,.2f}".replace(",", GROUP_SEPARATOR).replace(".", ",")
+    sign = "-" if amount.is_signed() else ""
+    return f"{sign}{text}{CURRENCY_SEPARATOR}€"
 
 
 def fr_number(value: Decimal | int | float | None, digits: int = 2) -> str:

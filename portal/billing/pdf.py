@@ -19,9 +19,10 @@ from decimal import Decimal
 
 from fpdf import FPDF
 
-from portal.billing.display import day, money
 from portal.billing.models import FeeInvoice, Receipt
 from portal.clock import PARIS
+from portal.formatting import fr_date as day
+from portal.formatting import fr_money as money
 from portal.formatting import fr_number
 from portal.portfolio.models import Client, Company, Contract
 

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from portal import storage
 from portal.auth.access import requires
 from portal.auth.models import Role
-from portal.billing import display, queries, services
+from portal.billing import queries, services
 from portal.billing.filters import FeeInvoiceFilters, PaymentFilters, ReceiptFilters, parse_amount
 from portal.billing.forms import FeeInvoiceForm, PaymentEntryForm, PdfUploadForm, ReceiptForm
 from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
@@ -46,7 +46,7 @@ def has_endpoint(name: str) -> bool:
 
 @bp.context_processor
 def _billing_helpers() -> dict[str, Any]:
-    return {"payment_methods": PaymentMethod, "money": display.money, "day": display.day}
+    return {"payment_methods": PaymentMethod}
 
 
 def _chorus_enabled() -> bool:
