@@ -1,0 +1,93 @@
+"""Browser checks against the emulator: « Tester la connexion », picking the supplier id, and
+filling a bank account's Chorus codes. Screenshots go to ``TEST_ARTIFACTS``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.portfolio.models import BankAccount
+from portal.settings import chorus as keys
+from portal.settings import store
+from tests import factories
+from tests.browser.conftest import CHROMIUM, log_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        bool(os.environ.get("SKIP_BROWSER_TESTS")) or not CHROMIUM.exists(),
+        reason="browser tests disabled or Chromium missing",
+    ),
+]
+
+
+def _screenshot(tab, name: str) -> None:
+    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+    artifacts.mkdir(exist_ok=True)
+    tab.screenshot(path=str(artifacts / f"chorus-{name}.png"), full_page=True)
+
+
+def test_b5_tester_la_connexion_shows_each_step_and_refreshes_the_health_panel(
+    page, admin, chorus
+) -> None:
+    log_in(page, "admin")
+    page.goto("/administration/parametres/systeme")
+    assert page.get_by_test_id("chorus-health").is_visible()
+    assert "Aucun appel réussi enregistré." in page.get_by_test_id("chorus-health").inner_text()
+    page.get_by_role("button", name="Tester la connexion").click()
+    result = page.get_by_test_id("chorus-connection-result")
+    result.wait_for()
+    assert "Connexion à Chorus Pro réussie." in result.inner_text()
+    assert page.get_by_test_id("chorus-step").count() == 3
+    panel = page.get_by_test_id("chorus-health")
+    assert "Expire le 30/06/2027" in panel.inner_text()
+    assert "Aucun appel réussi enregistré." not in panel.inner_text()
+    _screenshot(page, "connection-test")
+
+
+def test_b4_picking_the_supplier_structure_fills_the_field_and_stores_it(
+    page, admin, chorus
+) -> None:
+    store.put(keys.SUPPLIER_ID, None)
+    db.session.commit()
+    log_in(page, "admin")
+    page.goto("/administration/parametres/systeme")
+    assert page.locator("#supplier_id").input_value() == ""
+    page.get_by_role("button", name="Récupérer l'identifiant fournisseur").click()
+    page.get_by_role(
+        "button", name="Utiliser 25000001 — Cabinet Dupont & Associés Courtage"
+    ).click()
+    page.get_by_test_id("chorus-supplier-chosen").wait_for()
+    assert page.locator("#supplier_id").input_value() == "25000001"
+    db.session.expire_all()
+    assert store.get(keys.SUPPLIER_ID) == "25000001"
+    _screenshot(page, "supplier-lookup")
+
+
+def test_b4_choosing_chorus_codes_fills_the_bank_account_form(page, gestionnaire, chorus) -> None:
+    company = factories.make_company(name="Cabinet Dupont")
+    db.session.commit()
+    log_in(page, "gestionnaire")
+    page.goto(f"/societes/{company.id}/comptes/nouveau")
+    page.get_by_label("Libellé").fill("Compte courant")
+    page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 189")
+    page.get_by_label("BIC").fill("AGRIFRPP")
+    page.get_by_role("button", name="Récupérer depuis Chorus Pro").click()
+    bank = page.get_by_test_id("chorus-bank-choices")
+    bank.wait_for()
+    assert "même IBAN" in bank.inner_text()
+    bank.locator("[data-fill-value='45000001']").click()
+    page.get_by_test_id("chorus-service-choices").locator("[data-fill-value='35000001']").click()
+    assert page.locator("#chorus_bank_details_id").input_value() == "45000001"
+    assert page.locator("#chorus_supplier_service_id").input_value() == "35000001"
+    _screenshot(page, "bank-lookup")
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_url(f"**/societes/{company.id}*")
+    db.session.expire_all()
+    [account] = db.session.scalars(select(BankAccount).where(BankAccount.company_id == company.id))
+    assert account.chorus_bank_details_id == 45000001
+    assert account.chorus_supplier_service_id == 35000001
