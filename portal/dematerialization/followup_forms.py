@@ -1,0 +1,27 @@
+"""Forms of the Chorus follow-up pages (French labels and messages)."""
+
+from __future__ import annotations
+
+from wtforms import DateField, SelectField, SubmitField
+from wtforms.validators import InputRequired
+
+from portal import clock
+from portal.billing.models import PaymentMethod
+from portal.validators import FrenchForm
+
+
+class SettleForm(FrenchForm):
+    """À solder: the payment date (and mode) of the documents ticked in the list."""
+
+    received_on = DateField(
+        "Date d'encaissement",
+        [InputRequired("Saisissez une date d'encaissement valide.")],
+        default=clock.today,
+        description="Date à laquelle le paiement est arrivé sur le compte.",
+    )
+    method = SelectField(
+        "Mode de paiement",
+        choices=[(method.value, method.label) for method in PaymentMethod],
+        default=PaymentMethod.VIREMENT.value,
+    )
+    submit = SubmitField("Solder la sélection")
