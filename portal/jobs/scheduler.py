@@ -28,6 +28,7 @@ DAILY_JOB = "envoi-quotidien"
 CATCH_UP_JOB = "rattrapage"
 SYNC_JOB = "synchronisation-planning"
 EXPIRY_CHECK_JOB = "expiration-mot-de-passe-chorus"  # B5, daily at 08:00
+STATUS_SYNC_JOB = "suivi-statuts-chorus"  # B1, every 2 hours from 07:00 to 21:00
 SYNC_SECONDS = 60
 # A firing delayed by a busy process still runs within this many seconds.
 MISFIRE_GRACE_SECONDS = 15 * 60
@@ -35,6 +36,10 @@ MISFIRE_GRACE_SECONDS = 15 * 60
 
 def daily_trigger() -> CronTrigger:
     return CronTrigger(hour=19, minute=0, timezone=PARIS)
+
+
+def status_sync_trigger() -> CronTrigger:
+    return CronTrigger(hour="7-21/2", minute=0, timezone=PARIS)
 
 
 class PortalScheduler:
@@ -106,6 +111,46 @@ class PortalScheduler:
                 self.scheduler.add_job(
                     self.catch_up, id=CATCH_UP_JOB, args=[catch_up], replace_existing=True
                 )
+            self._sync_status_follow_up()
+
+    def _sync_status_follow_up(self) -> None:
+        """B1: the status follow-up exists while S1 is on and the connection is complete."""
+        from portal.dematerialization import followup
+        from portal.settings import chorus
+
+        with self.app.app_context():
+            try:
+                problems = followup.schedule_problems(chorus.load())
+            finally:
+                db.session.remove()
+        job = self.scheduler.get_job(STATUS_SYNC_JOB)
+        if problems and job is not None:
+            self.scheduler.remove_job(STATUS_SYNC_JOB)
+            log.info("status follow-up unscheduled: %s", "; ".join(problems))
+        elif not problems and job is None:
+            self.scheduler.add_job(
+                self.run_status_sync,
+                status_sync_trigger(),
+                id=STATUS_SYNC_JOB,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=MISFIRE_GRACE_SECONDS,
+                replace_existing=True,
+            )
+            log.info("status follow-up scheduled every 2 hours from 07:00 to 21:00")
+
+    def run_status_sync(self) -> None:
+        """One firing of the follow-up, claimed for its slot across processes."""
+        from portal.clock import now
+        from portal.dematerialization import followup
+
+        with self.app.app_context():
+            try:
+                followup.run_status_sync(trigger=followup.SCHEDULED, claim=followup.slot_key(now()))
+            except Exception:
+                log.exception("status follow-up failed")
+            finally:
+                db.session.remove()
 
     def run_daily(self) -> None:
         """The 19:00 firing: today's run, unless the settings changed in the meantime."""
