@@ -101,3 +101,28 @@ def run_daily(run_on: date | None) -> None:
         raise click.ClickException(f"Échec : {execution.message}")
     if execution.job is not None:
         _wait_and_report(execution.job)
+
+
+@chorus_cli.command("sync-statuses")
+def sync_statuses() -> None:
+    """Read now the Chorus status of every sent document that is not final (B1)."""
+    from portal.dematerialization import followup
+
+    execution = followup.run_status_sync(trigger=followup.COMMAND)
+    if execution.state == ExecutionState.FAILED.value:
+        raise click.ClickException(f"Échec : {execution.message}")
+    if execution.job is None:
+        click.echo(execution.message or "Rien à faire.")
+        return
+    job = execution.job
+    click.echo(f"Tâche n° {job.id} lancée ({job.total} document(s) à consulter)…")
+    get_runner(current_app._get_current_object()).wait(job.id)  # type: ignore[attr-defined]
+    db.session.expire_all()
+    job = db.session.get(Job, job.id) or job
+    for item in job.items:
+        detail = item.explanation if item.state == "succeeded" else item.error_message
+        click.echo(f"  {item.document_number} : {detail or item.state}")
+    click.echo(
+        f"Terminée : {job.succeeded} consulté(s), {job.failed} en échec, {job.skipped} ignoré(s)."
+    )
+    click.echo(f"Détail : {job_url(job.id)}")
