@@ -16,6 +16,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Self
 
 PAGE_SIZES = (25, 50, 100)
+# "Statut Chorus" filter values that are the portal's own states, not Chorus status codes.
+CHORUS_STATES = {"non_envoye": "not_sent", "en_cours": "in_progress", "envoye": "sent"}
+CHORUS_STATUS_CODE = re.compile(r"[A-Z][A-Z0-9_]{1,59}")
 DEFAULT_PAGE_SIZE = 25
 YES, NO = "oui", "non"
 
@@ -92,6 +95,13 @@ class _Reader:
         raw = self.text(name)
         return raw if raw in allowed else default
 
+    def chorus_status(self, name: str) -> str:
+        raw = self.text(name, 60)
+        if raw and raw not in CHORUS_STATES and not CHORUS_STATUS_CODE.fullmatch(raw):
+            self.warnings.append("Filtre « Statut Chorus » ignoré : valeur invalide.")
+            return ""
+        return raw
+
     def page(self) -> int:
         raw = self.text("page")
         return max(int(raw), 1) if raw.isdigit() and len(raw) < 9 else 1
@@ -130,6 +140,7 @@ class DocumentFilters:
         "amount_max": "montant_max",
         "corrupted": "corrompue",
         "chorus_number": "chorus",
+        "chorus_status": "statut_chorus",
         "sort": "tri",
         "page": "page",
         "size": "taille",
@@ -151,6 +162,8 @@ class DocumentFilters:
     corrupted: bool | None = None
     # S17 "N° Chorus Pro": read only when dematerialization is enabled (S1).
     chorus_number: int | None = None
+    # B1 "Statut Chorus": a portal state (CHORUS_STATES) or a Chorus status code; S1 only.
+    chorus_status: str = ""
     sort: str = ""
     page: int = 1
     size: int = DEFAULT_PAGE_SIZE
@@ -182,6 +195,7 @@ class DocumentFilters:
         }
         if chorus_enabled:
             values["chorus_number"] = reader.integer(p["chorus_number"], "N° Chorus Pro")
+            values["chorus_status"] = reader.chorus_status(p["chorus_status"])
         return values
 
     @classmethod

@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from portal.billing.filters import (
+    CHORUS_STATES,
     DocumentFilters,
     FeeInvoiceFilters,
     PaymentFilters,
@@ -191,6 +192,10 @@ def _common_conditions(model: Any, filters: DocumentFilters) -> list[ColumnEleme
         conditions.append(model.is_corrupted.is_(filters.corrupted))
     if filters.chorus_number is not None:
         conditions.append(model.chorus_invoice_id == filters.chorus_number)
+    if filters.chorus_status in CHORUS_STATES:
+        conditions.append(model.chorus_state == CHORUS_STATES[filters.chorus_status])
+    elif filters.chorus_status:
+        conditions.append(model.chorus_status == filters.chorus_status)
     if filters.contract_id is not None:
         conditions.append(model.contract_id == filters.contract_id)
     return conditions
