@@ -151,6 +151,9 @@ def allocation_errors(
     if amount == ZERO:
         errors.append("Le montant affecté ne peut pas être nul.")
         return errors
+    if document_remaining == ZERO:
+        errors.append("Ce document est déjà soldé : il ne reste rien à affecter.")
+        return errors
     if (amount > ZERO) != (document_total > ZERO):
         errors.append(
             "Le montant affecté doit être du même signe que le total du document "
