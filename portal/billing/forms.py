@@ -85,6 +85,15 @@ class ReceiptForm(FrenchForm):
         [REQUIRED_AMOUNT],
         description="Prime nette + taxes. Montants négatifs pour un remboursement.",
     )
+    original_receipt_number = StringField(
+        "Quittance remboursée (n°)",
+        [Optional(), Length(max=40)],
+        filters=[strip, empty_to_none],
+        description=(
+            "Pour un remboursement : la quittance d'origine (même contrat ou même client). "
+            "Chorus Pro reçoit alors un avoir qui la référence."
+        ),
+    )
     submit = SubmitField("Enregistrer")
 
 

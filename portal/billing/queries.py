@@ -340,6 +340,13 @@ def number_taken(
     return None
 
 
+def receipt_by_number(number: str) -> Receipt | None:
+    """The receipt with this exact number, with its contract (refund link, B10)."""
+    return db.session.execute(
+        select(Receipt).where(Receipt.number == number).options(*RECEIPT_LOAD)
+    ).scalar_one_or_none()
+
+
 def contract_by_number(number: str) -> Contract | None:
     return db.session.execute(
         select(Contract)

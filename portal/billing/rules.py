@@ -179,3 +179,33 @@ def payment_amount_error(amount: Decimal) -> str | None:
     if abs(amount) > MAX_AMOUNT:
         return "Montant trop élevé."
     return None
+
+
+# -- credit notes (B10) ----------------------------------------------------------------------------
+
+
+def refund_link_error(
+    *,
+    total: Decimal,
+    original_total: Decimal,
+    is_self: bool,
+    same_contract: bool,
+    same_client: bool,
+) -> str | None:
+    """Why a receipt may not be linked to this original receipt (a refund refunds a premium).
+
+    The link makes the refund an ``AVOIR`` whose ``numeroFactureOrigine`` is the original's
+    number in Chorus Pro, so it must point to a real premium of the same contract or client.
+    """
+    if is_self:
+        return "Une quittance ne peut pas être sa propre quittance d'origine."
+    if total >= ZERO:
+        return (
+            "Seul un remboursement (total TTC négatif) peut être rattaché à une quittance "
+            "d'origine."
+        )
+    if original_total <= ZERO:
+        return "La quittance d'origine doit être une prime (total positif), pas un remboursement."
+    if not (same_contract or same_client):
+        return "La quittance d'origine doit être du même contrat ou du même client."
+    return None

@@ -155,6 +155,8 @@ class ReceiptInput:
     net_premium: Decimal
     taxes: Decimal
     total: Decimal
+    # B10: the receipt a refund refunds (sent to Chorus as the credit note's origin).
+    original_receipt: Receipt | None = None
 
 
 @dataclass(frozen=True)
@@ -214,12 +216,24 @@ def save_receipt(data: ReceiptInput, receipt: Receipt | None = None) -> Receipt:
         change = rules.total_change_error(data.total, receipt.allocated_amount)
         if change:
             errors["total"] = change
+    original = data.original_receipt
+    if original is not None:
+        link = rules.refund_link_error(
+            total=data.total,
+            original_total=original.total,
+            is_self=receipt is not None and original.id == receipt.id,
+            same_contract=original.contract_id == data.contract.id,
+            same_client=original.contract.client_id == data.contract.client_id,
+        )
+        if link:
+            errors["original_receipt_number"] = link
     if errors:
         raise ValidationFailed(errors)
 
     if receipt is None:
         receipt = Receipt(allocated_amount=ZERO)
         db.session.add(receipt)
+    receipt.original_receipt = original
     receipt.number = data.number
     receipt.contract = data.contract
     receipt.period_start_on = data.period_start_on

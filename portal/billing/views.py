@@ -140,6 +140,13 @@ def _receipt_input(form: ReceiptForm) -> services.ReceiptInput | None:
     if contract is None:
         form.contract_number.errors = [*form.contract_number.errors, "Contrat introuvable."]
         return None
+    original = None
+    if form.original_receipt_number.data:
+        original = queries.receipt_by_number(form.original_receipt_number.data)
+        if original is None:
+            field = form.original_receipt_number
+            field.errors = [*field.errors, "Aucune quittance ne porte ce numéro."]
+            return None
     return services.ReceiptInput(
         number=form.number.data,
         contract=contract,
@@ -149,6 +156,7 @@ def _receipt_input(form: ReceiptForm) -> services.ReceiptInput | None:
         net_premium=form.net_premium.data,
         taxes=form.taxes.data,
         total=form.total.data,
+        original_receipt=original,
     )
 
 
@@ -200,6 +208,8 @@ def receipt_edit(receipt_id: int) -> Any:
     form = ReceiptForm(obj=receipt)
     if request.method == "GET":
         form.contract_number.data = receipt.contract.number
+        original = receipt.original_receipt
+        form.original_receipt_number.data = original.number if original else None
     saved = _save(
         form, lambda: _receipt_input(form), lambda data: services.save_receipt(data, receipt)
     )
