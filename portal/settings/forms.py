@@ -86,6 +86,14 @@ class SystemSettingsForm(FrenchForm):
         "Dématérialiser automatiquement chaque jour à 19 h",
         description="Envoi automatique quotidien des quittances et factures arrivées à échéance.",
     )
+    auto_settle = SwitchField(
+        "Solder automatiquement les documents mis en paiement dans Chorus Pro",
+        description=(
+            "Au statut « Mise en paiement », un encaissement par virement est créé et affecté "
+            "au document ; il est marqué « automatique (Chorus) » et annulable depuis la page "
+            "À solder."
+        ),
+    )
     delay_receipts = StringField(
         "Chorus - Délai en jours pour la dématérialisation automatique des primes d'assurance",
         filters=[strip],

@@ -73,6 +73,7 @@ class SystemInput:
     oauth_url: str = ""
     api_url: str = ""
     auto_send_enabled: bool = False
+    auto_settle: bool = False
     delay_receipts: str = ""
     delay_fee_invoices: str = ""
     cutoff_date: str = ""
@@ -87,6 +88,7 @@ class SystemChanges:
     values: dict[str, str | None] = field(default_factory=dict)
     secrets: dict[str, str | None] = field(default_factory=dict)
     auto_send_enabled: bool = False
+    auto_settle: bool = False
 
 
 def _clean(value: str | None) -> str:
@@ -236,7 +238,10 @@ def validate_system(
     if errors:
         return None, errors
     return SystemChanges(
-        values=values, secrets=secrets, auto_send_enabled=data.auto_send_enabled
+        values=values,
+        secrets=secrets,
+        auto_send_enabled=data.auto_send_enabled,
+        auto_settle=data.auto_settle,
     ), {}
 
 
@@ -256,6 +261,7 @@ def save_system(changes: SystemChanges) -> None:
         else:
             store.put_secret(key, secret)
     store.put_bool(chorus.AUTO_SEND_ENABLED, changes.auto_send_enabled)
+    store.put_bool(chorus.AUTO_SETTLE, changes.auto_settle)
     db.session.flush()
 
 
@@ -280,6 +286,7 @@ def system_form_data() -> dict[str, object]:
         "oauth_url": store.get(chorus.OAUTH_URL) or "",
         "api_url": store.get(chorus.API_URL) or "",
         "auto_send_enabled": store.get_bool(chorus.AUTO_SEND_ENABLED),
+        "auto_settle": store.get_bool(chorus.AUTO_SETTLE),
         "delay_receipts": store.get(chorus.DELAY_RECEIPTS) or "",
         "delay_fee_invoices": store.get(chorus.DELAY_FEE_INVOICES) or "",
         "cutoff_date": cutoff or "",

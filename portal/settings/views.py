@@ -123,6 +123,7 @@ def _system_input(form: SystemSettingsForm) -> services.SystemInput:
         oauth_url=form.oauth_url.data or "",
         api_url=form.api_url.data or "",
         auto_send_enabled=bool(form.auto_send_enabled.data),
+        auto_settle=bool(form.auto_settle.data),
         delay_receipts=form.delay_receipts.data or "",
         delay_fee_invoices=form.delay_fee_invoices.data or "",
         cutoff_date=form.cutoff_date.data or "",
