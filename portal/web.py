@@ -126,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.dashboard import bp as dashboard_bp
     from portal.dematerialization.daily_views import bp as daily_bp
     from portal.dematerialization.followup_views import bp as followup_bp
+    from portal.dematerialization.views import bp as dematerialization_bp
     from portal.jobs.views import bp as jobs_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.portfolio.views import bp as portfolio_bp
@@ -145,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
         jobs_bp,
         daily_bp,
         followup_bp,
+        dematerialization_bp,
     ):
         app.register_blueprint(blueprint)
 

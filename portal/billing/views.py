@@ -26,6 +26,7 @@ from portal.billing import queries, services
 from portal.billing.filters import FeeInvoiceFilters, PaymentFilters, ReceiptFilters, parse_amount
 from portal.billing.forms import FeeInvoiceForm, PaymentEntryForm, PdfUploadForm, ReceiptForm
 from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
+from portal.dematerialization import views as dematerialization_views
 from portal.extensions import db
 from portal.formatting import fr_size
 from portal.htmx import is_htmx, render
@@ -71,7 +72,7 @@ def _selection_actions(kind: str) -> list[dict[str, str]]:
     Each entry: ``label``, ``url`` (POST target receiving ``ids`` or the filter criteria).
     Empty list: no checkbox column, no selection toolbar.
     """
-    return []
+    return dematerialization_views.selection_actions(kind)
 
 
 # -- lists -----------------------------------------------------------------------------------------

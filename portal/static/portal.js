@@ -39,3 +39,47 @@ document.addEventListener("click", function (event) {
 document.addEventListener("htmx:afterSettle", function (event) {
   event.detail.elt.querySelectorAll("[data-fill-auto][data-fill-target]").forEach(portalFill);
 });
+
+// Selection of list rows for mass actions (S13): the header checkbox (data-select-all) ticks
+// every row of the page; unticking a row unticks it. Delegated: tables are swapped by htmx.
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") { return; }
+  var table = box.closest("table");
+  if (!table) { return; }
+  var rows = table.querySelectorAll("tbody input[type=checkbox][name=ids]");
+  if (box.hasAttribute("data-select-all")) {
+    rows.forEach(function (row) { row.checked = box.checked; });
+  } else if (box.name === "ids") {
+    var all = table.querySelector("input[data-select-all]");
+    if (all) { all.checked = Array.prototype.every.call(rows, function (row) { return row.checked; }); }
+  }
+});
+
+// A form marked data-submit-once cannot be sent twice by a double click (the server refuses
+// a second send anyway).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-submit-once")) { return; }
+  if (form.dataset.submitted) { event.preventDefault(); return; }
+  form.dataset.submitted = "1";
+  setTimeout(function () {
+    form.querySelectorAll("button[type=submit]").forEach(function (button) { button.disabled = true; });
+  }, 0);
+});
+
+// When a job's progress component (jobs/_progress.html) reaches its final state, reload what
+// depends on the outcome (elements with data-refresh-on-job-end) and the notification bell.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var elt = event.detail.elt;
+  if (!elt || !elt.id || elt.id.indexOf("job-progress-") !== 0) { return; }
+  var state = elt.getAttribute("data-state");
+  if (state === "running" || state === "finishing") { return; }
+  document.querySelectorAll("[data-refresh-on-job-end]").forEach(function (target) {
+    htmx.ajax("GET", target.getAttribute("data-refresh-on-job-end"), { target: target, swap: "outerHTML" });
+  });
+  var bell = document.getElementById("notification-bell");
+  if (bell && bell.getAttribute("hx-get")) {
+    htmx.ajax("GET", bell.getAttribute("hx-get"), { target: bell, swap: "outerHTML" });
+  }
+});
