@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from portal.chorus.client import ChorusClient
 from portal.chorus.results import ServiceSummary
@@ -26,7 +27,11 @@ def cached(siret: str | None) -> RecipientStructure | None:
     """The cached structure for a SIRET, if it was ever looked up."""
     if not siret:
         return None
-    return db.session.scalar(select(RecipientStructure).where(RecipientStructure.siret == siret))
+    return db.session.scalar(
+        select(RecipientStructure)
+        .where(RecipientStructure.siret == siret)
+        .options(selectinload(RecipientStructure.services))
+    )
 
 
 def is_fresh(structure: RecipientStructure | None, since: datetime) -> bool:

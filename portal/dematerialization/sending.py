@@ -17,12 +17,13 @@ from typing import Any
 import requests
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from portal import storage
 from portal.auth.models import User
+from portal.billing.models import FeeInvoice, Receipt
 from portal.chorus.client import ChorusClient
 from portal.chorus.errors import (
-    ChorusAuthenticationError,
     ChorusError,
     ChorusRefused,
     ChorusUnavailable,
@@ -46,7 +47,7 @@ from portal.jobs.models import ItemState, Job, JobItem, JobKind
 from portal.jobs.runner import ItemOutcome, OutcomeUnknown, WorkContext, register_handler
 from portal.models_base import ChorusState
 from portal.notifications.services import notify, store_report
-from portal.portfolio.models import ClientDocument
+from portal.portfolio.models import ClientDocument, Contract
 from portal.settings import chorus as chorus_settings
 from portal.settings.chorus import ChorusSettings
 
@@ -188,6 +189,22 @@ def _skipped_item(document: Document, reasons: Sequence[rules.Reason]) -> JobIte
 _local = threading.local()
 
 
+@dataclass
+class _JobMemo:
+    """What one worker thread reuses across the documents of one job (read-only facts)."""
+
+    job_id: int
+    settings: ChorusSettings
+    structures: dict[str, Any] = field(default_factory=dict)
+
+
+def _job_memo(job_id: int) -> _JobMemo:
+    memo: _JobMemo | None = getattr(_local, "memo", None)
+    if memo is None or memo.job_id != job_id:
+        memo = _local.memo = _JobMemo(job_id, chorus_settings.load())
+    return memo
+
+
 def _http_session() -> requests.Session:
     """One pooled HTTP session per worker thread (connections reused across documents)."""
     session = getattr(_local, "session", None)
@@ -200,50 +217,62 @@ class SendHandler:
     """Job handler for every sending kind."""
 
     def process(self, job: Job, item: JobItem, context: WorkContext) -> ItemOutcome:
-        document = documents.load(item.document_type, item.document_id)
+        scope = audit.AuditScope(item.document_type, item.document_id, job.id, job.created_by_id)
+        job_created_at = job.created_at
+        wanted = [int(i) for i in (job.options or {}).get("secondary_document_ids", [])]
+        document = _snapshot(item.document_type, item.document_id)
         if document is None:
             return _failed("DOCUMENT_SUPPRIME", "Le document a été supprimé entre-temps.")
-        settings = chorus_settings.load()
+        memo = _job_memo(job.id)
+        settings = memo.settings
         if not settings.enabled:
-            return ItemOutcome(
+            return _outcome(
                 ItemState.SKIPPED,
-                error_code="S1_DISABLED",
-                error_message="La dématérialisation est désactivée dans les paramètres.",
+                "S1_DISABLED",
+                "La dématérialisation est désactivée dans les paramètres.",
             )
-        scope = audit.AuditScope(item.document_type, item.document_id, job.id, job.created_by_id)
+        siret = document.client.siret
+        structure = memo.structures.get(siret or "") or recipients.cached(siret)
+        chosen = _secondary_documents(document, wanted)
+        # Everything needed is loaded: detach it and end the transaction, so no transaction
+        # stays open across the Chorus calls and progress commits do not expire it.
+        db.session.expunge_all()
+        db.session.rollback()
         try:
             client = _client(settings, scope)
-            context.set_step("Vérification du destinataire dans Chorus Pro")
-            verdict = self._check(document, client, job)
+            if siret and not recipients.is_fresh(structure, job_created_at):
+                context.set_step("Vérification du destinataire dans Chorus Pro")
+                recipients.refresh(siret, client)
+                structure = recipients.cached(siret)  # loaded with its services, then detached
+                db.session.expunge_all()
+                db.session.rollback()
+            if siret and structure is not None:
+                memo.structures[siret] = structure
+            verdict = rules.eligibility(
+                document, chorus_enabled=True, recipient=structure, locked_by_caller=True
+            )
             if not verdict.eligible:
                 blocking = [r for r in verdict.reasons if r.blocking]
                 return _outcome(ItemState.SKIPPED, blocking[0].code, _join(blocking))
-            payload = self._upload_and_build(document, job, client, settings, scope, context)
+            payload = self._upload_and_build(document, chosen, client, settings, scope, context)
         except ChorusRefused as error:
-            return _outcome(
-                ItemState.FAILED, str(error.code_retour or error.http_status), error.libelle
-            )
+            return _refused(error)
         except ChorusError as error:
             return _outcome(ItemState.FAILED, type(error).__name__, str(error))
         except PayloadError as error:
             return _outcome(ItemState.FAILED, "DONNEES_INCOMPLETES", str(error))
 
-        context.mark_submitting()
-        context.set_step("Soumission de la facture")
+        context.mark_submitting("Soumission de la facture")
         try:
             submitted = client.submit_invoice(payload)
         except ChorusRefused as error:
-            return _outcome(
-                ItemState.FAILED, str(error.code_retour or error.http_status), error.libelle
-            )
+            return _refused(error)
         except ChorusUnavailable as error:
             if error.outcome_unknown:
-                audit.record(
-                    scope, "factures/soumettre", ExchangeOutcome.UNKNOWN, message=str(error)
-                )
+                audit.record(scope, SUBMIT, ExchangeOutcome.UNKNOWN, message=str(error))
                 raise OutcomeUnknown from error
             return _outcome(ItemState.FAILED, "ChorusUnavailable", str(error))
-        except (ChorusAuthenticationError, ChorusError) as error:
+        except ChorusError as error:
             return _outcome(ItemState.FAILED, type(error).__name__, str(error))
         audit.record(
             scope,
@@ -258,21 +287,10 @@ class SendHandler:
             chorus_status=submitted.statut or "DEPOSEE",
         )
 
-    def _check(self, document: Document, client: ChorusClient, job: Job) -> rules.Eligibility:
-        """B3 before sending: refresh the recipient at most once per job, then S9 + B3 rules."""
-        siret = document.client.siret
-        structure = recipients.cached(siret)
-        if siret and not recipients.is_fresh(structure, job.created_at):
-            structure = recipients.refresh(siret, client)
-        db.session.refresh(document)
-        return rules.eligibility(
-            document, chorus_enabled=True, recipient=structure, locked_by_caller=True
-        )
-
     def _upload_and_build(
         self,
         document: Document,
-        job: Job,
+        chosen: Sequence[ClientDocument],
         client: ChorusClient,
         settings: ChorusSettings,
         scope: audit.AuditScope,
@@ -288,7 +306,6 @@ class SendHandler:
         )
         main = AttachmentRef(main_id, main_attachment_designation(document))
         secondary = []
-        chosen = _secondary_documents(document, job)
         for position, ged in enumerate(chosen, start=1):
             context.set_step(f"Dépôt de la pièce jointe {position}/{len(chosen)}")
             name = chorus_file_name(ged.original_name)
@@ -438,8 +455,34 @@ def _summary(job: Job) -> tuple[str, str, str]:
     return f"{kind} terminée", body, level
 
 
-def _secondary_documents(document: Document, job: Job) -> list[ClientDocument]:
-    wanted = [int(i) for i in (job.options or {}).get("secondary_document_ids", [])]
+def _snapshot(document_type: str, document_id: int) -> Document | None:
+    """The document with everything the rules and the payload read, in one query."""
+    if document_type == DocumentType.RECEIPT.value:
+        contract = joinedload(Receipt.contract)
+        return db.session.scalar(
+            select(Receipt)
+            .where(Receipt.id == document_id)
+            .options(
+                contract.joinedload(Contract.client),
+                contract.joinedload(Contract.bank_account),
+                contract.joinedload(Contract.company),
+                joinedload(Receipt.original_receipt),
+            )
+        )
+    contract = joinedload(FeeInvoice.contract)
+    return db.session.scalar(
+        select(FeeInvoice)
+        .where(FeeInvoice.id == document_id)
+        .options(
+            joinedload(FeeInvoice.client),
+            joinedload(FeeInvoice.company),
+            contract.joinedload(Contract.bank_account),
+            contract.joinedload(Contract.company),
+        )
+    )
+
+
+def _secondary_documents(document: Document, wanted: Sequence[int]) -> list[ClientDocument]:
     if not wanted:
         return []
     rows = db.session.scalars(

@@ -75,8 +75,8 @@ class WorkContext:
         )
         db.session.commit()
 
-    def mark_submitting(self) -> None:
-        """Record the attempt before the irreversible call; commits."""
+    def mark_submitting(self, step: str | None = None) -> None:
+        """Record the attempt before the irreversible call (and publish ``step``); commits."""
         db.session.execute(
             update(JobItem)
             .where(JobItem.id == self.item_id)
@@ -84,6 +84,7 @@ class WorkContext:
                 state=ItemState.SUBMITTING.value,
                 attempts=JobItem.attempts + 1,
                 lease_until=utcnow() + LEASE,
+                step=step[:120] if step else None,
             )
         )
         db.session.commit()
@@ -124,38 +125,46 @@ def worker_name() -> str:
 
 
 def claim_next(job_id: int, worker: str) -> int | None:
-    """Claim one pending item of the job (compare-and-set); returns its id or None when none."""
+    """Claim one pending item of the job (compare-and-set); returns its id or None when none.
+
+    One ``UPDATE … WHERE id = (first pending) AND state = 'pending' RETURNING id``: a worker
+    that loses the race to another gets no row and tries the next pending item.
+    """
     while True:
-        candidate = db.session.scalar(
+        first_pending = (
             select(JobItem.id)
             .where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING.value)
             .order_by(JobItem.id)
             .limit(1)
+            .scalar_subquery()
         )
-        if candidate is None:
-            db.session.commit()
-            return None
-        claimed = changed_rows(
+        now = utcnow()
+        claimed = db.session.scalar(
             update(JobItem)
-            .where(JobItem.id == candidate, JobItem.state == ItemState.PENDING.value)
+            .where(JobItem.id == first_pending, JobItem.state == ItemState.PENDING.value)
             .values(
                 state=ItemState.CLAIMED.value,
                 claimed_by=worker,
-                started_at=utcnow(),
-                lease_until=utcnow() + LEASE,
+                started_at=now,
+                lease_until=now + LEASE,
             )
+            .returning(JobItem.id)
         )
         db.session.commit()
-        if claimed == 1:
-            return candidate
+        if claimed is not None:
+            return claimed
+        remaining = db.session.scalar(
+            select(JobItem.id)
+            .where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING.value)
+            .limit(1)
+        )
+        db.session.commit()
+        if remaining is None:
+            return None
 
 
 def record(job_id: int, item_id: int, outcome: ItemOutcome) -> bool:
     """Store a final outcome once (compare-and-set on the unfinished states); commits."""
-    item = db.session.get(JobItem, item_id)
-    job = db.session.get(Job, job_id)
-    if item is None or job is None:
-        return False
     changed = changed_rows(
         update(JobItem)
         .where(JobItem.id == item_id, JobItem.state.in_([s.value for s in UNFINISHED_ITEM_STATES]))
@@ -180,7 +189,11 @@ def record(job_id: int, item_id: int, outcome: ItemOutcome) -> bool:
         ItemState.SKIPPED: Job.skipped,
     }[outcome.state]
     db.session.execute(update(Job).where(Job.id == job_id).values({counter: counter + 1}))
-    db.session.refresh(item)
+    job = db.session.get(Job, job_id, populate_existing=True)
+    item = db.session.get(JobItem, item_id, populate_existing=True)
+    if job is None or item is None:
+        db.session.rollback()
+        return False
     handler_for(job.kind).release(job, item, outcome)
     db.session.commit()
     return True

@@ -1,0 +1,394 @@
+"""Benchmark of sending documents to Chorus Pro through the job runner (not a test).
+
+Runs the Chorus Pro emulator in its own process (as Chorus is another machine), builds a
+fresh SQLite database of sendable receipts, and measures:
+
+- throughput: N documents with ``--latency-ms`` added to every Chorus call, with 1, 4 and 8
+  workers: documents per second and the ratio to the ideal
+  ``N × calls_per_document × latency / workers`` (2 calls per document: upload + submit);
+- overhead: the same send with zero latency, minus the time the same Chorus calls take from
+  a bare client, per document (the portal's own cost: claims, commits, audit, reports);
+- memory (``memory`` sub-command, run in a fresh process): one document with 12 secondary
+  attachments of 9.5 MB each, peak RSS growth of the process.
+
+    .venv/bin/python bench/send.py                       # 1,000 documents, 50 ms latency
+    .venv/bin/python bench/send.py --documents 200 --workers 4 8
+    .venv/bin/python bench/send.py memory
+
+Targets: ≥ 0.8 of ideal at 4 workers; ≤ 15 ms of portal overhead per document at zero
+latency (SQLite); ≤ 80 MB peak RSS growth for the 12 × 9.5 MB document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, update  # noqa: E402
+
+from portal import create_app, storage  # noqa: E402  (after the path tweak for direct runs)
+from portal.billing.models import Receipt  # noqa: E402
+from portal.config import Config  # noqa: E402
+from portal.dematerialization import sending  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.jobs.models import JobKind  # noqa: E402
+from portal.jobs.runner import JobRunner  # noqa: E402
+from portal.models_base import ChorusState  # noqa: E402
+from portal.portfolio.models import BankAccount, Client, ClientDocument, Company, Contract  # noqa: E402
+from portal.settings import chorus as keys  # noqa: E402
+from portal.settings import store  # noqa: E402
+
+SIRET = "21588139298698"  # emulator structure without rules (default directory)
+CALLS_PER_DOCUMENT = 2
+TINY_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+class Emulator:
+    """The emulator in a child process on a free port."""
+
+    def __init__(self, latency_ms: int) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "portal.chorus.emulator",
+                "--port",
+                "0",
+                "--quiet",
+                "--speed",
+                "0",
+                "--latency-ms",
+                str(latency_ms),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        match = re.search(r"http://[\d.]+:(\d+)", line)
+        if match is None:
+            raise RuntimeError(f"emulator did not start: {line!r}")
+        self.base_url = f"http://127.0.0.1:{match.group(1)}"
+
+    def control(self, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310  (local emulator URL)
+            self.base_url + path, data=data, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            return json.loads(answer.read() or b"{}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def make_app(instance: Path, emulator: Emulator) -> object:
+    config = Config(
+        instance_path=instance,
+        database_url=f"sqlite:///{instance / 'bench.db'}",
+        secret_key="bench",
+        encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
+        extra={"INSTANCE_PATH": str(instance), "CHORUS_READ_TIMEOUT": 30.0},
+    )
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        store.put_bool(keys.CHORUS_ENABLED, True)
+        store.put(keys.ENVIRONMENT, "emulator")
+        store.put(keys.OAUTH_URL, f"{emulator.base_url}/api/oauth/token")
+        store.put(keys.API_URL, emulator.base_url)
+        store.put(keys.CLIENT_ID, "demo-client")
+        store.put_secret(keys.CLIENT_SECRET, "demo-secret")
+        store.put(keys.TECH_LOGIN, "TECH_1_80283822726464@cpro.fr")
+        store.put_secret(keys.TECH_PASSWORD, "demo-Chorus-2026!")
+        store.put(keys.SUPPLIER_ID, "25000001")
+        db.session.commit()
+    return app
+
+
+def build(count: int) -> tuple[Client, list[int]]:
+    """A public client, one contract, ``count`` receipts sharing one stored PDF."""
+    company = Company(name="Cabinet benchmark")
+    account = BankAccount(
+        company=company,
+        label="Compte",
+        iban="FR7630006000011234567890189",
+        bic="AGRIFRPP",
+        chorus_supplier_service_id=35000001,
+        chorus_bank_details_id=45000001,
+    )
+    client = Client(kind="entreprise", name="Commune benchmark", siret=SIRET)
+    contract = Contract(
+        number="CT-BENCH",
+        client=client,
+        company=company,
+        bank_account=account,
+        product="Flotte",
+        insurer="Assureur",
+        starts_on=date(2026, 1, 1),
+        is_chorus_enabled=True,
+        chorus_service_code="FINANCES",
+    )
+    db.session.add_all([company, account, client, contract])
+    db.session.flush()
+    pdf = storage.save_bytes(storage.PDF, TINY_PDF, "pdf")
+    db.session.execute(
+        insert(Receipt.__table__),
+        [
+            {
+                "number": f"QB{i:07d}",
+                "contract_id": contract.id,
+                "period_start_on": date(2026, 1, 1),
+                "period_end_on": date(2026, 12, 31),
+                "entered_on": date(2026, 1, 1),
+                "net_premium": 10000,
+                "taxes": 900,
+                "total": 10900,
+                "allocated_amount": 0,
+                "is_corrupted": False,
+                "chorus_state": ChorusState.NOT_SENT.value,
+                "pdf_stored_name": pdf.stored_name,
+                "pdf_sha256": pdf.sha256,
+                "pdf_size": pdf.size,
+                "pdf_source": "generated",
+            }
+            for i in range(count)
+        ],
+    )
+    db.session.commit()
+    ids = list(db.session.scalars(db.select(Receipt.id).order_by(Receipt.id)))
+    return client, ids
+
+
+def send_all(app: object, ids: list[int], workers: int, numbers_prefix: str) -> float:
+    """Send every receipt once with ``workers`` threads; returns the wall time."""
+    db.session.execute(
+        update(Receipt).values(
+            chorus_state=ChorusState.NOT_SENT.value,
+            chorus_invoice_id=None,
+            number=numbers_prefix + db.func.substr(Receipt.number, 3),
+        )
+    )
+    db.session.commit()
+    documents = list(db.session.scalars(db.select(Receipt).where(Receipt.id.in_(ids))))
+    runner = JobRunner(app, workers)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    job = sending.start_send(documents, kind=JobKind.MASS_SEND, user=None)
+    db.session.commit()
+    runner.start(job.id)
+    runner.wait(job.id, timeout=3600)
+    elapsed = time.perf_counter() - started
+    runner.shutdown()
+    db.session.expire_all()
+    sent = db.session.scalar(
+        db.select(db.func.count())
+        .select_from(Receipt)
+        .where(Receipt.chorus_state == ChorusState.SENT.value)
+    )
+    assert sent == len(ids), f"only {sent} of {len(ids)} sent"
+    return elapsed
+
+
+def bare_client_time(emulator: Emulator, count: int) -> float:
+    """The same Chorus calls from a bare client, one thread (the part that is not the portal)."""
+    from portal.chorus.client import ChorusClient
+
+    client = ChorusClient(
+        oauth_url=f"{emulator.base_url}/api/oauth/token",
+        api_url=emulator.base_url,
+        client_id="demo-client",
+        client_secret="demo-secret",
+        tech_login="TECH_1_80283822726464@cpro.fr",
+        tech_password="demo-Chorus-2026!",
+    )
+    body = {
+        "modeDepot": "DEPOT_PDF_API",
+        "dateFacture": "2026-01-02",
+        "destinataire": {"codeDestinataire": SIRET, "codeServiceExecutant": "FINANCES"},
+        "fournisseur": {"idFournisseur": 25000001},
+        "cadreDeFacturation": {"codeCadreFacturation": "A1_FACTURE_FOURNISSEUR"},
+        "references": {
+            "deviseFacture": "EUR",
+            "typeFacture": "FACTURE",
+            "typeTva": "EXONERATION",
+            "motifExonerationTva": "Assurance",
+            "modePaiement": "AUTRE",
+        },
+        "montantTotal": {
+            "montantHtTotal": Decimal("109.00"),
+            "montantTVA": Decimal("0.00"),
+            "montantTtcTotal": Decimal("109.00"),
+            "montantAPayer": Decimal("109.00"),
+        },
+    }
+    client.obtain_token()
+    started = time.perf_counter()
+    for i in range(count):
+        uploaded = client.upload_attachment(TINY_PDF, "avis.pdf", "application/pdf")
+        client.submit_invoice(
+            {
+                **body,
+                "numeroFactureSaisi": f"RAW{i:07d}",
+                "pieceJointePrincipale": [
+                    {
+                        "pieceJointePrincipaleDesignation": "Avis",
+                        "pieceJointePrincipaleId": uploaded.piece_jointe_id,
+                    }
+                ],
+            }
+        )
+    return time.perf_counter() - started
+
+
+def throughput(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        emulator = Emulator(args.latency_ms)
+        try:
+            app = make_app(Path(tmp), emulator)
+            with app.app_context():  # type: ignore[attr-defined]
+                _, ids = build(args.documents)
+                print(
+                    f"{args.documents} documents, {args.latency_ms} ms per Chorus call, "
+                    f"{CALLS_PER_DOCUMENT} calls per document (SQLite)"
+                )
+                for run, workers in enumerate(args.workers):
+                    elapsed = send_all(app, ids, workers, f"W{run}")
+                    ideal = args.documents * CALLS_PER_DOCUMENT * args.latency_ms / 1000 / workers
+                    print(
+                        f"  {workers} worker(s): {elapsed:7.2f} s, "
+                        f"{args.documents / elapsed:7.1f} documents/s, "
+                        f"ratio to ideal {ideal / elapsed:.2f}"
+                    )
+        finally:
+            emulator.stop()
+        emulator = Emulator(0)
+        try:
+            app = make_app(Path(tmp) / "zero", emulator)
+            with app.app_context():  # type: ignore[attr-defined]
+                _, ids = build(args.overhead_documents)
+                portal_time = send_all(app, ids, 1, "Z0")
+            raw = bare_client_time(emulator, args.overhead_documents)
+            per_doc = (portal_time - raw) / args.overhead_documents * 1000
+            print(
+                f"zero latency, 1 worker, {args.overhead_documents} documents: portal "
+                f"{portal_time / args.overhead_documents * 1000:.1f} ms/document, bare "
+                f"client {raw / args.overhead_documents * 1000:.1f} ms/document, "
+                f"portal overhead {per_doc:.1f} ms/document (target ≤ 15)"
+            )
+        finally:
+            emulator.stop()
+
+
+def current_rss_mb() -> float:
+    """Resident set size of this process now (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakSampler:
+    """Samples the RSS every 5 ms in the background; keeps the maximum."""
+
+    def __init__(self) -> None:
+        self.peak = current_rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, current_rss_mb())
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def memory(args: argparse.Namespace) -> None:
+    """Peak RSS growth while sending one document with 12 attachments of 9.5 MB."""
+    size = int(9.5 * 1024 * 1024)
+    with tempfile.TemporaryDirectory() as tmp:
+        emulator = Emulator(0)
+        try:
+            app = make_app(Path(tmp), emulator)
+            with app.app_context():  # type: ignore[attr-defined]
+                client, ids = build(1)
+                chosen = []
+                for index in range(12):
+                    stored = storage.save_bytes(
+                        storage.GED, b"%PDF-1.4\n" + os.urandom(size - 9), "pdf"
+                    )
+                    document = ClientDocument(
+                        client=client,
+                        original_name=f"Piece {index}.pdf",
+                        stored_name=stored.stored_name,
+                        mime_type="application/pdf",
+                        size_bytes=stored.size,
+                        sha256=stored.sha256,
+                    )
+                    db.session.add(document)
+                    db.session.flush()
+                    chosen.append(document.id)
+                db.session.commit()
+                receipt = db.session.get(Receipt, ids[0])
+                runner = JobRunner(app, 1)  # type: ignore[arg-type]
+                job = sending.start_send(
+                    [receipt], kind=JobKind.SINGLE_SEND, user=None, secondary_document_ids=chosen
+                )
+                db.session.commit()
+                before = current_rss_mb()
+                with PeakSampler() as sampler:
+                    runner.start(job.id)
+                    runner.wait(job.id, timeout=600)
+                db.session.expire_all()
+                state = db.session.get(Receipt, ids[0]).chorus_state
+                stats = emulator.control("/_emulator/stats")
+                print(
+                    f"1 document + 12 × 9.5 MB attachments: {state}, "
+                    f"{stats['attachments']} attachments stored by Chorus"
+                )
+                print(
+                    f"RSS before {before:.0f} MB, peak during the send {sampler.peak:.0f} MB, "
+                    f"growth {sampler.peak - before:.0f} MB (target ≤ 80)"
+                )
+        finally:
+            emulator.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("mode", nargs="?", default="throughput", choices=["throughput", "memory"])
+    parser.add_argument("--documents", type=int, default=1000)
+    parser.add_argument("--overhead-documents", type=int, default=300)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 8])
+    args = parser.parse_args()
+    if args.mode == "memory":
+        memory(args)
+    else:
+        throughput(args)
+
+
+if __name__ == "__main__":
+    main()
