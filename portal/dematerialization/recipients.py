@@ -91,9 +91,9 @@ def _replace_services(
             structure.services.remove(row)
     db.session.flush()
     for code, service in wanted.items():
-        row = current.get(code)
-        if row is None:
-            row = RecipientService(code=code)
+        existing = current.get(code)
+        row = existing if existing is not None else RecipientService(code=code)
+        if existing is None:
             structure.services.append(row)
         row.chorus_service_id = service.id_service
         row.label = service.label or ""
