@@ -186,7 +186,14 @@ def delay_example() -> Response:
         cutoff=_cutoff_or_none(request.args.get("cutoff_date")),
         today=today(),
     )
-    errors = [error for error in (receipts_error, fees_error) if error]
+    errors = [
+        f"{label} : {error}"
+        for label, error in (
+            ("Délai des primes d'assurance", receipts_error),
+            ("Délai des factures d'honoraires", fees_error),
+        )
+        if error
+    ]
     return render(
         "daily/_delay_example.html",
         "daily/_delay_example.html",

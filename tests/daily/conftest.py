@@ -18,6 +18,7 @@ from portal.jobs.runner import get_runner
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
+from tests.browser.conftest import browser, live_server, page  # noqa: F401  (re-exported fixtures)
 from tests.dematerialization.conftest import (  # noqa: F401  (fixtures used by name)
     chorus,
     chorus_admin,
