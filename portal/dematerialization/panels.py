@@ -56,6 +56,7 @@ OPERATION_LABELS = {
 }
 
 EXCHANGES_SHOWN = 200
+LOCK_CODES = ("S9_IN_PROGRESS", "S9_ALREADY_SENT")
 MAX_MASS_SELECTION = 10_000
 _CHUNK = 500
 
@@ -152,19 +153,22 @@ def running_job_id(document_type: DocumentType, document_id: int) -> int | None:
 
 
 def _last_failure(document_type: DocumentType, document: Document) -> LastFailure | None:
+    """The last send of the document that failed or was skipped by its own checks.
+
+    Skips because another job held the document say nothing about the document itself.
+    """
     item = db.session.scalar(
         select(JobItem)
         .where(
             JobItem.document_type == document_type.value,
             JobItem.document_id == document.id,
-            JobItem.state.in_(
-                [ItemState.SUCCEEDED.value, ItemState.FAILED.value, ItemState.SKIPPED.value]
-            ),
+            JobItem.state.in_([ItemState.FAILED.value, ItemState.SKIPPED.value]),
+            JobItem.error_code.not_in(LOCK_CODES),
         )
         .order_by(JobItem.id.desc())
         .limit(1)
     )
-    if item is None or item.state != ItemState.FAILED.value:
+    if item is None:
         return None
     return LastFailure(item, playbook.explain(item.error_code, item.error_message))
 

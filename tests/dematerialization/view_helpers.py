@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from portal import storage
 from portal.extensions import db
@@ -33,7 +34,7 @@ def token(client: FlaskClient, url: str = "/") -> str:
 def post(client: FlaskClient, url: str, data: Any = None, **kw: Any) -> Any:
     """POST with a valid CSRF token; ``data`` may be a dict or a list of pairs."""
     pairs = list(data.items()) if isinstance(data, dict) else list(data or [])
-    return client.post(url, data=[("csrf_token", token(client)), *pairs], **kw)
+    return client.post(url, data=MultiDict([("csrf_token", token(client)), *pairs]), **kw)
 
 
 def ged_file(client_row, name: str, content: bytes = b"%PDF-1.4 piece", *, size: int | None = None):
@@ -58,5 +59,7 @@ def job_count() -> int:
 
 
 def wait_all(app: Flask, timeout: float = 120) -> None:
-    get_runner(app).wait_idle(timeout=timeout)
+    """Wait until every job in the database has finished."""
+    for job_id in db.session.scalars(select(Job.id)).all():
+        get_runner(app).wait(job_id, timeout=timeout)
     db.session.expire_all()
