@@ -162,7 +162,7 @@ def test_s11_confirming_starts_the_job_shows_progress_and_the_document_ends_sent
     assert f'href="/quittances/{receipt.id}"' in progress
     assert f'href="/taches/{job.id}/rapport"' in progress
     outcome = text(as_gestionnaire.get(f"/dematerialisation/envois/{job.id}/resultat"))
-    assert "a été déposé dans Chorus Pro" in outcome and "<html" not in outcome
+    assert "déposée dans Chorus Pro" in outcome and "<html" not in outcome
     detail = text(as_gestionnaire.get(f"/quittances/{receipt.id}"))
     assert str(receipt.chorus_invoice_id) in detail
     assert 'data-testid="chorus-send-action"' not in detail
@@ -183,7 +183,7 @@ def test_s11_a_refused_send_explains_the_failure_and_leaves_the_document_sendabl
     assert receipt.chorus_state == ChorusState.NOT_SENT.value
     job = db.session.scalars(select(Job)).one()
     outcome = text(as_gestionnaire.get(f"/dematerialisation/envois/{job.id}"))
-    assert "n'a pas été dématérialisé" in outcome
+    assert "non dématérialisée" in outcome
     assert "Le document peut être renvoyé" in outcome
     note = db.session.scalars(select(Notification)).one()
     assert note.level == "danger" and note.report_id is not None
