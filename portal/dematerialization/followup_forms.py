@@ -17,7 +17,6 @@ class SettleForm(FrenchForm):
         "Date d'encaissement",
         [InputRequired("Saisissez une date d'encaissement valide.")],
         default=clock.today,
-        description="Date à laquelle le paiement est arrivé sur le compte.",
     )
     method = SelectField(
         "Mode de paiement",
