@@ -113,7 +113,9 @@ def to_settle(limit: int = 500) -> ToSettle:
 
 def _lock(document: Document) -> Document:
     """The document re-read under a row lock (concurrent settlements queue up)."""
-    model = type(document)
+    model: type[Receipt] | type[FeeInvoice] = (
+        Receipt if isinstance(document, Receipt) else FeeInvoice
+    )
     locked: Document = db.session.execute(
         select(model)
         .where(model.id == document.id)

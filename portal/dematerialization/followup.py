@@ -575,6 +575,7 @@ def apply_history(document: Document, history: InvoiceHistory, *, auto_settle: b
 
 def document_url(document_type: DocumentType | str, document_id: int) -> str:
     """Path of a document's detail page, from a request or a background thread."""
+    args: dict[str, Any]
     if DocumentType(document_type) is DocumentType.RECEIPT:
         endpoint, args = "billing.receipt_detail", {"receipt_id": document_id}
     else:
