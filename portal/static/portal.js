@@ -57,15 +57,28 @@ document.addEventListener("change", function (event) {
 });
 
 // A form marked data-submit-once cannot be sent twice by a double click (the server refuses
-// a second send anyway).
+// a second send anyway); coming back to the page (back-forward cache) makes it usable again.
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-submit-once")) { return; }
   if (form.dataset.submitted) { event.preventDefault(); return; }
   form.dataset.submitted = "1";
   setTimeout(function () {
-    form.querySelectorAll("button[type=submit]").forEach(function (button) { button.disabled = true; });
+    form.querySelectorAll("button[type=submit]:not(:disabled)").forEach(function (button) {
+      button.disabled = true;
+      button.setAttribute("data-disabled-on-submit", "");
+    });
   }, 0);
+});
+window.addEventListener("pageshow", function (event) {
+  if (!event.persisted) { return; }
+  document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+    delete form.dataset.submitted;
+    form.querySelectorAll("[data-disabled-on-submit]").forEach(function (button) {
+      button.disabled = false;
+      button.removeAttribute("data-disabled-on-submit");
+    });
+  });
 });
 
 // When a job's progress component (jobs/_progress.html) reaches its final state, reload what
