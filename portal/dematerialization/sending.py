@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -193,15 +194,17 @@ _local = threading.local()
 class _JobMemo:
     """What one worker thread reuses across the documents of one job (read-only facts)."""
 
-    job_id: int
+    job_key: tuple[int, datetime]
     settings: ChorusSettings
     structures: dict[str, Any] = field(default_factory=dict)
 
 
-def _job_memo(job_id: int) -> _JobMemo:
+def _job_memo(job: Job) -> _JobMemo:
+    # Keyed by id and creation time: an id alone can come back (SQLite reuses deleted ids).
+    key = (job.id, job.created_at)
     memo: _JobMemo | None = getattr(_local, "memo", None)
-    if memo is None or memo.job_id != job_id:
-        memo = _local.memo = _JobMemo(job_id, chorus_settings.load())
+    if memo is None or memo.job_key != key:
+        memo = _local.memo = _JobMemo(key, chorus_settings.load())
     return memo
 
 
@@ -223,7 +226,7 @@ class SendHandler:
         document = _snapshot(item.document_type, item.document_id)
         if document is None:
             return _failed("DOCUMENT_SUPPRIME", "Le document a été supprimé entre-temps.")
-        memo = _job_memo(job.id)
+        memo = _job_memo(job)
         settings = memo.settings
         if not settings.enabled:
             return _outcome(
