@@ -75,6 +75,31 @@ def wait_for(app: Flask, job_id: int | None) -> Job:
     return job
 
 
+def _fresh_runner(app: Flask) -> None:
+    runner = app.extensions.pop("portal.job_runner", None)
+    if runner is not None:
+        runner.wait_idle(timeout=60)
+        runner.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _own_job_threads(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test gets its own job threads, before and after.
+
+    The send handler keeps per-thread facts for "the current job" keyed by job id
+    (``sending._JobMemo``: settings, recipient structures); ids restart at 1 in every test's
+    emptied database, so a thread reused by the next test (another directory's emulator, other
+    settings) would take them for its own job.
+    """
+    if "app" not in request.fixturenames:
+        yield
+        return
+    flask_app: Flask = request.getfixturevalue("app")
+    _fresh_runner(flask_app)
+    yield
+    _fresh_runner(flask_app)
+
+
 @pytest.fixture
 def chorus_on(chorus: Any) -> Iterator[Any]:
     """The emulator with automatic sending on, cut-off 01/01/2021, no delays."""
