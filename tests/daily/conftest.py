@@ -86,10 +86,9 @@ def _fresh_runner(app: Flask) -> None:
 def _own_job_threads(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test gets its own job threads, before and after.
 
-    The send handler keeps per-thread facts for "the current job" keyed by job id
-    (``sending._JobMemo``: settings, recipient structures); ids restart at 1 in every test's
-    emptied database, so a thread reused by the next test (another directory's emulator, other
-    settings) would take them for its own job.
+    Worker threads keep per-thread state (HTTP session, the send handler's per-job memo);
+    tests of other directories talk to another emulator with other settings, and ids restart
+    in every test's emptied database, so no thread state should outlive a test.
     """
     if "app" not in request.fixturenames:
         yield
