@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8ffa359a07c8
+Revision ID: 3365cd58b929
 Revises: 
-Create Date: 2026-11-28 00:18:13.514715
+Create Date: 2026-11-28 00:37:36.221099
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.db_types
 
 
 # revision identifiers, used by Alembic.
-revision = '8ffa359a07c8'
+revision = '3365cd58b929'
 down_revision = None
 branch_labels = None
 depends_on = None
