@@ -123,14 +123,10 @@ def should_catch_up(moment: datetime | None = None) -> date | None:
 
 def trigger_problems(settings: ChorusSettings) -> list[str]:
     """Why the daily trigger does not exist (empty: it is active)."""
-    problems = []
-    if not settings.enabled:
-        problems.append("la dématérialisation est désactivée (onglet Assurances)")
+    problems = settings.task_blockers()
     if not settings.auto_send_enabled:
-        problems.append("l'envoi automatique est désactivé (onglet Système)")
-    if settings.missing_connection_fields:
-        problems.append(
-            "paramètres de connexion incomplets : " + ", ".join(settings.missing_connection_fields)
+        problems.insert(
+            0 if settings.enabled else 1, "l'envoi automatique est désactivé (onglet Système)"
         )
     return problems
 

@@ -425,14 +425,7 @@ def launch(job: Job) -> None:
 
 def schedule_problems(settings: ChorusSettings) -> list[str]:
     """Why the follow-up does not run (empty: it runs)."""
-    problems = []
-    if not settings.enabled:
-        problems.append("la dématérialisation est désactivée (onglet Assurances)")
-    if settings.missing_connection_fields:
-        problems.append(
-            "paramètres de connexion incomplets : " + ", ".join(settings.missing_connection_fields)
-        )
-    return problems
+    return settings.task_blockers()
 
 
 def slot_key(moment: datetime) -> str:

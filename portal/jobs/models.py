@@ -26,6 +26,15 @@ class JobKind(enum.StrEnum):
     def label(self) -> str:
         return JOB_KIND_LABELS[self]
 
+    @property
+    def succeeded_label(self) -> str:
+        """What a succeeded item is called for this kind (a send, or a status read)."""
+        return "Statut lu" if self is JobKind.STATUS_SYNC else "Envoyée"
+
+    @property
+    def succeeded_count_label(self) -> str:
+        return "consulté(s)" if self is JobKind.STATUS_SYNC else "envoyé(s)"
+
 
 JOB_KIND_LABELS = {
     JobKind.SINGLE_SEND: "Dématérialisation unitaire",
@@ -119,6 +128,14 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_running(self) -> bool:
         return self.state in (JobState.RUNNING.value, JobState.FINISHING.value)
+
+    @property
+    def item_state_labels(self) -> dict[ItemState, str]:
+        """Item state labels in this job's words (a status read is not a send)."""
+        return {**ITEM_STATE_LABELS, ItemState.SUCCEEDED: self.kind_enum.succeeded_label}
+
+    def item_state_label(self, item: JobItem) -> str:
+        return self.item_state_labels[item.state_enum]
 
     @property
     def percent(self) -> int:

@@ -11,7 +11,7 @@ from portal import storage
 from portal.extensions import db
 from portal.htmx import render
 from portal.jobs import queries
-from portal.jobs.models import ITEM_STATE_LABELS, Job
+from portal.jobs.models import Job
 
 bp = Blueprint("jobs", __name__, url_prefix="/taches")
 
@@ -43,7 +43,7 @@ def detail(job_id: int) -> Response:
         job=job,
         items=queries.items_of(job, state),
         state_filter=state,
-        item_state_labels=ITEM_STATE_LABELS,
+        item_state_labels=job.item_state_labels,
     )
 
 

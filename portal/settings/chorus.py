@@ -132,6 +132,16 @@ class ChorusSettings:
         }
         return [label for name, label in labels.items() if not getattr(self, name)]
 
+    def task_blockers(self) -> list[str]:
+        """Why no scheduled Chorus task can run now (French; empty when they can)."""
+        blockers = []
+        if not self.enabled:
+            blockers.append("la dématérialisation est désactivée (onglet Assurances)")
+        if self.missing_connection_fields:
+            missing = ", ".join(self.missing_connection_fields)
+            blockers.append(f"paramètres de connexion incomplets : {missing}")
+        return blockers
+
     @property
     def is_connection_complete(self) -> bool:
         return not self.missing_connection_fields
