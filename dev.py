@@ -163,9 +163,13 @@ def test(args: argparse.Namespace) -> int:
         say("Chromium introuvable : les tests navigateur seront ignorés (SKIP_BROWSER_TESTS=1)")
         env["SKIP_BROWSER_TESTS"] = "1"
     say("lint (ruff)")
-    run(BIN / "ruff", "check", "portal", "tests", "bench", "wsgi.py", "dev.py", env=env)
+    if run(BIN / "ruff", "check", "portal", "tests", "bench", "wsgi.py", "dev.py", check=False):
+        say("échec du lint (ruff) : corrigez les erreurs ci-dessus")
+        return 1
     say("types (mypy)")
-    run(BIN / "mypy", env=env)
+    if run(BIN / "mypy", check=False):
+        say("échec du contrôle de types (mypy) : corrigez les erreurs ci-dessus")
+        return 1
     pytest = [
         PY,
         "-m",

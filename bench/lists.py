@@ -218,7 +218,7 @@ def main() -> int:
     config = Config(
         instance_path=root,
         database_url=url,
-        secret_key="bench",  # noqa: S106  (temporary app, nothing to protect)
+        secret_key="bench",
         encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
         extra={"SQLALCHEMY_ENGINE_OPTIONS": engine_options, "INSTANCE_PATH": str(root)},
     )
