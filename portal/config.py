@@ -35,6 +35,7 @@ class Config:
     scheduler_enabled: bool = False
     upload_max_bytes: int = 20 * 1024 * 1024
     job_workers: int = 4
+    job_lease_seconds: int = 300
     chorus_connect_timeout: float = 5.0
     chorus_read_timeout: float = 60.0
     testing: bool = False
@@ -52,6 +53,7 @@ class Config:
             scheduler_enabled=_flag("SCHEDULER_ENABLED", False),
             upload_max_bytes=_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024),
             job_workers=_int("JOB_WORKERS", 4),
+            job_lease_seconds=_int("JOB_LEASE_SECONDS", 300),
             chorus_connect_timeout=float(os.environ.get("CHORUS_CONNECT_TIMEOUT") or 5),
             chorus_read_timeout=float(os.environ.get("CHORUS_READ_TIMEOUT") or 60),
         )

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import func, select, update
 
 from portal.clock import utcnow
@@ -37,7 +37,13 @@ log = logging.getLogger(__name__)
 
 # How long a claimed item is considered owned without news from its worker. Every step
 # renews it; a worker killed mid-item lets it expire, then ``recover`` takes over.
-LEASE = timedelta(minutes=5)
+# ``JOB_LEASE_SECONDS`` changes it (it must stay well above the Chorus read timeout).
+DEFAULT_LEASE = timedelta(minutes=5)
+
+
+def lease() -> timedelta:
+    seconds = current_app.config.get("JOB_LEASE_SECONDS") if has_app_context() else None
+    return timedelta(seconds=seconds) if seconds else DEFAULT_LEASE
 # While a job still has items of unknown outcome, its last worker retries reconciliation
 # with these pauses (seconds) before leaving them to the next ``recover``.
 RECONCILE_PAUSES = (1.0, 3.0, 10.0)
@@ -71,7 +77,7 @@ class WorkContext:
         db.session.execute(
             update(JobItem)
             .where(JobItem.id == self.item_id)
-            .values(step=step[:120], lease_until=utcnow() + LEASE)
+            .values(step=step[:120], lease_until=utcnow() + lease())
         )
         db.session.commit()
 
@@ -83,7 +89,7 @@ class WorkContext:
             .values(
                 state=ItemState.SUBMITTING.value,
                 attempts=JobItem.attempts + 1,
-                lease_until=utcnow() + LEASE,
+                lease_until=utcnow() + lease(),
                 step=step[:120] if step else None,
             )
         )
@@ -146,7 +152,7 @@ def claim_next(job_id: int, worker: str) -> int | None:
                 state=ItemState.CLAIMED.value,
                 claimed_by=worker,
                 started_at=now,
-                lease_until=now + LEASE,
+                lease_until=now + lease(),
             )
             .returning(JobItem.id)
         )

@@ -7,12 +7,10 @@ one process runs, the other records that it skipped, and every document is submi
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
@@ -22,31 +20,10 @@ from portal.dematerialization import daily
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, ItemState, Job, TaskExecution
 from portal.models_base import ChorusState
-from tests.conftest import _pg_schema, is_postgres
 from tests.daily.conftest import sendable_contract, sendable_fee_invoice, sendable_receipt
+from tests.process_app import APP, ROOT, environment
 
-ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2026, 1, 5)
-
-
-def _environment(app: Flask, start_at: float) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CHORUS_", "DATABASE_URL", "SCHEDULER_", "WERKZEUG_"))
-    }
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        SECRET_KEY="test-secret",
-        ENCRYPTION_KEY=app.config["ENCRYPTION_KEY"],
-        PORTAL_TEST_INSTANCE=app.config["INSTANCE_PATH"],
-        PORTAL_TEST_START_AT=f"{start_at:.3f}",
-        JOB_WORKERS="2",
-    )
-    if is_postgres():
-        env["PORTAL_TEST_PG_SCHEMA"] = _pg_schema()
-    return env
 
 
 def test_s14_two_processes_running_the_same_day_at_once_run_it_once(
@@ -61,13 +38,13 @@ def test_s14_two_processes_running_the_same_day_at_once_run_it_once(
     numbers = sorted(document.number for document in documents)
     db.session.remove()  # nothing of this process stays open on the database
 
-    env = _environment(app, start_at=time.time() + 6)
+    env = environment(app, start_at=time.time() + 6)
     command = [
         sys.executable,
         "-m",
         "flask",
         "--app",
-        "tests.daily.process_app:create()",
+        APP,
         "chorus",
         "run-daily",
         "--date",
