@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -58,11 +59,16 @@ TINY_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 class Emulator:
-    """The emulator in a child process on a free port."""
+    """The emulator in a child process on a free port.
 
-    def __init__(self, latency_ms: int) -> None:
-        self.process = subprocess.Popen(
-            [
+    By default served by gunicorn with keep-alive, as the real gateway keeps connections
+    open (``bench/emulator_wsgi.py``); ``werkzeug=True`` uses the emulator's own server,
+    which opens a new connection per call.
+    """
+
+    def __init__(self, latency_ms: int, *, werkzeug: bool = False) -> None:
+        if werkzeug:
+            command = [
                 sys.executable,
                 "-m",
                 "portal.chorus.emulator",
@@ -73,16 +79,45 @@ class Emulator:
                 "0",
                 "--latency-ms",
                 str(latency_ms),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
+            ]
+        else:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            command = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "32",
+                "--keep-alive",
+                "60",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "bench.emulator_wsgi:app",
+            ]
+        env = dict(os.environ, BENCH_EMULATOR_LATENCY_MS=str(latency_ms), PYTHONPATH=str(ROOT))
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
         )
-        line = self.process.stdout.readline() if self.process.stdout else ""
-        match = re.search(r"http://[\d.]+:(\d+)", line)
-        if match is None:
-            raise RuntimeError(f"emulator did not start: {line!r}")
-        self.base_url = f"http://127.0.0.1:{match.group(1)}"
+        if werkzeug:
+            line = self.process.stdout.readline() if self.process.stdout else ""
+            match = re.search(r"http://[\d.]+:(\d+)", line)
+            if match is None:
+                raise RuntimeError(f"emulator did not start: {line!r}")
+            port = int(match.group(1))
+        self.base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("emulator did not start")
 
     def control(self, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
         data = None if body is None else json.dumps(body).encode()
@@ -257,7 +292,7 @@ def bare_client_time(emulator: Emulator, count: int) -> float:
 
 def throughput(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        emulator = Emulator(args.latency_ms)
+        emulator = Emulator(args.latency_ms, werkzeug=args.werkzeug)
         try:
             app = make_app(Path(tmp), emulator)
             with app.app_context():  # type: ignore[attr-defined]
@@ -276,7 +311,7 @@ def throughput(args: argparse.Namespace) -> None:
                     )
         finally:
             emulator.stop()
-        emulator = Emulator(0)
+        emulator = Emulator(0, werkzeug=args.werkzeug)
         try:
             app = make_app(Path(tmp) / "zero", emulator)
             with app.app_context():  # type: ignore[attr-defined]
@@ -383,6 +418,9 @@ def main() -> None:
     parser.add_argument("--overhead-documents", type=int, default=300)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument(
+        "--werkzeug", action="store_true", help="emulator on its own server (no keep-alive)"
+    )
     args = parser.parse_args()
     if args.mode == "memory":
         memory(args)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
 
 from sqlalchemy import CursorResult
@@ -18,3 +20,18 @@ def changed_rows(statement: Update | Delete) -> int:
     """
     result = cast(CursorResult[Any], db.session.execute(statement))
     return result.rowcount
+
+
+_sqlite_writes = threading.Lock()
+
+
+def serialized_writes() -> AbstractContextManager[object]:
+    """Queue this process's short write transactions on SQLite (a no-op elsewhere).
+
+    SQLite has one writer at a time; threads that collide are put to sleep by its busy
+    handler for milliseconds at a time. Waiting on a lock in the process hands over at once.
+    Other processes still rely on the busy timeout.
+    """
+    if db.engine.dialect.name == "sqlite":
+        return _sqlite_writes
+    return nullcontext()

@@ -1,33 +1,38 @@
 """Audit trail of Chorus exchanges per document (B9).
 
-Rows are written in their own short transaction, so an exchange stays recorded even when
-the work around it is rolled back. The client's observer only ever sees operation names,
-codes and timings: no secrets, no bodies.
+An exchange is either written at once in its own short transaction (``record``: it stays
+even if the work around it is rolled back) or noted on the scope (``note``) and saved with
+the outcome it led to, in the same transaction (``take_pending``) — the common path costs
+no extra commit. The client's observer only ever sees operation names, codes and timings:
+no secrets, no bodies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from portal.chorus.client import Exchange
+from portal.clock import utcnow
 from portal.dematerialization.models import ChorusExchange, ExchangeOutcome
 from portal.extensions import db
 
 
-@dataclass(frozen=True)
+@dataclass
 class AuditScope:
-    """Who and what the exchanges of one piece of work are about."""
+    """Who and what the exchanges of one piece of work are about, and those not yet saved."""
 
     document_type: str
     document_id: int
     job_id: int | None = None
     user_id: int | None = None
+    pending: list[ChorusExchange] = field(default_factory=list)
 
 
-def record(
+def _row(
     scope: AuditScope,
     operation: str,
     outcome: ExchangeOutcome,
@@ -37,24 +42,49 @@ def record(
     message: str | None = None,
     chorus_invoice_id: int | None = None,
     attachment_id: int | None = None,
-) -> None:
+) -> ChorusExchange:
+    return ChorusExchange(
+        document_type=scope.document_type,
+        document_id=scope.document_id,
+        job_id=scope.job_id,
+        user_id=scope.user_id,
+        operation=operation,
+        occurred_at=utcnow(),
+        outcome=outcome.value,
+        duration_ms=duration_ms,
+        code_retour=None if code_retour is None else str(code_retour),
+        message=(message or None) and message[:2000],
+        chorus_invoice_id=chorus_invoice_id,
+        attachment_id=attachment_id,
+    )
+
+
+def record(scope: AuditScope, operation: str, outcome: ExchangeOutcome, **details: Any) -> None:
     """Write one exchange row now, in its own transaction."""
+    _write([_row(scope, operation, outcome, **details)])
+
+
+def note(scope: AuditScope, operation: str, outcome: ExchangeOutcome, **details: Any) -> None:
+    """Keep an exchange to be saved with the outcome (see ``take_pending``)."""
+    scope.pending.append(_row(scope, operation, outcome, **details))
+
+
+def take_pending(scope: AuditScope) -> list[ChorusExchange]:
+    """The noted exchanges, for the caller's transaction (the scope forgets them)."""
+    rows, scope.pending = scope.pending, []
+    return rows
+
+
+def write_pending(scope: AuditScope) -> None:
+    """Save the noted exchanges now, in their own transaction (before an uncertain end)."""
+    _write(take_pending(scope))
+
+
+def _write(rows: list[ChorusExchange]) -> None:
+    if not rows:
+        return
     with Session(db.engine) as session:
-        session.add(
-            ChorusExchange(
-                document_type=scope.document_type,
-                document_id=scope.document_id,
-                job_id=scope.job_id,
-                user_id=scope.user_id,
-                operation=operation,
-                outcome=outcome.value,
-                duration_ms=duration_ms,
-                code_retour=None if code_retour is None else str(code_retour),
-                message=(message or None) and message[:2000],
-                chorus_invoice_id=chorus_invoice_id,
-                attachment_id=attachment_id,
-            )
-        )
+        session.add_all(rows)
         session.commit()
 
 

@@ -221,6 +221,8 @@ class SendHandler:
 
     def process(self, job: Job, item: JobItem, context: WorkContext) -> ItemOutcome:
         scope = audit.AuditScope(item.document_type, item.document_id, job.id, job.created_by_id)
+        _local.audit = (item.id, scope)  # saved with the outcome by ``release``
+        watched = job.kind == JobKind.SINGLE_SEND.value
         job_created_at = job.created_at
         wanted = [int(i) for i in (job.options or {}).get("secondary_document_ids", [])]
         document = _snapshot(item.document_type, item.document_id)
@@ -257,7 +259,9 @@ class SendHandler:
             if not verdict.eligible:
                 blocking = [r for r in verdict.reasons if r.blocking]
                 return _outcome(ItemState.SKIPPED, blocking[0].code, _join(blocking))
-            payload = self._upload_and_build(document, chosen, client, settings, scope, context)
+            payload = self._upload_and_build(
+                document, chosen, client, settings, scope, context if watched or chosen else None
+            )
         except ChorusRefused as error:
             return _refused(error)
         except ChorusError as error:
@@ -272,12 +276,13 @@ class SendHandler:
             return _refused(error)
         except ChorusUnavailable as error:
             if error.outcome_unknown:
-                audit.record(scope, SUBMIT, ExchangeOutcome.UNKNOWN, message=str(error))
+                audit.note(scope, SUBMIT, ExchangeOutcome.UNKNOWN, message=str(error))
+                audit.write_pending(scope)  # the outcome may be recorded by another process
                 raise OutcomeUnknown from error
             return _outcome(ItemState.FAILED, "ChorusUnavailable", str(error))
         except ChorusError as error:
             return _outcome(ItemState.FAILED, type(error).__name__, str(error))
-        audit.record(
+        audit.note(
             scope,
             SUBMIT,
             ExchangeOutcome.OK,
@@ -297,10 +302,13 @@ class SendHandler:
         client: ChorusClient,
         settings: ChorusSettings,
         scope: audit.AuditScope,
-        context: WorkContext,
+        context: WorkContext | None,
     ) -> dict[str, Any]:
         """Upload the main PDF then each chosen GED file, one at a time (bounded memory)."""
-        context.set_step("Dépôt de la pièce principale")
+        # Progress is published where someone watches it (a single send, attachments); a
+        # mass send shows its progress per document already, and saves the commits.
+        if context is not None:
+            context.set_step("Dépôt de la pièce principale")
         if document.pdf_stored_name is None:
             raise PayloadError("Le PDF du document est introuvable.")
         main_name = main_attachment_file_name(document)
@@ -310,7 +318,8 @@ class SendHandler:
         main = AttachmentRef(main_id, main_attachment_designation(document))
         secondary = []
         for position, ged in enumerate(chosen, start=1):
-            context.set_step(f"Dépôt de la pièce jointe {position}/{len(chosen)}")
+            if context is not None:
+                context.set_step(f"Dépôt de la pièce jointe {position}/{len(chosen)}")
             name = chorus_file_name(ged.original_name)
             content = storage.read_bytes(storage.GED, ged.stored_name)
             attachment_id = self._upload(client, scope, content, name, ged.mime_type)
@@ -333,7 +342,7 @@ class SendHandler:
         mime_type: str = "application/pdf",
     ) -> int:
         uploaded = client.upload_attachment(content, name, mime_type)
-        audit.record(
+        audit.note(
             scope,
             "transverses/ajouter/fichier",
             ExchangeOutcome.OK,
@@ -386,6 +395,10 @@ class SendHandler:
 
     def release(self, job: Job, item: JobItem, outcome: ItemOutcome) -> None:
         """Apply the outcome to the document: sent with its N° Chorus, or sendable again."""
+        noted: tuple[int, audit.AuditScope] | None = getattr(_local, "audit", None)
+        if noted is not None and noted[0] == item.id:
+            db.session.add_all(audit.take_pending(noted[1]))
+            _local.audit = None
         model = documents.model_of(item.document_type)
         if outcome.state is ItemState.SUCCEEDED:
             db.session.execute(

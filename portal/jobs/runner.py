@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.jobs.models import UNFINISHED_ITEM_STATES, ItemState, Job, JobItem, JobKind, JobState
-from portal.sql import changed_rows
+from portal.sql import changed_rows, serialized_writes
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ DEFAULT_LEASE = timedelta(minutes=5)
 def lease() -> timedelta:
     seconds = current_app.config.get("JOB_LEASE_SECONDS") if has_app_context() else None
     return timedelta(seconds=seconds) if seconds else DEFAULT_LEASE
+
+
 # While a job still has items of unknown outcome, its last worker retries reconciliation
 # with these pauses (seconds) before leaving them to the next ``recover``.
 RECONCILE_PAUSES = (1.0, 3.0, 10.0)
@@ -74,26 +76,28 @@ class WorkContext:
 
     def set_step(self, step: str) -> None:
         """Publish progress (shown live) and renew the lease; commits."""
-        db.session.execute(
-            update(JobItem)
-            .where(JobItem.id == self.item_id)
-            .values(step=step[:120], lease_until=utcnow() + lease())
-        )
-        db.session.commit()
+        with serialized_writes():
+            db.session.execute(
+                update(JobItem)
+                .where(JobItem.id == self.item_id)
+                .values(step=step[:120], lease_until=utcnow() + lease())
+            )
+            db.session.commit()
 
     def mark_submitting(self, step: str | None = None) -> None:
         """Record the attempt before the irreversible call (and publish ``step``); commits."""
-        db.session.execute(
-            update(JobItem)
-            .where(JobItem.id == self.item_id)
-            .values(
-                state=ItemState.SUBMITTING.value,
-                attempts=JobItem.attempts + 1,
-                lease_until=utcnow() + lease(),
-                step=step[:120] if step else None,
+        with serialized_writes():
+            db.session.execute(
+                update(JobItem)
+                .where(JobItem.id == self.item_id)
+                .values(
+                    state=ItemState.SUBMITTING.value,
+                    attempts=JobItem.attempts + 1,
+                    lease_until=utcnow() + lease(),
+                    step=step[:120] if step else None,
+                )
             )
-        )
-        db.session.commit()
+            db.session.commit()
 
 
 class JobHandler(Protocol):
@@ -145,18 +149,19 @@ def claim_next(job_id: int, worker: str) -> int | None:
             .scalar_subquery()
         )
         now = utcnow()
-        claimed = db.session.scalar(
-            update(JobItem)
-            .where(JobItem.id == first_pending, JobItem.state == ItemState.PENDING.value)
-            .values(
-                state=ItemState.CLAIMED.value,
-                claimed_by=worker,
-                started_at=now,
-                lease_until=now + lease(),
+        with serialized_writes():
+            claimed = db.session.scalar(
+                update(JobItem)
+                .where(JobItem.id == first_pending, JobItem.state == ItemState.PENDING.value)
+                .values(
+                    state=ItemState.CLAIMED.value,
+                    claimed_by=worker,
+                    started_at=now,
+                    lease_until=now + lease(),
+                )
+                .returning(JobItem.id)
             )
-            .returning(JobItem.id)
-        )
-        db.session.commit()
+            db.session.commit()
         if claimed is not None:
             return claimed
         remaining = db.session.scalar(
@@ -171,37 +176,49 @@ def claim_next(job_id: int, worker: str) -> int | None:
 
 def record(job_id: int, item_id: int, outcome: ItemOutcome) -> bool:
     """Store a final outcome once (compare-and-set on the unfinished states); commits."""
-    changed = changed_rows(
-        update(JobItem)
-        .where(JobItem.id == item_id, JobItem.state.in_([s.value for s in UNFINISHED_ITEM_STATES]))
-        .values(
-            state=outcome.state.value,
-            finished_at=utcnow(),
-            lease_until=None,
-            step=None,
-            chorus_invoice_id=outcome.chorus_invoice_id,
-            chorus_status=outcome.chorus_status,
-            error_code=outcome.error_code,
-            error_message=outcome.error_message,
-            explanation=outcome.explanation,
-        )
-    )
-    if changed != 1:
+    # Read first: on SQLite the write lock is taken by the first UPDATE and held to commit.
+    job = db.session.get(Job, job_id)
+    item = db.session.get(JobItem, item_id)
+    if job is None or item is None:
         db.session.rollback()
         return False
+    handler = handler_for(job.kind)
     counter = {
         ItemState.SUCCEEDED: Job.succeeded,
         ItemState.FAILED: Job.failed,
         ItemState.SKIPPED: Job.skipped,
     }[outcome.state]
-    db.session.execute(update(Job).where(Job.id == job_id).values({counter: counter + 1}))
-    job = db.session.get(Job, job_id, populate_existing=True)
-    item = db.session.get(JobItem, item_id, populate_existing=True)
-    if job is None or item is None:
-        db.session.rollback()
-        return False
-    handler_for(job.kind).release(job, item, outcome)
-    db.session.commit()
+    with serialized_writes():
+        changed = changed_rows(
+            update(JobItem)
+            .where(
+                JobItem.id == item_id,
+                JobItem.state.in_([s.value for s in UNFINISHED_ITEM_STATES]),
+            )
+            .values(
+                state=outcome.state.value,
+                finished_at=utcnow(),
+                lease_until=None,
+                step=None,
+                chorus_invoice_id=outcome.chorus_invoice_id,
+                chorus_status=outcome.chorus_status,
+                error_code=outcome.error_code,
+                error_message=outcome.error_message,
+                explanation=outcome.explanation,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if changed != 1:
+            db.session.rollback()
+            return False
+        db.session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values({counter: counter + 1})
+            .execution_options(synchronize_session=False)
+        )
+        handler.release(job, item, outcome)
+        db.session.commit()
     return True
 
 
