@@ -299,7 +299,8 @@ def throughput(args: argparse.Namespace) -> None:
                 _, ids = build(args.documents)
                 print(
                     f"{args.documents} documents, {args.latency_ms} ms per Chorus call, "
-                    f"{CALLS_PER_DOCUMENT} calls per document (SQLite)"
+                    f"{CALLS_PER_DOCUMENT} calls per document (SQLite, emulator "
+                    f"{'Werkzeug, a connection per call' if args.werkzeug else 'with keep-alive'})"
                 )
                 for run, workers in enumerate(args.workers):
                     elapsed = send_all(app, ids, workers, f"W{run}")
