@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -62,7 +63,8 @@ def test_b4_picking_the_supplier_structure_fills_the_field_and_stores_it(
         "button", name="Utiliser 25000001 — Cabinet Dupont & Associés Courtage"
     ).click()
     page.get_by_test_id("chorus-supplier-chosen").wait_for()
-    assert page.locator("#supplier_id").input_value() == "25000001"
+    # The input is filled by script once the answer is swapped in: wait for it.
+    expect(page.locator("#supplier_id")).to_have_value("25000001")
     db.session.expire_all()
     assert store.get(keys.SUPPLIER_ID) == "25000001"
     _screenshot(page, "supplier-lookup")
@@ -82,8 +84,8 @@ def test_b4_choosing_chorus_codes_fills_the_bank_account_form(page, gestionnaire
     assert "même IBAN" in bank.inner_text()
     bank.locator("[data-fill-value='45000001']").click()
     page.get_by_test_id("chorus-service-choices").locator("[data-fill-value='35000001']").click()
-    assert page.locator("#chorus_bank_details_id").input_value() == "45000001"
-    assert page.locator("#chorus_supplier_service_id").input_value() == "35000001"
+    expect(page.locator("#chorus_bank_details_id")).to_have_value("45000001")
+    expect(page.locator("#chorus_supplier_service_id")).to_have_value("35000001")
     _screenshot(page, "bank-lookup")
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_url(f"**/societes/{company.id}*")
