@@ -2,7 +2,7 @@
 
 An exchange is either written at once in its own short transaction (``record``: it stays
 even if the work around it is rolled back) or noted on the scope (``note``) and saved with
-the outcome it led to, in the same transaction (``take_pending``) — the common path costs
+the outcome it led to, in the same transaction (``save_pending``) — the common path costs
 no extra commit. The client's observer only ever sees operation names, codes and timings:
 no secrets, no bodies.
 """
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from portal.chorus.client import Exchange
@@ -29,7 +30,7 @@ class AuditScope:
     document_id: int
     job_id: int | None = None
     user_id: int | None = None
-    pending: list[ChorusExchange] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _row(
@@ -42,21 +43,22 @@ def _row(
     message: str | None = None,
     chorus_invoice_id: int | None = None,
     attachment_id: int | None = None,
-) -> ChorusExchange:
-    return ChorusExchange(
-        document_type=scope.document_type,
-        document_id=scope.document_id,
-        job_id=scope.job_id,
-        user_id=scope.user_id,
-        operation=operation,
-        occurred_at=utcnow(),
-        outcome=outcome.value,
-        duration_ms=duration_ms,
-        code_retour=None if code_retour is None else str(code_retour),
-        message=(message or None) and message[:2000],
-        chorus_invoice_id=chorus_invoice_id,
-        attachment_id=attachment_id,
-    )
+) -> dict[str, Any]:
+    """Column values of one ``ChorusExchange`` row (inserted in bulk, without the ORM)."""
+    return {
+        "document_type": scope.document_type,
+        "document_id": scope.document_id,
+        "job_id": scope.job_id,
+        "user_id": scope.user_id,
+        "operation": operation,
+        "occurred_at": utcnow(),
+        "outcome": outcome.value,
+        "duration_ms": duration_ms,
+        "code_retour": None if code_retour is None else str(code_retour),
+        "message": (message or None) and message[:2000],
+        "chorus_invoice_id": chorus_invoice_id,
+        "attachment_id": attachment_id,
+    }
 
 
 def record(scope: AuditScope, operation: str, outcome: ExchangeOutcome, **details: Any) -> None:
@@ -65,26 +67,28 @@ def record(scope: AuditScope, operation: str, outcome: ExchangeOutcome, **detail
 
 
 def note(scope: AuditScope, operation: str, outcome: ExchangeOutcome, **details: Any) -> None:
-    """Keep an exchange to be saved with the outcome (see ``take_pending``)."""
+    """Keep an exchange to be saved with the outcome (see ``save_pending``)."""
     scope.pending.append(_row(scope, operation, outcome, **details))
 
 
-def take_pending(scope: AuditScope) -> list[ChorusExchange]:
-    """The noted exchanges, for the caller's transaction (the scope forgets them)."""
+def save_pending(scope: AuditScope) -> None:
+    """Insert the noted exchanges in the caller's transaction (the scope forgets them)."""
     rows, scope.pending = scope.pending, []
-    return rows
+    if rows:
+        db.session.execute(insert(ChorusExchange), rows)
 
 
 def write_pending(scope: AuditScope) -> None:
     """Save the noted exchanges now, in their own transaction (before an uncertain end)."""
-    _write(take_pending(scope))
+    rows, scope.pending = scope.pending, []
+    _write(rows)
 
 
-def _write(rows: list[ChorusExchange]) -> None:
+def _write(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     with Session(db.engine) as session:
-        session.add_all(rows)
+        session.execute(insert(ChorusExchange), rows)
         session.commit()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import joinedload
 
 from portal import storage
@@ -397,7 +397,7 @@ class SendHandler:
         """Apply the outcome to the document: sent with its N° Chorus, or sendable again."""
         noted: tuple[int, audit.AuditScope] | None = getattr(_local, "audit", None)
         if noted is not None and noted[0] == item.id:
-            db.session.add_all(audit.take_pending(noted[1]))
+            audit.save_pending(noted[1])
             _local.audit = None
         model = documents.model_of(item.document_type)
         if outcome.state is ItemState.SUCCEEDED:
@@ -412,13 +412,17 @@ class SendHandler:
                     chorus_status_checked_at=utcnow(),
                 )
             )
-            db.session.add(
-                ChorusStatusEvent(
-                    document_type=item.document_type,
-                    document_id=item.document_id,
-                    status_code=outcome.chorus_status or "DEPOSEE",
-                    changed_at=utcnow(),
-                )
+            db.session.execute(
+                insert(ChorusStatusEvent),
+                [
+                    {
+                        "document_type": item.document_type,
+                        "document_id": item.document_id,
+                        "status_code": outcome.chorus_status or "DEPOSEE",
+                        "changed_at": utcnow(),
+                        "recorded_at": utcnow(),
+                    }
+                ],
             )
         else:
             db.session.execute(
