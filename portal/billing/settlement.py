@@ -153,7 +153,12 @@ def settle(
     locked: list[Document] = []
     problems: list[str] = []
     seen: set[tuple[type, int]] = set()
-    for document in chosen:
+    # A fixed order: concurrent settlements lock rows in the same sequence (no deadlock),
+    # and payments come out grouped the same way however the documents were listed.
+    ordered = sorted(
+        chosen, key=lambda d: (_client_id(d), d.chorus_invoice_id or 0, type(d).__name__, d.id)
+    )
+    for document in ordered:
         key = (type(document), document.id)
         if key in seen:
             continue
