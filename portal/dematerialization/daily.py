@@ -15,7 +15,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.billing.models import FeeInvoice, Receipt
@@ -25,8 +24,8 @@ from portal.dematerialization.documents import Document
 from portal.dematerialization.models import DocumentType
 from portal.dematerialization.rules import Delays, Eligibility
 from portal.extensions import db
+from portal.jobs import executions
 from portal.jobs.models import ExecutionState, JobKind, TaskExecution
-from portal.jobs.runner import worker_name
 from portal.portfolio.models import Client, Contract
 from portal.settings import chorus as chorus_settings
 from portal.settings.chorus import ChorusSettings
@@ -333,30 +332,15 @@ def run_daily(run_on: date, *, trigger: str) -> TaskExecution:
     process already ran this day). A failed execution releases the day, so a run after the
     fix is not taken for a duplicate.
     """
-    execution = TaskExecution(
-        task=DAILY_TASK,
-        run_on=run_on,
-        claim_key=claim_key(run_on),
+    execution = executions.claim(
+        DAILY_TASK,
+        run_on,
+        claim_key(run_on),
         trigger=trigger,
-        state=ExecutionState.STARTED.value,
-        worker=worker_name(),
+        skipped_message="Envoi du jour déjà exécuté par un autre processus.",
     )
-    db.session.add(execution)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        skipped = TaskExecution(
-            task=DAILY_TASK,
-            run_on=run_on,
-            trigger=trigger,
-            state=ExecutionState.SKIPPED.value,
-            worker=worker_name(),
-            message="Envoi du jour déjà exécuté par un autre processus.",
-        )
-        db.session.add(skipped)
-        db.session.commit()
-        return skipped
+    if execution.state == ExecutionState.SKIPPED.value:
+        return execution
 
     execution_id = execution.id
     try:

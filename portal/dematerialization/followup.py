@@ -48,6 +48,7 @@ from portal.dematerialization.models import (
     RecipientStructure,
 )
 from portal.extensions import db
+from portal.jobs import executions
 from portal.jobs.links import job_url
 from portal.jobs.models import (
     UNFINISHED_ITEM_STATES,
@@ -58,7 +59,7 @@ from portal.jobs.models import (
     JobKind,
     TaskExecution,
 )
-from portal.jobs.runner import ItemOutcome, WorkContext, register_handler, worker_name
+from portal.jobs.runner import ItemOutcome, WorkContext, register_handler
 from portal.models_base import ChorusState
 from portal.notifications.services import notify
 from portal.portfolio.models import Client, Contract
@@ -443,30 +444,15 @@ def run_status_sync(
     (with its job, or a message when no document needs reading), failed (settings) or
     skipped.
     """
-    execution = TaskExecution(
-        task=TASK,
-        run_on=today(),
-        claim_key=claim,
+    execution = executions.claim(
+        TASK,
+        today(),
+        claim,
         trigger=trigger,
-        state=ExecutionState.STARTED.value,
-        worker=worker_name(),
+        skipped_message="Suivi des statuts déjà lancé par un autre processus pour ce créneau.",
     )
-    db.session.add(execution)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        skipped = TaskExecution(
-            task=TASK,
-            run_on=today(),
-            trigger=trigger,
-            state=ExecutionState.SKIPPED.value,
-            worker=worker_name(),
-            message="Suivi des statuts déjà lancé par un autre processus pour ce créneau.",
-        )
-        db.session.add(skipped)
-        db.session.commit()
-        return skipped
+    if execution.state == ExecutionState.SKIPPED.value:
+        return execution
     problems = schedule_problems(chorus_settings.load())
     if problems:
         execution.state = ExecutionState.FAILED.value
