@@ -13,11 +13,10 @@ rows with their client, contract and company eagerly.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import joinedload, selectinload
@@ -33,51 +32,13 @@ from portal.billing.filters import (
 from portal.billing.models import Allocation, FeeInvoice, Payment, Receipt
 from portal.db_types import Money
 from portal.extensions import db
+from portal.pagination import Page, clamp, page_count
 from portal.portfolio.models import Client, Company, Contract
 
 T = TypeVar("T")
 
 
 # -- pagination ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    total: int
-    page: int
-    size: int
-
-    @property
-    def pages(self) -> int:
-        return max(math.ceil(self.total / self.size), 1)
-
-    @property
-    def first_index(self) -> int:
-        return (self.page - 1) * self.size + 1 if self.items else 0
-
-    @property
-    def last_index(self) -> int:
-        return (self.page - 1) * self.size + len(self.items)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    def window(self, around: int = 2) -> list[int | None]:
-        """Page numbers to show: first, last and ``around`` each side; None marks a gap."""
-        shown = {1, self.pages, *range(self.page - around, self.page + around + 1)}
-        numbers = sorted(n for n in shown if 1 <= n <= self.pages)
-        out: list[int | None] = []
-        for number in numbers:
-            if out and number - (out[-1] or 0) > 1:
-                out.append(None)
-            out.append(number)
-        return out
 
 
 def count(query: Select[Any]) -> int:
@@ -95,8 +56,7 @@ def paginate(
     A page past the end shows the last page.
     """
     total = count(query)
-    pages = max(math.ceil(total / size), 1)
-    page = min(max(page, 1), pages)
+    page = clamp(page, page_count(total, size))
     entity = query.column_descriptions[0]["entity"]
     ids = list(
         db.session.execute(

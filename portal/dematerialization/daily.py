@@ -26,6 +26,7 @@ from portal.dematerialization.rules import Delays, Eligibility
 from portal.extensions import db
 from portal.jobs import executions
 from portal.jobs.models import ExecutionState, JobKind, TaskExecution
+from portal.pagination import PageNumbers, clamp, page_count
 from portal.portfolio.models import Client, Contract
 from portal.settings import chorus as chorus_settings
 from portal.settings.chorus import ChorusSettings
@@ -180,7 +181,7 @@ class PreviewCounts:
 
 
 @dataclass(frozen=True)
-class PreviewPage:
+class PreviewPage(PageNumbers):
     run_on: date
     document_type: DocumentType
     rows: list[PreviewRow]
@@ -188,14 +189,6 @@ class PreviewPage:
     page: int
     pages: int
     size: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def preview_counts(run_on: date, settings: ChorusSettings) -> PreviewCounts:
@@ -234,8 +227,8 @@ def preview(
     of_type = selection.c.document_type == document_type.value
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(selection).where(of_type)) or 0
-    pages = max(1, -(-total // size))
-    page = min(max(page, 1), pages)
+    pages = page_count(total, size)
+    page = clamp(page, pages)
     rows = db.session.execute(
         select(selection)
         .where(of_type)
@@ -381,19 +374,11 @@ def _fail(execution: TaskExecution, message: str) -> TaskExecution:
 
 
 @dataclass(frozen=True)
-class HistoryPage:
+class HistoryPage(PageNumbers):
     executions: list[TaskExecution]
     total: int
     page: int
     pages: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def history(page: int = 1, size: int = 10) -> HistoryPage:
@@ -404,8 +389,8 @@ def history(page: int = 1, size: int = 10) -> HistoryPage:
         )
         or 0
     )
-    pages = max(1, -(-total // size))
-    page = min(max(page, 1), pages)
+    pages = page_count(total, size)
+    page = clamp(page, pages)
     executions = db.session.scalars(
         select(TaskExecution)
         .where(TaskExecution.task == DAILY_TASK)

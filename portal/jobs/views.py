@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.htmx import render
 from portal.jobs import queries
 from portal.jobs.models import Job
+from portal.pagination import page_count
 
 bp = Blueprint("jobs", __name__, url_prefix="/taches")
 
@@ -27,7 +28,7 @@ def _job_or_404(job_id: int) -> Job:
 def index() -> Response:
     page = request.args.get("page", 1, type=int) or 1
     jobs, total = queries.jobs_page(page)
-    pages = max(1, -(-total // queries.PAGE_SIZE))
+    pages = page_count(total, queries.PAGE_SIZE)
     return render(
         "jobs/index.html", "jobs/_table.html", jobs=jobs, page=page, pages=pages, total=total
     )
