@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from datetime import date, datetime
 
+from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
@@ -89,21 +91,9 @@ class PortalScheduler:
                     catch_up = daily.should_catch_up() if not problems else None
                 finally:
                     db.session.remove()
-            job = self.scheduler.get_job(DAILY_JOB)
-            if problems and job is not None:
-                self.scheduler.remove_job(DAILY_JOB)
-                log.info("daily run unscheduled: %s", "; ".join(problems))
-            elif not problems and job is None:
-                job = self.scheduler.add_job(
-                    self.run_daily,
-                    daily_trigger(),
-                    id=DAILY_JOB,
-                    coalesce=True,
-                    max_instances=1,
-                    misfire_grace_time=MISFIRE_GRACE_SECONDS,
-                    replace_existing=True,
-                )
-                log.info("daily run scheduled at 19:00 Europe/Paris")
+            job = self._align(
+                DAILY_JOB, problems, self.run_daily, daily_trigger(), "daily run at 19:00"
+            )
             # A 19:00 firing still pending in this process (late, within its grace time)
             # runs by itself: no catch-up on top of it.
             pending = getattr(job, "next_run_time", None) if job is not None else None
@@ -112,6 +102,33 @@ class PortalScheduler:
                     self.catch_up, id=CATCH_UP_JOB, args=[catch_up], replace_existing=True
                 )
             self._sync_status_follow_up()
+
+    def _align(
+        self,
+        job_id: str,
+        problems: list[str],
+        task: Callable[[], None],
+        trigger: CronTrigger,
+        description: str,
+    ) -> Job | None:
+        """The schedule is data: the job exists exactly when nothing prevents it."""
+        job = self.scheduler.get_job(job_id)
+        if problems and job is not None:
+            self.scheduler.remove_job(job_id)
+            log.info("%s unscheduled: %s", description, "; ".join(problems))
+            return None
+        if not problems and job is None:
+            job = self.scheduler.add_job(
+                task,
+                trigger,
+                id=job_id,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=MISFIRE_GRACE_SECONDS,
+                replace_existing=True,
+            )
+            log.info("%s scheduled", description)
+        return job
 
     def _sync_status_follow_up(self) -> None:
         """B1: the status follow-up exists while S1 is on and the connection is complete."""
@@ -123,21 +140,13 @@ class PortalScheduler:
                 problems = followup.schedule_problems(chorus.load())
             finally:
                 db.session.remove()
-        job = self.scheduler.get_job(STATUS_SYNC_JOB)
-        if problems and job is not None:
-            self.scheduler.remove_job(STATUS_SYNC_JOB)
-            log.info("status follow-up unscheduled: %s", "; ".join(problems))
-        elif not problems and job is None:
-            self.scheduler.add_job(
-                self.run_status_sync,
-                status_sync_trigger(),
-                id=STATUS_SYNC_JOB,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=MISFIRE_GRACE_SECONDS,
-                replace_existing=True,
-            )
-            log.info("status follow-up scheduled every 2 hours from 07:00 to 21:00")
+        self._align(
+            STATUS_SYNC_JOB,
+            problems,
+            self.run_status_sync,
+            status_sync_trigger(),
+            "status follow-up every 2 hours from 07:00 to 21:00",
+        )
 
     def run_status_sync(self) -> None:
         """One firing of the follow-up, claimed for its slot across processes."""
