@@ -46,10 +46,6 @@ class ChorusTracked:
     def is_chorus_sent(self) -> bool:
         return self.chorus_state == ChorusState.SENT.value
 
-    @property
-    def is_chorus_in_progress(self) -> bool:
-        return self.chorus_state == ChorusState.IN_PROGRESS.value
-
 
 class StoredPdf:
     """A PDF kept on disk under the instance folder, referenced by generated name + digest."""
