@@ -195,8 +195,8 @@ def delay_example() -> Response:
         if error
     ]
     return render(
-        "daily/_delay_example.html",
-        "daily/_delay_example.html",
+        "daily/_delay_example_lines.html",
+        "daily/_delay_example_lines.html",
         examples=examples,
         example_errors=errors,
     )
