@@ -31,6 +31,7 @@ from portal.chorus.errors import (
     ChorusRefused,
     ChorusUnavailable,
 )
+from portal.chorus.http import ChorusSession
 from portal.chorus.results import (
     BankDetails,
     HealthStatus,
@@ -206,7 +207,7 @@ class ChorusClient:
         self._client_secret = client_secret
         self._cpro_account = cpro_account_header(tech_login, tech_password)
         self.tech_login = tech_login
-        self._session = session or requests.Session()
+        self._session = session or ChorusSession()
         self._tokens = token_cache if token_cache is not None else DEFAULT_CACHE
         self._token_key = credentials_key(oauth_url, client_id, client_secret)
         self._sleep = sleep

@@ -21,13 +21,11 @@ labels); the rest is the ``STATUS_SYNC`` job:
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import ColumnElement, String, and_, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +35,7 @@ from portal.billing.models import FeeInvoice, Payment, Receipt
 from portal.chorus.client import ChorusClient
 from portal.chorus.errors import ChorusError
 from portal.chorus.factory import client_from_settings
+from portal.chorus.http import thread_session
 from portal.chorus.results import PAID_STATUS, RETURNED_STATUSES, InvoiceHistory, StatusEntry
 from portal.clock import now, to_paris, today, utcnow
 from portal.dematerialization import audit, documents, playbook
@@ -587,20 +586,10 @@ def _notify_returned(document: Document, event: ChorusStatusEvent) -> None:
 
 # -- the job handler -----------------------------------------------------------------------------
 
-_local = threading.local()
-
-
-def _http_session() -> requests.Session:
-    """One pooled HTTP session per worker thread."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
-
 
 def _client(settings: ChorusSettings, scope: audit.AuditScope) -> ChorusClient:
     return client_from_settings(
-        settings, session=_http_session(), observer=audit.observer_for(scope)
+        settings, session=thread_session(), observer=audit.observer_for(scope)
     )
 
 

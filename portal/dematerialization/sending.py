@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import requests
 from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import joinedload
@@ -30,6 +29,7 @@ from portal.chorus.errors import (
     ChorusUnavailable,
 )
 from portal.chorus.factory import client_from_settings
+from portal.chorus.http import thread_session
 from portal.chorus.payload import (
     AttachmentRef,
     PayloadError,
@@ -206,14 +206,6 @@ def _job_memo(job: Job) -> _JobMemo:
     if memo is None or memo.job_key != key:
         memo = _local.memo = _JobMemo(key, chorus_settings.load())
     return memo
-
-
-def _http_session() -> requests.Session:
-    """One pooled HTTP session per worker thread (connections reused across documents)."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
 
 
 class SendHandler:
@@ -516,7 +508,7 @@ def _secondary_documents(document: Document, wanted: Sequence[int]) -> list[Clie
 
 def _client(settings: ChorusSettings, scope: audit.AuditScope) -> ChorusClient:
     return client_from_settings(
-        settings, session=_http_session(), observer=audit.observer_for(scope)
+        settings, session=thread_session(), observer=audit.observer_for(scope)
     )
 
 
