@@ -10,10 +10,13 @@ open across documents, as the PISTE gateway allows.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings
 
 _local = threading.local()
 
@@ -26,7 +29,7 @@ class ChorusSession(requests.Session):
 
     def __init__(self) -> None:
         super().__init__()
-        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._environment: dict[tuple[Any, ...], _Settings] = {}
 
     def merge_environment_settings(
         self,
@@ -35,7 +38,7 @@ class ChorusSession(requests.Session):
         stream: Any,
         verify: Any,
         cert: Any,
-    ) -> dict[str, Any]:
+    ) -> _Settings:
         parts = urlsplit(str(url))
         key = (
             parts.scheme,
@@ -52,7 +55,9 @@ class ChorusSession(requests.Session):
                 url, dict(proxies or {}), stream, verify, cert
             )
             self._environment[key] = settings
-        return {**settings, "proxies": dict(settings["proxies"])}
+        fresh = settings.copy()
+        fresh["proxies"] = dict(settings["proxies"])
+        return fresh
 
 
 def thread_session() -> requests.Session:
