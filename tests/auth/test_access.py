@@ -82,9 +82,7 @@ def test_htmx_is_served_from_the_installed_package(as_gestionnaire: FlaskClient)
     assert b"htmx" in response.data[:2000]
 
 
-def test_a_disabled_user_loses_an_open_session_at_once(
-    client: FlaskClient, gestionnaire
-) -> None:
+def test_a_disabled_user_loses_an_open_session_at_once(client: FlaskClient, gestionnaire) -> None:
     from portal.extensions import db
 
     login(client, gestionnaire)
