@@ -46,8 +46,8 @@ def lease() -> timedelta:
     return timedelta(seconds=seconds) if seconds else DEFAULT_LEASE
 
 
-# While a job still has items of unknown outcome, its last worker retries reconciliation
-# with these pauses (seconds) before leaving them to the next ``recover``.
+# While a job still has items of unknown outcome, the workers done with the job retry
+# reconciliation with these pauses (seconds) before leaving them to the next ``recover``.
 RECONCILE_PAUSES = (1.0, 3.0, 10.0)
 
 
@@ -275,9 +275,12 @@ def _try_reconcile(job_id: int, item_id: int) -> bool:
         db.session.rollback()
         outcome = None
     if outcome is None:
-        # Let any process retry soon: the lease no longer protects a live worker.
+        # Give the lease up (already past, whatever the clock's resolution): any worker or
+        # process may retry, as it no longer protects a live worker.
         db.session.execute(
-            update(JobItem).where(JobItem.id == item_id).values(lease_until=utcnow())
+            update(JobItem)
+            .where(JobItem.id == item_id)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
         )
         db.session.commit()
         return False
@@ -336,7 +339,9 @@ def work(job_id: int) -> None:
     while (item_id := claim_next(job_id, worker)) is not None:
         process_item(job_id, item_id, worker)
     for pause in RECONCILE_PAUSES:
-        if try_finish(job_id) or not _submitting_ids(job_id):
+        # Only items of unknown outcome (lease given up) are worth waiting for: an item
+        # another worker is submitting is that worker's, which records it and finishes.
+        if try_finish(job_id) or not _submitting_ids(job_id, expired_only=True):
             break
         time.sleep(pause)
         for item_id in _submitting_ids(job_id, expired_only=True):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from flask import Flask
@@ -27,6 +29,7 @@ class FakeHandler:
     released: list[tuple[str, str]] = []
     finalized: list[int] = []
     lock = threading.Lock()
+    slow_may_end = threading.Event()  # holds a SLOW item in ``submitting`` until set
 
     def process(self, job: Job, item: JobItem, context: WorkContext) -> ItemOutcome:
         number = item.document_number
@@ -41,6 +44,8 @@ class FakeHandler:
             self.remote.add(number)
         if number.startswith("LATE"):
             raise OutcomeUnknown
+        if number.startswith("SLOW"):
+            self.slow_may_end.wait(timeout=30)
         return ItemOutcome(ItemState.SUCCEEDED, chorus_invoice_id=len(number))
 
     def reconcile(self, job: Job, item: JobItem) -> ItemOutcome | None:
@@ -63,6 +68,7 @@ def fake_handler() -> FakeHandler:
     FakeHandler.remote = set()
     FakeHandler.released = []
     FakeHandler.finalized = []
+    FakeHandler.slow_may_end = threading.Event()
     jobs.register_handler((KIND,), FakeHandler)
     return FakeHandler()
 
@@ -123,6 +129,36 @@ def test_an_unknown_outcome_is_reconciled_before_the_job_ends(app: Flask, monkey
     runner.wait(job_id, timeout=60)
     assert states(job_id) == {"LATE1": "succeeded", "Q1": "succeeded"}
     assert FakeHandler.submitted["LATE1"] == 1
+    runner.shutdown()
+
+
+def test_a_worker_leaves_at_once_an_item_another_worker_is_submitting(
+    app: Flask, monkeypatch
+) -> None:
+    # Only items whose outcome is unknown are worth waiting for; one in flight belongs to
+    # its worker, which records it and finishes the job.
+    reconcile_pauses: list[float] = []
+    real_work = jobs.work
+
+    def pause(seconds: float) -> None:
+        if seconds in jobs.RECONCILE_PAUSES:
+            reconcile_pauses.append(seconds)
+        time.sleep(min(seconds, 0.05))
+
+    def work(job_id: int) -> None:
+        real_work(job_id)
+        FakeHandler.slow_may_end.set()  # the first worker done lets SLOW end
+
+    monkeypatch.setattr(jobs, "time", SimpleNamespace(sleep=pause, monotonic=time.monotonic))
+    monkeypatch.setattr(jobs, "RECONCILE_PAUSES", (7.0,))
+    monkeypatch.setattr(jobs, "work", work)
+    job_id = make_job(["SLOW1", "Q1", "Q2"])
+    runner = JobRunner(app, workers=2)
+    runner.start(job_id)
+    runner.wait(job_id, timeout=60)
+    assert states(job_id) == {"SLOW1": "succeeded", "Q1": "succeeded", "Q2": "succeeded"}
+    assert FakeHandler.finalized == [job_id]
+    assert reconcile_pauses == []
     runner.shutdown()
 
 
