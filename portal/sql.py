@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
 
@@ -12,13 +13,13 @@ from sqlalchemy.sql.dml import Delete, Update
 from portal.extensions import db
 
 
-def changed_rows(statement: Update | Delete) -> int:
+def changed_rows(statement: Update | Delete, params: Mapping[str, Any] | None = None) -> int:
     """Execute an UPDATE/DELETE in the current session and return how many rows it changed.
 
     This is the compare-and-set primitive: ``UPDATE … WHERE state = 'x'`` changed 1 row only
-    for the caller that won.
+    for the caller that won. ``params`` binds a statement's parameters.
     """
-    result = cast(CursorResult[Any], db.session.execute(statement))
+    result = cast(CursorResult[Any], db.session.execute(statement, params))
     return result.rowcount
 
 

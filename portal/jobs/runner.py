@@ -23,15 +23,19 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import make_transient_to_detached
 
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.jobs.models import UNFINISHED_ITEM_STATES, ItemState, Job, JobItem, JobKind, JobState
 from portal.sql import changed_rows, serialized_writes
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.dml import Update
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,66 @@ class OutcomeUnknown(Exception):
     """Raised by a handler when an irreversible call may or may not have taken effect."""
 
 
+# -- the per-item statements -------------------------------------------------------------------
+# Run several times per document, so built once: SQLAlchemy reuses their cache keys and
+# compiled SQL, and as Core statements they skip the ORM's bulk-update bookkeeping, which
+# cost more than the SQL itself (``bench/send.py``). Values are bound at execution.
+
+_items = JobItem.__table__
+_UNFINISHED = [state.value for state in UNFINISHED_ITEM_STATES]
+
+_CLAIM = (
+    update(_items)
+    .where(
+        _items.c.id
+        == select(_items.c.id)
+        .where(_items.c.job_id == bindparam("job"), _items.c.state == ItemState.PENDING.value)
+        .order_by(_items.c.id)
+        .limit(1)
+        .scalar_subquery(),
+        _items.c.state == ItemState.PENDING.value,
+    )
+    .values(
+        state=ItemState.CLAIMED.value,
+        claimed_by=bindparam("worker"),
+        started_at=bindparam("now"),
+        lease_until=bindparam("lease"),
+    )
+    .returning(*_items.c)
+)
+_ANY_PENDING = (
+    select(_items.c.id)
+    .where(_items.c.job_id == bindparam("job"), _items.c.state == ItemState.PENDING.value)
+    .limit(1)
+)
+_SET_STEP = (
+    update(_items)
+    .where(_items.c.id == bindparam("item"))
+    .values(step=bindparam("text"), lease_until=bindparam("lease"))
+)
+_MARK_SUBMITTING = (
+    update(_items)
+    .where(_items.c.id == bindparam("item"))
+    .values(
+        state=ItemState.SUBMITTING.value,
+        attempts=_items.c.attempts + 1,
+        step=bindparam("text"),
+        lease_until=bindparam("lease"),
+    )
+)
+# The SET clause comes from the outcome's values (``_outcome_values``).
+_RECORD = update(_items).where(_items.c.id == bindparam("item"), _items.c.state.in_(_UNFINISHED))
+_jobs = Job.__table__
+_COUNT_OUTCOME = {
+    state: update(_jobs).where(_jobs.c.id == bindparam("job")).values({column: column + 1})
+    for state, column in (
+        (ItemState.SUCCEEDED, _jobs.c.succeeded),
+        (ItemState.FAILED, _jobs.c.failed),
+        (ItemState.SKIPPED, _jobs.c.skipped),
+    )
+}
+
+
 class WorkContext:
     """What a handler may do while processing one item."""
 
@@ -76,26 +140,21 @@ class WorkContext:
 
     def set_step(self, step: str) -> None:
         """Publish progress (shown live) and renew the lease; commits."""
-        with serialized_writes():
-            db.session.execute(
-                update(JobItem)
-                .where(JobItem.id == self.item_id)
-                .values(step=step[:120], lease_until=utcnow() + lease())
-            )
-            db.session.commit()
+        self._write(_SET_STEP, step)
 
     def mark_submitting(self, step: str | None = None) -> None:
         """Record the attempt before the irreversible call (and publish ``step``); commits."""
+        self._write(_MARK_SUBMITTING, step)
+
+    def _write(self, statement: Update, step: str | None) -> None:
         with serialized_writes():
             db.session.execute(
-                update(JobItem)
-                .where(JobItem.id == self.item_id)
-                .values(
-                    state=ItemState.SUBMITTING.value,
-                    attempts=JobItem.attempts + 1,
-                    lease_until=utcnow() + lease(),
-                    step=step[:120] if step else None,
-                )
+                statement,
+                {
+                    "item": self.item_id,
+                    "text": step[:120] if step else None,
+                    "lease": utcnow() + lease(),
+                },
             )
             db.session.commit()
 
@@ -134,41 +193,29 @@ def worker_name() -> str:
 # -- the work loop ------------------------------------------------------------------------------
 
 
-def claim_next(job_id: int, worker: str) -> int | None:
-    """Claim one pending item of the job (compare-and-set); returns its id or None when none.
+def claim_next(job_id: int, worker: str) -> JobItem | None:
+    """Claim one pending item of the job (compare-and-set); returns it detached, None when none.
 
-    One ``UPDATE … WHERE id = (first pending) AND state = 'pending' RETURNING id``: a worker
-    that loses the race to another gets no row and tries the next pending item.
+    One ``UPDATE … WHERE id = (first pending) AND state = 'pending' RETURNING …``: a worker
+    that loses the race to another gets no row and tries the next pending item. The item
+    comes back detached, so later commits do not expire what the handler reads.
     """
     while True:
-        first_pending = (
-            select(JobItem.id)
-            .where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING.value)
-            .order_by(JobItem.id)
-            .limit(1)
-            .scalar_subquery()
-        )
         now = utcnow()
         with serialized_writes():
-            claimed = db.session.scalar(
-                update(JobItem)
-                .where(JobItem.id == first_pending, JobItem.state == ItemState.PENDING.value)
-                .values(
-                    state=ItemState.CLAIMED.value,
-                    claimed_by=worker,
-                    started_at=now,
-                    lease_until=now + lease(),
+            row = (
+                db.session.execute(
+                    _CLAIM, {"job": job_id, "worker": worker, "now": now, "lease": now + lease()}
                 )
-                .returning(JobItem.id)
+                .mappings()
+                .one_or_none()
             )
             db.session.commit()
-        if claimed is not None:
-            return claimed
-        remaining = db.session.scalar(
-            select(JobItem.id)
-            .where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING.value)
-            .limit(1)
-        )
+        if row is not None:
+            item = JobItem(**row)
+            make_transient_to_detached(item)
+            return item
+        remaining = db.session.execute(_ANY_PENDING, {"job": job_id}).first()
         db.session.commit()
         if remaining is None:
             return None
@@ -194,72 +241,53 @@ def record(
         db.session.rollback()
         return False
     handler = handler_for(job.kind)
-    counter = {
-        ItemState.SUCCEEDED: Job.succeeded,
-        ItemState.FAILED: Job.failed,
-        ItemState.SKIPPED: Job.skipped,
-    }[outcome.state]
     with serialized_writes():
-        changed = changed_rows(
-            update(JobItem)
-            .where(
-                JobItem.id == item_id,
-                JobItem.state.in_([s.value for s in UNFINISHED_ITEM_STATES]),
-            )
-            .values(
-                state=outcome.state.value,
-                finished_at=utcnow(),
-                lease_until=None,
-                step=None,
-                chorus_invoice_id=outcome.chorus_invoice_id,
-                chorus_status=outcome.chorus_status,
-                error_code=outcome.error_code,
-                error_message=outcome.error_message,
-                explanation=outcome.explanation,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if changed != 1:
+        if changed_rows(_RECORD, {"item": item_id, **_outcome_values(outcome)}) != 1:
             db.session.rollback()
             return False
-        db.session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values({counter: counter + 1})
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_COUNT_OUTCOME[outcome.state], {"job": job_id})
         handler.release(job, item, outcome)
         db.session.commit()
     return True
 
 
-def process_item(job_id: int, item_id: int, worker: str) -> None:
-    job = db.session.get(Job, job_id)
-    item = db.session.get(JobItem, item_id)
-    if job is None or item is None:
-        return
-    handler = handler_for(job.kind)
+def _outcome_values(outcome: ItemOutcome) -> dict[str, Any]:
+    return {
+        "state": outcome.state.value,
+        "finished_at": utcnow(),
+        "lease_until": None,
+        "step": None,
+        "chorus_invoice_id": outcome.chorus_invoice_id,
+        "chorus_status": outcome.chorus_status,
+        "error_code": outcome.error_code,
+        "error_message": outcome.error_message,
+        "explanation": outcome.explanation,
+    }
+
+
+def process_item(job: Job, item: JobItem, worker: str, handler: JobHandler) -> None:
+    """Process one claimed item and record its outcome (``job`` and ``item`` detached)."""
     try:
-        outcome = handler.process(job, item, WorkContext(item_id, worker))
-        record(job_id, item_id, outcome, job=job, item=item)
+        outcome = handler.process(job, item, WorkContext(item.id, worker))
+        record(job.id, item.id, outcome, job=job, item=item)
         return
     except OutcomeUnknown:
         db.session.rollback()
-        _try_reconcile(job_id, item_id)
+        _try_reconcile(job.id, item.id)
         return
     except Exception as exc:  # a bug must not leave a document locked: record and go on
-        log.exception("job %s item %s failed unexpectedly", job_id, item_id)
+        log.exception("job %s item %s failed unexpectedly", job.id, item.id)
         db.session.rollback()
-        item = db.session.get(JobItem, item_id)
-        if item is not None and item.state == ItemState.SUBMITTING.value:
-            _try_reconcile(job_id, item_id)
+        state = db.session.scalar(select(JobItem.state).where(JobItem.id == item.id))
+        if state == ItemState.SUBMITTING.value:
+            _try_reconcile(job.id, item.id)
             return
         outcome = ItemOutcome(
             ItemState.FAILED,
             error_code="ERREUR_INTERNE",
             error_message=f"Erreur interne du portail ({type(exc).__name__}).",
         )
-    record(job_id, item_id, outcome)
+    record(job.id, item.id, outcome)
 
 
 def _try_reconcile(job_id: int, item_id: int) -> bool:
@@ -336,8 +364,11 @@ def try_finish(job_id: int) -> bool:
 def work(job_id: int) -> None:
     """One worker: claim and process items until none is left, then try to finish the job."""
     worker = worker_name()
-    while (item_id := claim_next(job_id, worker)) is not None:
-        process_item(job_id, item_id, worker)
+    job = _detached_job(job_id)
+    if job is not None:
+        handler = handler_for(job.kind)
+        while (item := claim_next(job_id, worker)) is not None:
+            process_item(job, item, worker, handler)
     for pause in RECONCILE_PAUSES:
         # Only items of unknown outcome (lease given up) are worth waiting for: an item
         # another worker is submitting is that worker's, which records it and finishes.
@@ -347,6 +378,15 @@ def work(job_id: int) -> None:
         for item_id in _submitting_ids(job_id, expired_only=True):
             _try_reconcile(job_id, item_id)
     try_finish(job_id)
+
+
+def _detached_job(job_id: int) -> Job | None:
+    """The job, loaded once per worker: what handlers read of it never changes."""
+    job = db.session.get(Job, job_id)
+    if job is not None:
+        db.session.expunge(job)
+    db.session.commit()
+    return job
 
 
 def _submitting_ids(job_id: int | None, *, expired_only: bool = False) -> list[int]:
