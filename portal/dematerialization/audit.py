@@ -21,6 +21,10 @@ from portal.clock import utcnow
 from portal.dematerialization.models import ChorusExchange, ExchangeOutcome
 from portal.extensions import db
 
+# Rows are inserted without the ORM, with one statement built once (they come with every
+# document sent).
+_INSERT = insert(ChorusExchange.__table__)
+
 
 @dataclass
 class AuditScope:
@@ -75,7 +79,7 @@ def save_pending(scope: AuditScope) -> None:
     """Insert the noted exchanges in the caller's transaction (the scope forgets them)."""
     rows, scope.pending = scope.pending, []
     if rows:
-        db.session.execute(insert(ChorusExchange), rows)
+        db.session.execute(_INSERT, rows)
 
 
 def write_pending(scope: AuditScope) -> None:
@@ -88,7 +92,7 @@ def _write(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     with Session(db.engine) as session:
-        session.execute(insert(ChorusExchange), rows)
+        session.execute(_INSERT, rows)
         session.commit()
 
 

@@ -13,10 +13,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from portal import storage
@@ -208,6 +208,23 @@ def _job_memo(job: Job) -> _JobMemo:
     return memo
 
 
+# The statements ``release`` runs for every document, built once (see ``portal.jobs.runner``).
+_MARK_SENT = {  # the SET clause comes from the values given
+    document_type: update(model.__table__).where(model.__table__.c.id == bindparam("document"))
+    for document_type, model in documents.MODELS.items()
+}
+_SENDABLE_AGAIN = {
+    document_type: update(model.__table__)
+    .where(
+        model.__table__.c.id == bindparam("document"),
+        model.__table__.c.chorus_state == ChorusState.IN_PROGRESS.value,
+    )
+    .values(chorus_state=ChorusState.NOT_SENT.value)
+    for document_type, model in documents.MODELS.items()
+}
+_FIRST_STATUS = insert(ChorusStatusEvent.__table__)
+
+
 class SendHandler:
     """Job handler for every sending kind."""
 
@@ -391,40 +408,32 @@ class SendHandler:
         if noted is not None and noted[0] == item.id:
             audit.save_pending(noted[1])
             _local.audit = None
-        model = documents.model_of(item.document_type)
-        if outcome.state is ItemState.SUCCEEDED:
-            db.session.execute(
-                update(model)
-                .where(model.id == item.document_id)
-                .values(
-                    chorus_state=ChorusState.SENT.value,
-                    chorus_invoice_id=outcome.chorus_invoice_id,
-                    chorus_status=outcome.chorus_status,
-                    chorus_deposited_at=utcnow(),
-                    chorus_status_checked_at=utcnow(),
-                )
-            )
-            db.session.execute(
-                insert(ChorusStatusEvent),
-                [
-                    {
-                        "document_type": item.document_type,
-                        "document_id": item.document_id,
-                        "status_code": outcome.chorus_status or "DEPOSEE",
-                        "changed_at": utcnow(),
-                        "recorded_at": utcnow(),
-                    }
-                ],
-            )
-        else:
-            db.session.execute(
-                update(model)
-                .where(
-                    model.id == item.document_id,
-                    model.chorus_state == ChorusState.IN_PROGRESS.value,
-                )
-                .values(chorus_state=ChorusState.NOT_SENT.value)
-            )
+        document_type = DocumentType(item.document_type)
+        if outcome.state is not ItemState.SUCCEEDED:
+            db.session.execute(_SENDABLE_AGAIN[document_type], {"document": item.document_id})
+            return
+        now = utcnow()
+        db.session.execute(
+            _MARK_SENT[document_type],
+            {
+                "document": item.document_id,
+                "chorus_state": ChorusState.SENT.value,
+                "chorus_invoice_id": outcome.chorus_invoice_id,
+                "chorus_status": outcome.chorus_status,
+                "chorus_deposited_at": now,
+                "chorus_status_checked_at": now,
+            },
+        )
+        db.session.execute(
+            _FIRST_STATUS,
+            {
+                "document_type": item.document_type,
+                "document_id": item.document_id,
+                "status_code": outcome.chorus_status or "DEPOSEE",
+                "changed_at": now,
+                "recorded_at": now,
+            },
+        )
 
     def finalize(self, job: Job) -> None:
         """End notification to every Chorus administrator, with the CSV report (S11, S13)."""
@@ -469,29 +478,30 @@ def _summary(job: Job) -> tuple[str, str, str]:
 
 def _snapshot(document_type: str, document_id: int) -> Document | None:
     """The document with everything the rules and the payload read, in one query."""
-    if document_type == DocumentType.RECEIPT.value:
-        contract = joinedload(Receipt.contract)
-        return db.session.scalar(
-            select(Receipt)
-            .where(Receipt.id == document_id)
-            .options(
-                contract.joinedload(Contract.client),
-                contract.joinedload(Contract.bank_account),
-                contract.joinedload(Contract.company),
-                joinedload(Receipt.original_receipt),
-            )
-        )
-    contract = joinedload(FeeInvoice.contract)
-    return db.session.scalar(
-        select(FeeInvoice)
-        .where(FeeInvoice.id == document_id)
-        .options(
-            joinedload(FeeInvoice.client),
-            joinedload(FeeInvoice.company),
-            contract.joinedload(Contract.bank_account),
-            contract.joinedload(Contract.company),
-        )
-    )
+    statement = _SNAPSHOTS[DocumentType(document_type)]
+    return cast(Document | None, db.session.scalar(statement, {"document": document_id}))
+
+
+_receipt_contract = joinedload(Receipt.contract)
+_fee_invoice_contract = joinedload(FeeInvoice.contract)
+_SNAPSHOTS = {  # built once, as they run for every document
+    DocumentType.RECEIPT: select(Receipt)
+    .where(Receipt.id == bindparam("document"))
+    .options(
+        _receipt_contract.joinedload(Contract.client),
+        _receipt_contract.joinedload(Contract.bank_account),
+        _receipt_contract.joinedload(Contract.company),
+        joinedload(Receipt.original_receipt),
+    ),
+    DocumentType.FEE_INVOICE: select(FeeInvoice)
+    .where(FeeInvoice.id == bindparam("document"))
+    .options(
+        joinedload(FeeInvoice.client),
+        joinedload(FeeInvoice.company),
+        _fee_invoice_contract.joinedload(Contract.bank_account),
+        _fee_invoice_contract.joinedload(Contract.company),
+    ),
+}
 
 
 def _secondary_documents(document: Document, wanted: Sequence[int]) -> list[ClientDocument]:
