@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -38,11 +36,10 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal import create_app  # noqa: E402  (after the path tweak for direct runs)
+from bench.harness import bench_app  # noqa: E402  (after the path tweak for direct runs)
 from portal.auth.models import User  # noqa: E402
 from portal.billing.models import FeeInvoice, Receipt  # noqa: E402
 from portal.clock import today  # noqa: E402
-from portal.config import Config  # noqa: E402
 from portal.dematerialization import daily  # noqa: E402
 from portal.dematerialization.models import (  # noqa: E402
     DocumentType,
@@ -274,28 +271,9 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="SQLite only: build into this file and keep it")
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="bench-daily-"))
-    url = args.database_url or f"sqlite:///{args.keep or root / 'bench.db'}"
-    schema = f"bench_daily_{int(time.time())}"
-    engine_options: dict[str, object] = {}
-    if url.startswith("postgresql"):
-        admin = sa.create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        engine_options = {"connect_args": {"options": f"-csearch_path={schema}"}}
-    config = Config(
-        instance_path=root,
-        database_url=url,
-        secret_key="bench",
-        encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
-        extra={"SQLALCHEMY_ENGINE_OPTIONS": engine_options, "INSTANCE_PATH": str(root)},
-    )
-    app = create_app(config)
-    try:
+    reuse = args.keep is not None and args.keep.exists()
+    with bench_app("daily", args.database_url, sqlite_file=args.keep) as app:
         with app.app_context():
-            reuse = args.keep is not None and args.keep.exists()
-            db.create_all()
             started = time.perf_counter()
             if not reuse:
                 build(args.receipts, args.fee_invoices, args.seed)
@@ -352,17 +330,8 @@ def main() -> int:
             print(f"{label:44} {median:9.1f} {worst:9.1f} {median / base:8.1f}")
         verdict = "OK" if sel_max <= 1000 else "TOO SLOW"
         print(f"\nselection worst {sel_max:.0f} ms: {verdict} (target ≤ 1000 ms on SQLite)")
-        return 0 if sel_max <= 1000 or not url.startswith("sqlite") else 1
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if url.startswith("postgresql"):
-            admin = sa.create_engine(url)
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
-        shutil.rmtree(root, ignore_errors=True)
+        on_sqlite = not args.database_url or args.database_url.startswith("sqlite")
+        return 0 if sel_max <= 1000 or not on_sqlite else 1
 
 
 if __name__ == "__main__":

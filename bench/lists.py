@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,10 +31,9 @@ from sqlalchemy import event, insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal import create_app  # noqa: E402  (after the path tweak for direct runs)
+from bench.harness import bench_app  # noqa: E402  (after the path tweak for direct runs)
 from portal.auth.models import User  # noqa: E402
 from portal.billing.models import Receipt  # noqa: E402
-from portal.config import Config  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.portfolio.models import BankAccount, Client, Company, Contract  # noqa: E402
 
@@ -205,27 +202,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="bench-lists-"))
-    url = args.database_url or f"sqlite:///{root / 'bench.db'}"
-    schema = f"bench_lists_{int(time.time())}"
-    engine_options: dict[str, object] = {}
-    if url.startswith("postgresql"):
-        admin = sa.create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        engine_options = {"connect_args": {"options": f"-csearch_path={schema}"}}
-    config = Config(
-        instance_path=root,
-        database_url=url,
-        secret_key="bench",
-        encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
-        extra={"SQLALCHEMY_ENGINE_OPTIONS": engine_options, "INSTANCE_PATH": str(root)},
-    )
-    app = create_app(config)
-    try:
+    with bench_app("lists", args.database_url) as app:
         with app.app_context():
-            db.create_all()
             started = time.perf_counter()
             values = build(args.receipts, args.seed)
             print(
@@ -278,16 +256,6 @@ def main() -> int:
         )
         print(f"worst p95: {worst:.1f} ms (target ≤ 150 ms on SQLite)")
         return 0 if counts[25] == counts[100] else 1
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if url.startswith("postgresql"):
-            admin = sa.create_engine(url)
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

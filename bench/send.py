@@ -1,7 +1,7 @@
 """Benchmark of sending documents to Chorus Pro through the job runner (not a test).
 
 Runs the Chorus Pro emulator in its own process (as Chorus is another machine), builds a
-fresh SQLite database of sendable receipts, and measures:
+fresh database of sendable receipts (SQLite, or a temporary PostgreSQL schema), and measures:
 
 - throughput: N documents with ``--latency-ms`` added to every Chorus call, with 1, 4 and 8
   workers: documents per second and the ratio to the ideal
@@ -14,6 +14,7 @@ fresh SQLite database of sendable receipts, and measures:
     .venv/bin/python bench/send.py                       # 1,000 documents, 50 ms latency
     .venv/bin/python bench/send.py --documents 200 --workers 4 8
     .venv/bin/python bench/send.py memory
+    .venv/bin/python bench/send.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Targets: ≥ 0.8 of ideal at 4 workers; ≤ 15 ms of portal overhead per document at zero
 latency (SQLite); ≤ 80 MB peak RSS growth for the 12 × 9.5 MB document.
@@ -28,10 +29,11 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -39,11 +41,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from flask import Flask  # noqa: E402
 from sqlalchemy import insert, update  # noqa: E402
 
-from portal import create_app, storage  # noqa: E402  (after the path tweak for direct runs)
+from bench.harness import bench_app  # noqa: E402  (after the path tweak for direct runs)
+from portal import storage  # noqa: E402
 from portal.billing.models import Receipt  # noqa: E402
-from portal.config import Config  # noqa: E402
 from portal.dematerialization import sending  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.jobs.models import JobKind  # noqa: E402
@@ -132,28 +135,26 @@ class Emulator:
         self.process.wait(timeout=10)
 
 
-def make_app(instance: Path, emulator: Emulator) -> object:
-    config = Config(
-        instance_path=instance,
-        database_url=f"sqlite:///{instance / 'bench.db'}",
-        secret_key="bench",
-        encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
-        extra={"INSTANCE_PATH": str(instance), "CHORUS_READ_TIMEOUT": 30.0},
-    )
-    app = create_app(config)
-    with app.app_context():
-        db.create_all()
-        store.put_bool(keys.CHORUS_ENABLED, True)
-        store.put(keys.ENVIRONMENT, "emulator")
-        store.put(keys.OAUTH_URL, f"{emulator.base_url}/api/oauth/token")
-        store.put(keys.API_URL, emulator.base_url)
-        store.put(keys.CLIENT_ID, "demo-client")
-        store.put_secret(keys.CLIENT_SECRET, "demo-secret")
-        store.put(keys.TECH_LOGIN, "TECH_1_80283822726464@cpro.fr")
-        store.put_secret(keys.TECH_PASSWORD, "demo-Chorus-2026!")
-        store.put(keys.SUPPLIER_ID, "25000001")
-        db.session.commit()
-    return app
+def configure_chorus(emulator: Emulator) -> None:
+    """Point the portal's Chorus settings at the emulator (in the current app context)."""
+    store.put_bool(keys.CHORUS_ENABLED, True)
+    store.put(keys.ENVIRONMENT, "emulator")
+    store.put(keys.OAUTH_URL, f"{emulator.base_url}/api/oauth/token")
+    store.put(keys.API_URL, emulator.base_url)
+    store.put(keys.CLIENT_ID, "demo-client")
+    store.put_secret(keys.CLIENT_SECRET, "demo-secret")
+    store.put(keys.TECH_LOGIN, "TECH_1_80283822726464@cpro.fr")
+    store.put_secret(keys.TECH_PASSWORD, "demo-Chorus-2026!")
+    store.put(keys.SUPPLIER_ID, "25000001")
+    db.session.commit()
+
+
+@contextmanager
+def sending_app(database_url: str | None, emulator: Emulator) -> Iterator[Flask]:
+    """A throwaway portal sending to ``emulator``, inside its app context."""
+    with bench_app("send", database_url, CHORUS_READ_TIMEOUT=30.0) as app, app.app_context():
+        configure_chorus(emulator)
+        yield app
 
 
 def build(count: int) -> tuple[Client, list[int]]:
@@ -210,7 +211,7 @@ def build(count: int) -> tuple[Client, list[int]]:
     return client, ids
 
 
-def send_all(app: object, ids: list[int], workers: int, numbers_prefix: str) -> float:
+def send_all(app: Flask, ids: list[int], workers: int, numbers_prefix: str) -> float:
     """Send every receipt once with ``workers`` threads; returns the wall time."""
     db.session.execute(
         update(Receipt).values(
@@ -221,7 +222,7 @@ def send_all(app: object, ids: list[int], workers: int, numbers_prefix: str) -> 
     )
     db.session.commit()
     documents = list(db.session.scalars(db.select(Receipt).where(Receipt.id.in_(ids))))
-    runner = JobRunner(app, workers)  # type: ignore[arg-type]
+    runner = JobRunner(app, workers)
     started = time.perf_counter()
     job = sending.start_send(documents, kind=JobKind.MASS_SEND, user=None)
     db.session.commit()
@@ -291,43 +292,40 @@ def bare_client_time(emulator: Emulator, count: int) -> float:
 
 
 def throughput(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        emulator = Emulator(args.latency_ms, werkzeug=args.werkzeug)
-        try:
-            app = make_app(Path(tmp), emulator)
-            with app.app_context():  # type: ignore[attr-defined]
-                _, ids = build(args.documents)
-                print(
-                    f"{args.documents} documents, {args.latency_ms} ms per Chorus call, "
-                    f"{CALLS_PER_DOCUMENT} calls per document (SQLite, emulator "
-                    f"{'Werkzeug, a connection per call' if args.werkzeug else 'with keep-alive'})"
-                )
-                for run, workers in enumerate(args.workers):
-                    elapsed = send_all(app, ids, workers, f"W{run}")
-                    ideal = args.documents * CALLS_PER_DOCUMENT * args.latency_ms / 1000 / workers
-                    print(
-                        f"  {workers} worker(s): {elapsed:7.2f} s, "
-                        f"{args.documents / elapsed:7.1f} documents/s, "
-                        f"ratio to ideal {ideal / elapsed:.2f}"
-                    )
-        finally:
-            emulator.stop()
-        emulator = Emulator(0, werkzeug=args.werkzeug)
-        try:
-            app = make_app(Path(tmp) / "zero", emulator)
-            with app.app_context():  # type: ignore[attr-defined]
-                _, ids = build(args.overhead_documents)
-                portal_time = send_all(app, ids, 1, "Z0")
-            raw = bare_client_time(emulator, args.overhead_documents)
-            per_doc = (portal_time - raw) / args.overhead_documents * 1000
+    emulator = Emulator(args.latency_ms, werkzeug=args.werkzeug)
+    try:
+        with sending_app(args.database_url, emulator) as app:
+            _, ids = build(args.documents)
             print(
-                f"zero latency, 1 worker, {args.overhead_documents} documents: portal "
-                f"{portal_time / args.overhead_documents * 1000:.1f} ms/document, bare "
-                f"client {raw / args.overhead_documents * 1000:.1f} ms/document, "
-                f"portal overhead {per_doc:.1f} ms/document (target ≤ 15)"
+                f"{args.documents} documents, {args.latency_ms} ms per Chorus call, "
+                f"{CALLS_PER_DOCUMENT} calls per document ({db.engine.dialect.name}, emulator "
+                f"{'Werkzeug, a connection per call' if args.werkzeug else 'with keep-alive'})"
             )
-        finally:
-            emulator.stop()
+            for run, workers in enumerate(args.workers):
+                elapsed = send_all(app, ids, workers, f"W{run}")
+                ideal = args.documents * CALLS_PER_DOCUMENT * args.latency_ms / 1000 / workers
+                print(
+                    f"  {workers} worker(s): {elapsed:7.2f} s, "
+                    f"{args.documents / elapsed:7.1f} documents/s, "
+                    f"ratio to ideal {ideal / elapsed:.2f}"
+                )
+    finally:
+        emulator.stop()
+    emulator = Emulator(0, werkzeug=args.werkzeug)
+    try:
+        with sending_app(args.database_url, emulator) as app:
+            _, ids = build(args.overhead_documents)
+            portal_time = send_all(app, ids, 1, "Z0")
+        raw = bare_client_time(emulator, args.overhead_documents)
+        per_doc = (portal_time - raw) / args.overhead_documents * 1000
+        print(
+            f"zero latency, 1 worker, {args.overhead_documents} documents: portal "
+            f"{portal_time / args.overhead_documents * 1000:.1f} ms/document, bare "
+            f"client {raw / args.overhead_documents * 1000:.1f} ms/document, "
+            f"portal overhead {per_doc:.1f} ms/document (target ≤ 15 on SQLite)"
+        )
+    finally:
+        emulator.stop()
 
 
 def current_rss_mb() -> float:
@@ -362,52 +360,50 @@ class PeakSampler:
 def memory(args: argparse.Namespace) -> None:
     """Peak RSS growth while sending one document with 12 attachments of 9.5 MB."""
     size = int(9.5 * 1024 * 1024)
-    with tempfile.TemporaryDirectory() as tmp:
-        emulator = Emulator(0)
-        try:
-            app = make_app(Path(tmp), emulator)
-            with app.app_context():  # type: ignore[attr-defined]
-                client, ids = build(1)
-                chosen = []
-                for index in range(12):
-                    stored = storage.save_bytes(
-                        storage.GED, b"%PDF-1.4\n" + os.urandom(size - 9), "pdf"
-                    )
-                    document = ClientDocument(
-                        client=client,
-                        original_name=f"Piece {index}.pdf",
-                        stored_name=stored.stored_name,
-                        mime_type="application/pdf",
-                        size_bytes=stored.size,
-                        sha256=stored.sha256,
-                    )
-                    db.session.add(document)
-                    db.session.flush()
-                    chosen.append(document.id)
-                db.session.commit()
-                receipt = db.session.get(Receipt, ids[0])
-                runner = JobRunner(app, 1)  # type: ignore[arg-type]
-                job = sending.start_send(
-                    [receipt], kind=JobKind.SINGLE_SEND, user=None, secondary_document_ids=chosen
+    emulator = Emulator(0)
+    try:
+        with sending_app(args.database_url, emulator) as app:
+            client, ids = build(1)
+            chosen = []
+            for index in range(12):
+                stored = storage.save_bytes(
+                    storage.GED, b"%PDF-1.4\n" + os.urandom(size - 9), "pdf"
                 )
-                db.session.commit()
-                before = current_rss_mb()
-                with PeakSampler() as sampler:
-                    runner.start(job.id)
-                    runner.wait(job.id, timeout=600)
-                db.session.expire_all()
-                state = db.session.get(Receipt, ids[0]).chorus_state
-                stats = emulator.control("/_emulator/stats")
-                print(
-                    f"1 document + 12 × 9.5 MB attachments: {state}, "
-                    f"{stats['attachments']} attachments stored by Chorus"
+                document = ClientDocument(
+                    client=client,
+                    original_name=f"Piece {index}.pdf",
+                    stored_name=stored.stored_name,
+                    mime_type="application/pdf",
+                    size_bytes=stored.size,
+                    sha256=stored.sha256,
                 )
-                print(
-                    f"RSS before {before:.0f} MB, peak during the send {sampler.peak:.0f} MB, "
-                    f"growth {sampler.peak - before:.0f} MB (target ≤ 80)"
-                )
-        finally:
-            emulator.stop()
+                db.session.add(document)
+                db.session.flush()
+                chosen.append(document.id)
+            db.session.commit()
+            receipt = db.session.get(Receipt, ids[0])
+            runner = JobRunner(app, 1)
+            job = sending.start_send(
+                [receipt], kind=JobKind.SINGLE_SEND, user=None, secondary_document_ids=chosen
+            )
+            db.session.commit()
+            before = current_rss_mb()
+            with PeakSampler() as sampler:
+                runner.start(job.id)
+                runner.wait(job.id, timeout=600)
+            db.session.expire_all()
+            state = db.session.get(Receipt, ids[0]).chorus_state
+            stats = emulator.control("/_emulator/stats")
+            print(
+                f"1 document + 12 × 9.5 MB attachments: {state}, "
+                f"{stats['attachments']} attachments stored by Chorus"
+            )
+            print(
+                f"RSS before {before:.0f} MB, peak during the send {sampler.peak:.0f} MB, "
+                f"growth {sampler.peak - before:.0f} MB (target ≤ 80)"
+            )
+    finally:
+        emulator.stop()
 
 
 def main() -> None:
@@ -419,6 +415,7 @@ def main() -> None:
     parser.add_argument("--overhead-documents", type=int, default=300)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--database-url", help="PostgreSQL URL (a temporary schema is used)")
     parser.add_argument(
         "--werkzeug", action="store_true", help="emulator on its own server (no keep-alive)"
     )

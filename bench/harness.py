@@ -1,0 +1,79 @@
+"""What the benchmarks share: a throwaway portal on SQLite or on a temporary PostgreSQL schema.
+
+    with bench_app("lists", args.database_url) as app:
+        ...
+
+Without a URL the database is a SQLite file in a temporary directory (also the instance
+folder, for stored files); with a PostgreSQL URL, the tables go to a schema of their own,
+dropped at the end, so the database given is left as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from portal import create_app
+from portal.config import Config
+from portal.extensions import db
+
+ENCRYPTION_KEY = "x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k="  # throwaway benchmark key
+
+
+@contextmanager
+def bench_app(
+    name: str,
+    database_url: str | None = None,
+    *,
+    sqlite_file: Path | None = None,
+    **config: Any,
+) -> Iterator[Flask]:
+    """A portal app with empty tables; ``config`` adds Flask config keys."""
+    root = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    url = database_url or f"sqlite:///{sqlite_file or root / 'bench.db'}"
+    schema = f"bench_{name}_{os.getpid()}_{int(time.time())}"
+    postgres = url.startswith("postgresql")
+    engine_options: dict[str, object] = {}
+    if postgres:
+        _run(url, f'CREATE SCHEMA "{schema}"')
+        engine_options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+    app = create_app(
+        Config(
+            instance_path=root,
+            database_url=url,
+            secret_key="bench",
+            encryption_key=ENCRYPTION_KEY,
+            extra={
+                "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+                "INSTANCE_PATH": str(root),
+                **config,
+            },
+        )
+    )
+    try:
+        with app.app_context():
+            db.create_all()
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if postgres:
+            _run(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(url: str, statement: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(statement))
+    engine.dispose()
