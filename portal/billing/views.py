@@ -26,6 +26,7 @@ from portal.billing import queries, services
 from portal.billing.filters import FeeInvoiceFilters, PaymentFilters, ReceiptFilters, parse_amount
 from portal.billing.forms import FeeInvoiceForm, PaymentEntryForm, PdfUploadForm, ReceiptForm
 from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
+from portal.dematerialization import documents
 from portal.dematerialization import views as dematerialization_views
 from portal.extensions import db
 from portal.formatting import fr_size
@@ -187,7 +188,7 @@ def receipt_new() -> Any:
     receipt = _save(form, lambda: _receipt_input(form), services.save_receipt)
     if receipt is not None:
         flash(f"Quittance {receipt.number} enregistrée, avis d'échéance généré.", "success")
-        return redirect(url_for("billing.receipt_detail", receipt_id=receipt.id))
+        return redirect(documents.url_of(receipt))
     return render("billing/receipt_form.html", form=form, receipt=None)
 
 
@@ -216,7 +217,7 @@ def receipt_edit(receipt_id: int) -> Any:
     )
     if saved is not None:
         flash(f"Quittance {saved.number} modifiée, avis d'échéance régénéré.", "success")
-        return redirect(url_for("billing.receipt_detail", receipt_id=saved.id))
+        return redirect(documents.url_of(saved))
     return render("billing/receipt_form.html", form=form, receipt=receipt)
 
 
@@ -315,7 +316,7 @@ def fee_invoice_new() -> Any:
     invoice = _save(form, lambda: _fee_invoice_input(form), services.save_fee_invoice)
     if invoice is not None:
         flash(f"Facture {invoice.number} enregistrée, PDF généré.", "success")
-        return redirect(url_for("billing.fee_invoice_detail", invoice_id=invoice.id))
+        return redirect(documents.url_of(invoice))
     return render("billing/fee_invoice_form.html", form=form, invoice=None)
 
 
@@ -331,7 +332,7 @@ def fee_invoice_edit(invoice_id: int) -> Any:
     )
     if saved is not None:
         flash(f"Facture {saved.number} modifiée, PDF régénéré.", "success")
-        return redirect(url_for("billing.fee_invoice_detail", invoice_id=saved.id))
+        return redirect(documents.url_of(saved))
     return render("billing/fee_invoice_form.html", form=form, invoice=invoice)
 
 
@@ -372,13 +373,17 @@ def fee_invoice_check_integrity(invoice_id: int) -> Response:
     return _check_integrity(_fee_invoice_or_404(invoice_id))
 
 
+@bp.app_template_global("document_url")
+def _document_url(document: Document, page: str = "detail") -> str:
+    return documents.url_of(document, page)
+
+
+@bp.app_template_global("document_page_url")
+def _document_page_url(document_type: str, document_id: int, page: str = "detail") -> str:
+    return documents.page_url(document_type, document_id, page)
+
+
 # -- PDF actions shared by both kinds --------------------------------------------------------------
-
-
-def _detail_url(document: Document) -> str:
-    if isinstance(document, Receipt):
-        return url_for("billing.receipt_detail", receipt_id=document.id)
-    return url_for("billing.fee_invoice_detail", invoice_id=document.id)
 
 
 def _download_name(stem: str) -> str:
@@ -388,7 +393,7 @@ def _download_name(stem: str) -> str:
 def _send_pdf(document: Document, stem: str) -> Response:
     if not document.pdf_stored_name or not storage.exists(storage.PDF, document.pdf_stored_name):
         flash("Le PDF de ce document est introuvable : régénérez-le ou déposez-en un.", "danger")
-        return redirect(_detail_url(document))
+        return redirect(documents.url_of(document))
     return send_file(
         storage.path_of(storage.PDF, document.pdf_stored_name),
         mimetype="application/pdf",
@@ -401,13 +406,13 @@ def _regenerate(document: Document) -> Response:
     blocked = services.pdf_change_blocked_reason(document)
     if blocked:
         flash(blocked, "danger")
-        return redirect(_detail_url(document))
+        return redirect(documents.url_of(document))
     reason = services.regenerate_pdf(document)
     db.session.commit()
     flash("PDF régénéré.", "success")
     if reason:
         flash(f"Document corrompu : {reason}", "danger")
-    return redirect(_detail_url(document))
+    return redirect(documents.url_of(document))
 
 
 PDF_MAGIC = b"%PDF-"
@@ -418,18 +423,18 @@ def _upload(document: Document) -> Response:
     blocked = services.pdf_change_blocked_reason(document)
     if blocked:
         flash(blocked, "danger")
-        return redirect(_detail_url(document))
+        return redirect(documents.url_of(document))
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "danger")
-        return redirect(_detail_url(document))
+        return redirect(documents.url_of(document))
     stream = form.pdf.data.stream
     head = stream.read(len(PDF_MAGIC))
     stream.seek(0)
     if head != PDF_MAGIC:
         flash("Ce fichier n'est pas un PDF : seuls les fichiers PDF sont acceptés.", "danger")
-        return redirect(_detail_url(document))
+        return redirect(documents.url_of(document))
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
     try:
         services.store_uploaded_pdf(document, stream, limit)
@@ -439,10 +444,10 @@ def _upload(document: Document) -> Response:
             f"Le fichier dépasse la taille maximale autorisée ({_size(limit)}).",
             "danger",
         )
-        return redirect(_detail_url(document))
+        return redirect(documents.url_of(document))
     db.session.commit()
     flash("PDF déposé : il remplace le document généré.", "success")
-    return redirect(_detail_url(document))
+    return redirect(documents.url_of(document))
 
 
 def _size(limit: int) -> str:
@@ -456,7 +461,7 @@ def _check_integrity(document: Document) -> Response:
         flash(f"Document corrompu : {reason}", "danger")
     else:
         flash("Intégrité vérifiée : montants cohérents et PDF intact.", "success")
-    return redirect(_detail_url(document))
+    return redirect(documents.url_of(document))
 
 
 # -- payments --------------------------------------------------------------------------------------
@@ -627,7 +632,7 @@ def allocation_delete(allocation_id: int) -> Response:
     if allocation is None:
         abort(404)
     back = (
-        _detail_url(allocation.document)
+        documents.url_of(allocation.document)
         if request.form.get("retour") == "document"
         else url_for("billing.payment_detail", payment_id=allocation.payment_id)
     )

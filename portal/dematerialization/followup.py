@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from sqlalchemy import ColumnElement, String, and_, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
@@ -551,19 +551,6 @@ def apply_history(document: Document, history: InvoiceHistory, *, auto_settle: b
     return result
 
 
-def document_url(document_type: DocumentType | str, document_id: int) -> str:
-    """Path of a document's detail page, from a request or a background thread."""
-    args: dict[str, Any]
-    if DocumentType(document_type) is DocumentType.RECEIPT:
-        endpoint, args = "billing.receipt_detail", {"receipt_id": document_id}
-    else:
-        endpoint, args = "billing.fee_invoice_detail", {"invoice_id": document_id}
-    if has_request_context():
-        return url_for(endpoint, **args)
-    with current_app.test_request_context("/"):
-        return url_for(endpoint, **args)
-
-
 def _notify_returned(document: Document, event: ChorusStatusEvent) -> None:
     """Tell the Administrateurs Chorus what the recipient said and what to do (B8)."""
     document_type = documents.type_of(document)
@@ -580,7 +567,7 @@ def _notify_returned(document: Document, event: ChorusStatusEvent) -> None:
         f"N° Chorus {document.chorus_invoice_id}. {comment} {explained.explanation} "
         f"À faire : {explained.fix}",
         level="danger" if event.status_code == REJECTED_STATUS else "warning",
-        link_url=document_url(document_type, document.id),
+        link_url=documents.url_of(document),
     )
 
 

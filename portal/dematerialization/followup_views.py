@@ -113,7 +113,7 @@ def sync_document(kind: str, document_id: int) -> Response:
     if is_htmx():
         return render(TIMELINE, TIMELINE, document=document)
     flash("Actualisation du statut Chorus Pro lancée.", "info")
-    return redirect(followup.document_url(documents.type_of(document), document.id), code=303)
+    return redirect(documents.url_of(document), code=303)
 
 
 @bp.route("/<kind>/<int:document_id>/statut")

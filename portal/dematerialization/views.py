@@ -35,7 +35,6 @@ from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.billing import queries as billing_queries
 from portal.billing.filters import DocumentFilters, FeeInvoiceFilters, ReceiptFilters
-from portal.billing.models import Receipt
 from portal.chorus.errors import ChorusError, ChorusRefused
 from portal.chorus.factory import client_from_settings
 from portal.chorus.limits import MAX_FILE_BYTES, MAX_TOTAL_BYTES
@@ -94,12 +93,6 @@ def _document_or_404(kind: str, document_id: int) -> Document:
     if document is None:
         abort(404)
     return document
-
-
-def document_url(document: Document) -> str:
-    if isinstance(document, Receipt):
-        return url_for("billing.receipt_detail", receipt_id=document.id)
-    return url_for("billing.fee_invoice_detail", invoice_id=document.id)
 
 
 def _fragment(template: str, **context: Any) -> Response:
@@ -223,7 +216,7 @@ def _send_context(
         "main": panels.main_candidate(document),
         "max_file": MAX_FILE_BYTES,
         "max_total": MAX_TOTAL_BYTES,
-        "document_url": document_url(document),
+        "document_url": documents.url_of(document),
         "budget_url": url_for(
             "dematerialization.send_budget", kind=chorus.slug, document_id=document.id
         ),
@@ -285,7 +278,7 @@ def _start_single_send(
                 f"{document.chorus_invoice_id or '—'}) : il n'est pas renvoyé.",
                 "warning",
             )
-            return hx_redirect(document_url(document))
+            return hx_redirect(documents.url_of(document))
         errors.extend(reason.message for reason in reasons)
     selected = _selected_choices(choices, ids)
     errors.extend(_budget_errors(_budget(document, selected)))
@@ -316,7 +309,7 @@ def _already_running(document: Document) -> Response:
     )
     if running is not None:
         return hx_redirect(url_for("dematerialization.send_progress", job_id=running))
-    return hx_redirect(document_url(document))
+    return hx_redirect(documents.url_of(document))
 
 
 def _job_or_404(job_id: int) -> Job:
@@ -336,7 +329,7 @@ def _outcome_context(job: Job) -> dict[str, Any]:
         "job": job,
         "item": item,
         "document": document,
-        "document_url": document_url(document) if document is not None else None,
+        "document_url": documents.url_of(document) if document is not None else None,
         "explanation": explanation,
     }
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, url_for
+from portal.links import path_for
 
 
 def job_url(job_id: int) -> str:
     """Path of a job's detail page, from a request or a background thread."""
-    if has_request_context():
-        return url_for("jobs.detail", job_id=job_id)
-    with current_app.test_request_context("/"):
-        return url_for("jobs.detail", job_id=job_id)
+    return path_for("jobs.detail", job_id=job_id)
