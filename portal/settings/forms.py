@@ -125,7 +125,41 @@ class SystemSettingsForm(FrenchForm):
     submit = SubmitField("Enregistrer")
 
 
-class UserCreateForm(FrenchForm):
+def _new_password(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired("Saisissez un mot de passe."),
+            Length(min=PASSWORD_MIN_LENGTH, message=PASSWORD_TOO_SHORT),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def _password_confirmation(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class _UserProfileForm(FrenchForm):
+    """The fields of a user that an administrator sets at creation and may change later."""
+
+    full_name = StringField(
+        "Nom complet",
+        filters=[strip],
+        validators=[Length(max=120, message="120 caractères au plus.")],
+    )
+    email = EmailField(
+        "Adresse e-mail",
+        filters=[strip],
+        validators=[Optional(), Email("Adresse e-mail invalide."), Length(max=254)],
+    )
+
+
+class UserCreateForm(_UserProfileForm):
     username = StringField(
         "Identifiant",
         filters=[strip],
@@ -138,64 +172,22 @@ class UserCreateForm(FrenchForm):
             ),
         ],
     )
-    full_name = StringField(
-        "Nom complet",
-        filters=[strip],
-        validators=[Length(max=120, message="120 caractères au plus.")],
-    )
-    email = EmailField(
-        "Adresse e-mail",
-        filters=[strip],
-        validators=[Optional(), Email("Adresse e-mail invalide."), Length(max=254)],
-    )
     role = SelectField("Rôle", choices=ROLE_CHOICES, default=Role.GESTIONNAIRE.value)
     is_enabled = SwitchField("Compte actif", default=True)
-    password = PasswordField(
-        "Mot de passe",
-        validators=[
-            DataRequired("Saisissez un mot de passe."),
-            Length(min=PASSWORD_MIN_LENGTH, message=PASSWORD_TOO_SHORT),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_confirm = PasswordField(
-        "Confirmation du mot de passe",
-        validators=[EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = _new_password("Mot de passe")
+    password_confirm = _password_confirmation("Confirmation du mot de passe")
     submit = SubmitField("Créer l'utilisateur")
 
 
-class UserEditForm(FrenchForm):
-    full_name = StringField(
-        "Nom complet",
-        filters=[strip],
-        validators=[Length(max=120, message="120 caractères au plus.")],
-    )
-    email = EmailField(
-        "Adresse e-mail",
-        filters=[strip],
-        validators=[Optional(), Email("Adresse e-mail invalide."), Length(max=254)],
-    )
+class UserEditForm(_UserProfileForm):
     role = SelectField("Rôle", choices=ROLE_CHOICES)
     is_enabled = SwitchField("Compte actif")
     submit = SubmitField("Enregistrer")
 
 
 class PasswordResetForm(FrenchForm):
-    password = PasswordField(
-        "Nouveau mot de passe",
-        validators=[
-            DataRequired("Saisissez un mot de passe."),
-            Length(min=PASSWORD_MIN_LENGTH, message=PASSWORD_TOO_SHORT),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_confirm = PasswordField(
-        "Confirmation",
-        validators=[EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = _new_password("Nouveau mot de passe")
+    password_confirm = _password_confirmation("Confirmation")
     submit = SubmitField("Réinitialiser le mot de passe")
 
 
