@@ -328,16 +328,6 @@ def contracts_starting_with(text: str, limit: int = 15) -> list[Contract]:
     )
 
 
-def clients() -> list[tuple[int, str, str | None]]:
-    """(id, name, city) of every client, by name — for the fee-invoice client picker."""
-    return [
-        (row.id, row.name, row.city)
-        for row in db.session.execute(
-            select(Client.id, Client.name, Client.city).order_by(Client.name, Client.id)
-        )
-    ]
-
-
 # -- lookup by number (payment entry) ------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from portal.dematerialization import views as dematerialization_views
 from portal.extensions import db
 from portal.formatting import fr_size
 from portal.htmx import is_htmx, render
+from portal.portfolio import client_picker
 from portal.portfolio.models import Client, Company
 from portal.settings import chorus as chorus_settings
 from portal.validators import ValidationFailed
@@ -268,12 +269,13 @@ def _fee_invoice_or_404(invoice_id: int) -> FeeInvoice:
     return invoice
 
 
-def _fee_invoice_form(invoice: FeeInvoice | None = None) -> FeeInvoiceForm:
+def _fee_invoice_form(
+    invoice: FeeInvoice | None = None, *, client_id: int | None = None
+) -> FeeInvoiceForm:
     form = FeeInvoiceForm(obj=invoice)
-    form.client_id.choices = [(None, "— Choisir un client —")] + [
-        (client_id, f"{name} ({city})" if city else name)
-        for client_id, name, city in queries.clients()
-    ]
+    if client_id is not None:
+        form.client_id.data = client_id
+    form.client_id.choices = client_picker.client_options(selected=form.client_id.data).options
     form.company_id.choices = [(None, "— Société du contrat —")] + [
         (company.id, company.name) for company in queries.companies()
     ]
@@ -309,9 +311,11 @@ def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput | None:
 @bp.route("/factures/nouvelle", methods=["GET", "POST"])
 @requires(Role.GESTIONNAIRE)
 def fee_invoice_new() -> Any:
-    form = _fee_invoice_form()
-    if request.method == "GET":
-        form.client_id.data = request.args.get("client_id", type=int)
+    from_page = request.method == "GET"
+    form = _fee_invoice_form(
+        client_id=request.args.get("client_id", type=int) if from_page else None
+    )
+    if from_page:
         form.contract_number.data = (request.args.get("contrat") or "")[:40] or None
     invoice = _save(form, lambda: _fee_invoice_input(form), services.save_fee_invoice)
     if invoice is not None:

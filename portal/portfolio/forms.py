@@ -11,7 +11,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField, SubmitFie
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from portal import validators as v
-from portal.portfolio import queries
+from portal.portfolio import client_picker, queries
 from portal.portfolio.models import ClientKind, Term
 from portal.portfolio.services import (
     BankAccountChorus,
@@ -278,9 +278,7 @@ class ContractForm(v.FrenchForm):
 
     def load_party_choices(self) -> None:
         """Clients and sociétés for the selects (skipped by the HTMX bank-account fragment)."""
-        self.client_id.choices = [("", "Choisissez un client…")] + [
-            (client.id, client.name) for client in queries.client_choices()
-        ]
+        self.client_id.choices = client_picker.client_options(selected=self.client_id.data).options
         self.company_id.choices = [("", "Choisissez une société…")] + [
             (company.id, company.name) for company in queries.company_choices()
         ]

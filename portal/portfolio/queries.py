@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -16,9 +16,23 @@ from portal.validators import compact
 PER_PAGE = 25
 
 
-def client_choices() -> Sequence[Client]:
-    """Every client, by name (contract form)."""
-    return db.session.scalars(select(Client).order_by(Client.name, Client.id)).all()
+def client(client_id: int) -> Client | None:
+    return db.session.get(Client, client_id)
+
+
+def client_if_matching(client_id: int, search: str | None) -> Client | None:
+    """The client, if it matches ``search`` (any client matches no search)."""
+    return db.session.scalars(_clients_matching(search).where(Client.id == client_id)).first()
+
+
+def client_choices(search: str | None, limit: int) -> tuple[Sequence[Client], int]:
+    """The first ``limit`` clients matching ``search`` by name, and how many match in all."""
+    statement = _clients_matching(search)
+    clients = db.session.scalars(statement.limit(limit)).all()
+    if len(clients) < limit:
+        return clients, len(clients)
+    matching = select(func.count()).select_from(statement.order_by(None).subquery())
+    return clients, db.session.scalar(matching) or 0
 
 
 def company_choices() -> Sequence[Company]:
@@ -76,23 +90,31 @@ def company_contract_count(company_id: int) -> int:
 
 def search_clients(query: str | None, page: int, per_page: int = PER_PAGE) -> Pagination:
     """Clients whose name, city or SIRET contains ``query`` (case-insensitive), by name."""
+    return db.paginate(_clients_matching(query), page=page, per_page=per_page, error_out=False)
+
+
+def _clients_matching(query: str | None) -> Select[tuple[Client]]:
     statement = select(Client).order_by(Client.name, Client.id)
     text = (query or "").strip()
-    if text:
-        conditions = [
-            Client.name.icontains(text, autoescape=True),
-            Client.city.icontains(text, autoescape=True),
-        ]
-        digits = compact(text)
-        if digits.isdigit():
-            conditions.append(Client.siret.contains(digits, autoescape=True))
-        statement = statement.where(or_(*conditions))
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return statement.where(_client_matches(text)) if text else statement
+
+
+def _client_matches(text: str) -> ColumnElement[bool]:
+    """A client whose name, city or SIRET contains ``text`` (case-insensitive)."""
+    conditions = [
+        Client.name.icontains(text, autoescape=True),
+        Client.city.icontains(text, autoescape=True),
+    ]
+    digits = compact(text)
+    if digits.isdigit():
+        conditions.append(Client.siret.contains(digits, autoescape=True))
+    return or_(*conditions)
 
 
 @dataclass(frozen=True)
 class ContractFilters:
     client_id: int | None = None
+    client: str | None = None  # name, city or SIRET of the client, in part
     company_id: int | None = None
     number: str | None = None
     chorus: bool | None = None  # only applied while Chorus Pro is enabled (S1)
@@ -101,6 +123,7 @@ class ContractFilters:
     def is_empty(self) -> bool:
         return (
             self.client_id is None
+            and not self.client
             and self.company_id is None
             and not self.number
             and self.chorus is None
@@ -114,6 +137,8 @@ def contracts_statement(filters: ContractFilters) -> Select[tuple[Contract]]:
     )
     if filters.client_id is not None:
         statement = statement.where(Contract.client_id == filters.client_id)
+    if filters.client:
+        statement = statement.where(Contract.client.has(_client_matches(filters.client)))
     if filters.company_id is not None:
         statement = statement.where(Contract.company_id == filters.company_id)
     if filters.number:

@@ -27,7 +27,7 @@ from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.htmx import render
-from portal.portfolio import queries, rules, services
+from portal.portfolio import client_picker, queries, rules, services
 from portal.portfolio.forms import (
     BankAccountForm,
     ClientForm,
@@ -301,6 +301,7 @@ def _contract_filters(chorus_enabled: bool) -> queries.ContractFilters:
     chorus = {"oui": True, "non": False}.get(chorus_arg) if chorus_enabled else None
     return queries.ContractFilters(
         client_id=request.args.get("client_id", type=int),
+        client=request.args.get("client", "").strip()[:100] or None,
         company_id=request.args.get("company_id", type=int),
         number=request.args.get("numero", "").strip() or None,
         chorus=chorus,
@@ -316,7 +317,7 @@ def contracts_list() -> Response:
         "portfolio/_contracts_table.html",
         pagination=queries.contracts_page(filters, _page_arg()),
         filters=filters,
-        clients=queries.client_choices(),
+        chosen_client=queries.client(filters.client_id) if filters.client_id else None,
         companies=queries.company_choices(),
     )
 
@@ -364,6 +365,16 @@ def contract_edit(contract_id: int) -> Any:
             flash(f"Contrat {contract.number} enregistré.", "success")
             return redirect(url_for(".contract_detail", contract_id=contract.id))
     return _form_page("portfolio/contract_form.html", form, contract=contract)
+
+
+@bp.route("/clients/choix")
+@requires(Role.GESTIONNAIRE)
+def client_options() -> str:
+    """HTMX: the options of a client picker for what was typed (contract, fee invoice)."""
+    choices = client_picker.client_options(
+        request.args.get("recherche_client"), request.args.get("client_id", type=int)
+    )
+    return render_template("portfolio/_client_options.html", choices=choices)
 
 
 @bp.route("/contrats/champ-compte-bancaire")

@@ -96,3 +96,12 @@ document.addEventListener("htmx:afterSettle", function (event) {
     htmx.ajax("GET", bell.getAttribute("hx-get"), { target: bell, swap: "outerHTML" });
   }
 });
+
+// A search box inside a form (data-search-only: the client picker) narrows a select; Enter
+// there must not submit the form around it.
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Enter" && event.target instanceof HTMLElement
+      && event.target.hasAttribute("data-search-only")) {
+    event.preventDefault();
+  }
+});

@@ -57,6 +57,26 @@ def test_choosing_a_company_offers_only_its_bank_accounts(page, gestionnaire) ->
     _screenshot(page, "contract-detail")
 
 
+def test_the_client_picker_narrows_the_select_while_typing(page, gestionnaire) -> None:
+    for number in range(60):
+        factories.make_client(name=f"Commune {number:03d}", city="Lyon")
+    zoo = factories.make_client(name="Zoo de Vincennes", city="Paris")
+    db.session.commit()
+    log_in(page, "gestionnaire")
+    page.goto("/contrats/nouveau")
+    select = page.get_by_label("Client", exact=True)
+    assert select.locator("option", has_text="Zoo").count() == 0  # beyond the first 50
+
+    search = page.get_by_label("Rechercher par nom, ville ou SIRET")
+    search.press_sequentially("vincen", delay=30)
+    page.wait_for_function(f"document.querySelector('#client_id').value === '{zoo.id}'")
+    search.press("Enter")  # narrows, never submits the contract form
+    assert page.url.endswith("/contrats/nouveau")
+    options = select.locator("option").all_inner_texts()
+    assert options == ["Un client trouvé :", "Zoo de Vincennes (Paris)"]
+    _screenshot(page, "client-picker")
+
+
 def test_the_client_search_updates_the_table_while_typing(page, gestionnaire) -> None:
     factories.make_client(name="Mairie de Lyon", city="Lyon")
     factories.make_client(name="Commune de Sceaux", city="Sceaux")
