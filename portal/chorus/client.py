@@ -46,6 +46,7 @@ from portal.chorus.results import (
     SupplierStructure,
     TokenInfo,
     UploadedAttachment,
+    VatExemptionReason,
 )
 from portal.chorus.tokens import DEFAULT_CACHE, TokenCache, credentials_key
 
@@ -98,6 +99,11 @@ BANK_DETAILS = Operation(
     "/cpro/transverses/v1/recuperer/coordbanc/valides",
     empty_result_allowed=True,
 )
+VAT_EXEMPTION_REASONS = Operation(
+    "transverses/recuperer/motifs/exonerationtva",
+    "/cpro/transverses/v1/recuperer/motifs/exonerationtva",
+    empty_result_allowed=True,
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     HEALTH_CHECK,
@@ -112,6 +118,7 @@ OPERATIONS: tuple[Operation, ...] = (
     GET_SERVICE,
     SUPPLIER_STRUCTURES,
     BANK_DETAILS,
+    VAT_EXEMPTION_REASONS,
 )
 
 
@@ -366,6 +373,12 @@ class ChorusClient:
         """``recuperer/coordbanc/valides``: the supplier's valid bank coordinates (B4)."""
         data = self._call(BANK_DETAILS, {"idStructure": id_structure})
         return [BankDetails.from_json(row) for row in _rows(data, "listeCoordonneeBancaire")]
+
+    def list_vat_exemption_reasons(self) -> list[VatExemptionReason]:
+        """``recuperer/motifs/exonerationtva``: the reasons accepted in ``motifExonerationTva``."""
+        data = self._call(VAT_EXEMPTION_REASONS, {"codeLangue": "FR"})
+        rows = _rows(data, "listeMotifsExonerationTva") or _rows(data, "listeMotifs")
+        return [reason for reason in map(VatExemptionReason.from_json, rows) if reason.code]
 
     # -- transport ------------------------------------------------------------------------------
 

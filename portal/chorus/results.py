@@ -456,3 +456,19 @@ class BankDetails:
             iban=_str(data, "iban") or _str(data, "compteBancaire"),
             bic=_str(data, "bic") or _str(data, "codeBic"),
         )
+
+
+@dataclass(frozen=True)
+class VatExemptionReason:
+    """A VAT exemption reason accepted by Chorus (``recuperer/motifs/exonerationtva``)."""
+
+    code: str
+    label: str | None
+
+    @classmethod
+    def from_json(cls, data: Json) -> VatExemptionReason:
+        # Clients in the wild read the long names; one documentation shows short ones.
+        return cls(
+            code=_str(data, "codeMotifExonerationTva") or _str(data, "code") or "",
+            label=_str(data, "libelleMotifExonerationTva") or _str(data, "libelle"),
+        )

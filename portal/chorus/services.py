@@ -15,7 +15,12 @@ from portal.chorus import diagnostics, health
 from portal.chorus.client import ChorusClient, RetryPolicy
 from portal.chorus.errors import ChorusError
 from portal.chorus.factory import client_from_settings
-from portal.chorus.results import BankDetails, ServiceSummary, SupplierStructure
+from portal.chorus.results import (
+    BankDetails,
+    ServiceSummary,
+    SupplierStructure,
+    VatExemptionReason,
+)
 from portal.extensions import db
 from portal.settings import chorus as chorus_settings
 from portal.settings import store
@@ -190,3 +195,26 @@ def lookup_bank_choices() -> BankLookup:
         services=tuple(s for s in services if s.id_service > 0),
         supplier_id=supplier_id,
     )
+
+
+# -- Motif d'exonération de TVA (API.md: a code of Chorus's list) -------------------------------
+
+
+@dataclass(frozen=True)
+class VatReasonLookup:
+    """The VAT exemption reasons Chorus accepts, or the French reason they could not be read."""
+
+    reasons: tuple[VatExemptionReason, ...] = ()
+    error: str | None = None
+    current: str | None = None
+
+
+def lookup_vat_exemption_reasons() -> VatReasonLookup:
+    """``recuperer/motifs/exonerationtva`` with the stored settings."""
+    settings = chorus_settings.load()
+    try:
+        with _client(settings) as client:
+            reasons = tuple(client.list_vat_exemption_reasons())
+    except ChorusError as error:
+        return VatReasonLookup(error=str(error), current=settings.vat_exemption_reason)
+    return VatReasonLookup(reasons=reasons, current=settings.vat_exemption_reason)

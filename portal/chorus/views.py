@@ -1,8 +1,9 @@
 """Chorus Pro screens of the Système tab and the bank-account form (B4, B5).
 
 HTMX fragments dropped into the spots the settings and portfolio pages leave for them:
-``#chorus-connection-test``, ``#chorus-supplier-lookup``, ``#chorus-health`` and
-``#bank-account-chorus-lookup``. Everything answers 404 while dematerialization is off (S1).
+``#chorus-connection-test``, ``#chorus-supplier-lookup``, ``#chorus-health``,
+``#chorus-vat-reason-lookup`` and ``#bank-account-chorus-lookup``. Everything answers 404
+while dematerialization is off (S1).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ CONNECTION_TEST = "chorus/_connection_test_response.html"
 SUPPLIER_LOOKUP = "chorus/_supplier_lookup.html"
 HEALTH = "chorus/_health.html"
 BANK_LOOKUP = "chorus/_bank_lookup.html"
+VAT_REASON_LOOKUP = "chorus/_vat_reason_lookup.html"
 
 
 @bp.before_request
@@ -102,4 +104,13 @@ def bank_lookup() -> Response:
         BANK_LOOKUP,
         bank=lookup,
         matching_id=lookup.matching_id(request.args.get("iban", "")),
+    )
+
+
+@bp.route("/motifs-exoneration-tva")
+@requires(Role.ADMIN)
+def vat_reason_lookup() -> Response:
+    """The VAT exemption reasons Chorus accepts, to fill the Système tab's field with one."""
+    return render(
+        VAT_REASON_LOOKUP, VAT_REASON_LOOKUP, lookup=services.lookup_vat_exemption_reasons()
     )

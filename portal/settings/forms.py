@@ -117,7 +117,8 @@ class SystemSettingsForm(FrenchForm):
         "Motif d'exonération de TVA",
         filters=[strip],
         description=(
-            "Mention envoyée à Chorus Pro pour les primes d'assurance (exonérées de TVA). "
+            "Envoyé à Chorus Pro pour les primes d'assurance (exonérées de TVA) : le code "
+            "d'un motif de la liste de Chorus Pro, ou une mention. "
             f"Vide : « {chorus.DEFAULT_VAT_EXEMPTION_REASON} »."
         ),
         render_kw={"rows": 2},

@@ -566,3 +566,41 @@ def test_a_failing_observer_does_not_break_the_call(mocked, make_client):
         raise RuntimeError("observer bug")
 
     make_client(observer=explode).get_structure(1)
+
+
+# -- VAT exemption reasons -----------------------------------------------------------------------
+
+VAT_REASONS = api("/transverses/v1/recuperer/motifs/exonerationtva")
+
+
+def test_the_vat_exemption_reasons_are_read_in_french(mocked, make_client):
+    token_ok(mocked)
+    mocked.add(
+        responses.POST,
+        VAT_REASONS,
+        json={
+            "codeRetour": 0,
+            "libelle": "TRA_MSG_00.000",
+            "listeMotifsExonerationTva": [
+                {"codeMotifExonerationTva": "C1", "libelleMotifExonerationTva": "Motif un"},
+                {"codeMotifExonerationTva": "", "libelleMotifExonerationTva": "sans code"},
+            ],
+        },
+    )
+    reasons = make_client().list_vat_exemption_reasons()
+    assert [(r.code, r.label) for r in reasons] == [("C1", "Motif un")]
+    assert json.loads(api_calls(mocked)[0].request.body) == {"codeLangue": "FR"}
+
+
+def test_the_vat_exemption_reasons_accept_the_short_field_names_and_an_empty_list(
+    mocked, make_client
+):
+    token_ok(mocked)
+    short = {"codeRetour": 0, "listeMotifs": [{"code": "EXPT", "libelle": "Exportation"}]}
+    mocked.add(responses.POST, VAT_REASONS, json=short)
+    mocked.add(responses.POST, VAT_REASONS, json={"codeRetour": 20000, "libelle": "Aucun"})
+    client = make_client()
+    assert [(r.code, r.label) for r in client.list_vat_exemption_reasons()] == [
+        ("EXPT", "Exportation")
+    ]
+    assert client.list_vat_exemption_reasons() == []

@@ -756,6 +756,15 @@ def test_the_account_finds_its_supplier_structures_and_bank_details(emu):
     assert other.code == Code.STRUCTURE_NOT_OWNED
 
 
+def test_the_vat_exemption_reasons_are_listed(emu):
+    answer = emu.call("/cpro/transverses/v1/recuperer/motifs/exonerationtva", {"codeLangue": "FR"})
+    reasons = answer.data["listeMotifsExonerationTva"]
+    assert answer.code == 0 and len(reasons) >= 2
+    assert all(r["codeMotifExonerationTva"] and r["libelleMotifExonerationTva"] for r in reasons)
+    wrong = emu.call("/cpro/transverses/v1/recuperer/motifs/exonerationtva", {"langue": "FR"})
+    assert (wrong.status, wrong.code) == (400, Code.INVALID_REQUEST)
+
+
 def test_the_health_check_is_a_get(emu):
     answer = emu.call("/cpro/transverses/v1/health-check", method="GET")
     assert (answer.status, answer.code) == (200, 0)

@@ -15,6 +15,7 @@ ADMIN_ONLY = [
     ("GET", "/administration/chorus/sante"),
     ("GET", "/administration/chorus/identifiant-fournisseur"),
     ("POST", "/administration/chorus/identifiant-fournisseur"),
+    ("GET", "/administration/chorus/motifs-exoneration-tva"),
 ]
 BANK_LOOKUP = ("GET", "/administration/chorus/coordonnees-bancaires")
 EVERY = [*ADMIN_ONLY, BANK_LOOKUP]

@@ -70,6 +70,23 @@ def test_b4_picking_the_supplier_structure_fills_the_field_and_stores_it(
     _screenshot(page, "supplier-lookup")
 
 
+def test_a_vat_exemption_reason_of_chorus_fills_the_field_and_is_saved(page, admin, chorus):
+    log_in(page, "admin")
+    page.goto("/administration/parametres/systeme")
+    page.get_by_role("button", name="Choisir parmi les motifs de Chorus Pro").click()
+    choices = page.get_by_test_id("chorus-vat-reason-choices")
+    choices.wait_for()
+    code = "ASSURANCE_261C"
+    assert "article 261 C du CGI" in choices.inner_text()
+    choices.locator(f"[data-fill-value='{code}']").click()
+    expect(page.locator("#vat_exemption_reason")).to_have_value(code)
+    _screenshot(page, "vat-reason-lookup")
+    page.locator("button[type=submit]", has_text="Enregistrer").click()
+    expect(page.locator(".alert-success").first).to_be_visible()
+    db.session.expire_all()
+    assert store.get(keys.VAT_EXEMPTION_REASON) == code
+
+
 def test_b4_choosing_chorus_codes_fills_the_bank_account_form(page, gestionnaire, chorus) -> None:
     company = factories.make_company(name="Cabinet Dupont")
     db.session.commit()

@@ -62,6 +62,12 @@ ROUTES: dict[str, Route] = {
         models.RecupererCoordonneesBancairesValidesParam,
         operations.bank_details,
     ),
+    "/cpro/transverses/v1/recuperer/motifs/exonerationtva": Route(
+        "transverses/recuperer/motifs/exonerationtva",
+        "POST",
+        models.RecupererMotifsExonerationTvaParam,
+        operations.vat_exemption_reasons,
+    ),
     "/cpro/factures/v1/soumettre": Route(
         "factures/soumettre", "POST", models.SoumettreFactureParam, operations.submit
     ),

@@ -624,6 +624,11 @@ RecupererCoordonneesBancairesValidesParam = Model(
     },
 )
 
+RecupererMotifsExonerationTvaParam = Model(
+    "RecupererMotifsExonerationTvaParam",
+    {"codeLangue": text(enum=("FR", "EN", "fr", "en"))},
+)
+
 # Request model of each operation checked against the official Swagger: operation path →
 # (Swagger file, model). The Transverses operations are absent (no public Swagger).
 SWAGGER_CHECKED: dict[str, tuple[str, Model]] = {

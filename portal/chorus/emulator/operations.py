@@ -163,6 +163,24 @@ def bank_details(ctx: Context, body: Body) -> Answer:
     }
 
 
+# Illustrative reasons: the real list is only known to a connected account (API.md says `[?]`).
+VAT_EXEMPTION_REASONS = (
+    ("ASSURANCE_261C", "Opérations d'assurance et de réassurance (article 261 C du CGI)"),
+    ("FRANCHISE_293B", "TVA non applicable, article 293 B du CGI"),
+    ("FORMATION_261_4", "Formation professionnelle continue (article 261-4-4° du CGI)"),
+    ("AUTOLIQUIDATION", "Autoliquidation (article 283 du CGI)"),
+)
+
+
+def vat_exemption_reasons(_ctx: Context, _body: Body) -> Answer:
+    return {
+        "listeMotifsExonerationTva": [
+            {"codeMotifExonerationTva": code, "libelleMotifExonerationTva": label}
+            for code, label in VAT_EXEMPTION_REASONS
+        ]
+    }
+
+
 # -- structures ---------------------------------------------------------------------------------
 
 
