@@ -36,6 +36,7 @@ from portal.auth.models import User  # noqa: E402
 from portal.billing.models import Receipt  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.portfolio.models import BankAccount, Client, Company, Contract  # noqa: E402
+from portal.search import search_key  # noqa: E402
 
 PASSWORD = "bench-password"  # noqa: S105  (throwaway user of a temporary database)
 CHUNK = 10_000
@@ -90,6 +91,7 @@ def build(receipts: int, seed: int) -> dict[str, object]:
                 "city": "Paris",
                 "siret": "21750001600019",
                 "created_at": NOW,
+                "search_key": search_key(f"Commune {i:05d}", "Paris"),
             }
             for i in range(1, clients + 1)
         ],

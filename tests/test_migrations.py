@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
 from flask_migrate import upgrade
 
 from portal import create_app
@@ -24,7 +27,9 @@ def _run_sql(url: str, *statements: str) -> None:
     engine.dispose()
 
 
-def test_db_upgrade_from_empty_matches_the_models(tmp_path: Path) -> None:
+@contextmanager
+def migration_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app on an empty database (a schema of its own on PostgreSQL), for ``upgrade``."""
     url = f"sqlite:///{tmp_path / 'migrated.db'}"
     engine_options: dict[str, object] = {}
     schema = f"migrations_{os.getpid()}"
@@ -42,13 +47,35 @@ def test_db_upgrade_from_empty_matches_the_models(tmp_path: Path) -> None:
     )
     app = create_app(config)
     try:
-        with app.app_context():
-            upgrade()
-            with db.engine.connect() as conn:
-                context = MigrationContext.configure(conn, opts={"compare_type": True})
-                differences = compare_metadata(context, db.metadata)
-            db.engine.dispose()
-        assert differences == [], f"models and migrations differ: {differences}"
+        yield app
     finally:
+        with app.app_context():
+            db.engine.dispose()
         if is_postgres():
             _run_sql(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_db_upgrade_from_empty_matches_the_models(tmp_path: Path) -> None:
+    with migration_app(tmp_path) as app, app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+    assert differences == [], f"models and migrations differ: {differences}"
+
+
+def test_the_client_search_key_is_filled_for_existing_clients(tmp_path: Path) -> None:
+    with migration_app(tmp_path) as app, app.app_context():
+        upgrade(revision="3365cd58b929")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO clients (kind, name, address, postal_code, city, created_at) "
+                    "VALUES ('entreprise', 'Mairie d''Évian', '', '', 'ÉVIAN-LES-BAINS', "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            key = conn.execute(sa.text("SELECT search_key FROM clients")).scalar_one()
+    assert key == "mairie d'evian | evian-les-bains"

@@ -34,6 +34,7 @@ from portal.db_types import Money
 from portal.extensions import db
 from portal.pagination import Page, clamp, page_count
 from portal.portfolio.models import Client, Company, Contract
+from portal.portfolio.queries import client_matches
 
 T = TypeVar("T")
 
@@ -104,14 +105,6 @@ def _prefix(column: Any, text: str) -> ColumnElement[bool]:
     return or_(*(column.startswith(v, autoescape=True) for v in variants))
 
 
-def _contains(column: Any, text: str) -> ColumnElement[bool]:
-    return column.ilike(f"%{_escape_like(text)}%", escape="\\")
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _contract_ids(filters: DocumentFilters) -> Select[tuple[int]] | None:
     """Contracts selected by the client / contract / company filters, as a subquery.
 
@@ -126,7 +119,7 @@ def _contract_ids(filters: DocumentFilters) -> Select[tuple[int]] | None:
         conditions.append(_prefix(Contract.number, filters.contract))
     if filters.client:
         query = query.join(Contract.client)
-        conditions.append(_contains(Client.name, filters.client))
+        conditions.append(client_matches(filters.client))
     if not conditions:
         return None
     return query.where(*conditions)
@@ -204,9 +197,7 @@ def fee_invoices_query(filters: FeeInvoiceFilters) -> Select[tuple[FeeInvoice]]:
         conditions.append(FeeInvoice.client_id == filters.client_id)
     if filters.client:
         conditions.append(
-            FeeInvoice.client_id.in_(
-                select(Client.id).where(_contains(Client.name, filters.client))
-            )
+            FeeInvoice.client_id.in_(select(Client.id).where(client_matches(filters.client)))
         )
     if filters.contract:
         conditions.append(
@@ -397,7 +388,7 @@ def payments_query(filters: PaymentFilters) -> Select[tuple[Payment]]:
     query = select(Payment)
     if filters.client:
         query = query.join(Payment.client)
-        conditions.append(_contains(Client.name, filters.client))
+        conditions.append(client_matches(filters.client))
     if filters.client_id is not None:
         conditions.append(Payment.client_id == filters.client_id)
     if filters.received_from:

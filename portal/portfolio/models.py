@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
 from portal.db_types import AwareDateTime
 from portal.extensions import db
+from portal.search import search_key
 from portal.validators import format_iban
 
 
@@ -77,6 +79,8 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     email: Mapped[str | None] = mapped_column(String(254))
     siret: Mapped[str | None] = mapped_column(String(14), index=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    # Name and city folded for searching (portal.search), kept in step by ``_fold_words``.
+    search_key: Mapped[str] = mapped_column(Text, default="")
 
     documents: Mapped[list[ClientDocument]] = relationship(
         back_populates="client", order_by="ClientDocument.uploaded_at.desc()"
@@ -90,6 +94,12 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_company(self) -> bool:
         return self.kind == ClientKind.ENTREPRISE.value
+
+
+@event.listens_for(Client, "before_insert")
+@event.listens_for(Client, "before_update")
+def _fold_words(_mapper: Any, _connection: Any, client: Client) -> None:
+    client.search_key = search_key(client.name, client.city)
 
 
 class ClientDocument(db.Model):  # type: ignore[name-defined,misc]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.portfolio.models import BankAccount, Client, Company, Contract
+from portal.search import fold
 from portal.validators import compact
 
 PER_PAGE = 25
@@ -96,15 +97,12 @@ def search_clients(query: str | None, page: int, per_page: int = PER_PAGE) -> Pa
 def _clients_matching(query: str | None) -> Select[tuple[Client]]:
     statement = select(Client).order_by(Client.name, Client.id)
     text = (query or "").strip()
-    return statement.where(_client_matches(text)) if text else statement
+    return statement.where(client_matches(text)) if text else statement
 
 
-def _client_matches(text: str) -> ColumnElement[bool]:
-    """A client whose name, city or SIRET contains ``text`` (case-insensitive)."""
-    conditions = [
-        Client.name.icontains(text, autoescape=True),
-        Client.city.icontains(text, autoescape=True),
-    ]
+def client_matches(text: str) -> ColumnElement[bool]:
+    """A client whose name, city or SIRET contains ``text``, whatever its case and accents."""
+    conditions = [Client.search_key.contains(fold(text), autoescape=True)]
     digits = compact(text)
     if digits.isdigit():
         conditions.append(Client.siret.contains(digits, autoescape=True))
@@ -138,7 +136,7 @@ def contracts_statement(filters: ContractFilters) -> Select[tuple[Contract]]:
     if filters.client_id is not None:
         statement = statement.where(Contract.client_id == filters.client_id)
     if filters.client:
-        statement = statement.where(Contract.client.has(_client_matches(filters.client)))
+        statement = statement.where(Contract.client.has(client_matches(filters.client)))
     if filters.company_id is not None:
         statement = statement.where(Contract.company_id == filters.company_id)
     if filters.number:

@@ -91,6 +91,7 @@ def receipts(app):
         ("numero=q2026", ["Q2026-003", "Q2026-002"]),
         ("numero=Q2026-00%25", []),
         ("client=s%C3%A8vres", ["Q2026-002", "Q2025-001"]),
+        ("client=SEVRES", ["Q2026-002", "Q2025-001"]),  # case and accents do not matter
         ("client_id={sevres}", ["Q2026-002", "Q2025-001"]),
         ("contrat=CT-2", ["R2026-004", "Q2026-003"]),
         ("contrat_id={c2}", ["R2026-004", "Q2026-003"]),

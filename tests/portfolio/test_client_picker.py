@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.portfolio import client_picker
 from portal.portfolio.client_picker import LIMIT
 from portal.portfolio.models import Client
+from portal.search import search_key
 from tests import factories
 from tests.portfolio.conftest import text
 
@@ -22,7 +23,15 @@ def many_clients(app) -> dict[str, Client]:
     """LIMIT + 30 communes by name, then two clients sorting after them."""
     db.session.execute(
         insert(Client),
-        [{"kind": "entreprise", "name": f"Commune {i:03d}", "city": "Lyon"} for i in range(80)],
+        [
+            {
+                "kind": "entreprise",
+                "name": f"Commune {i:03d}",
+                "city": "Lyon",
+                "search_key": search_key(f"Commune {i:03d}", "Lyon"),
+            }
+            for i in range(80)
+        ],
     )
     late = factories.make_client(name="Syndicat des eaux", city="Annecy", siret="21740010100019")
     zoo = factories.make_client(name="Zoo de Vincennes", city="Paris")
@@ -61,6 +70,16 @@ def test_a_search_narrows_by_name_city_or_siret(many_clients) -> None:
     assert labels(client_picker.client_options("nulle part")) == [
         "Aucun client ne correspond à « nulle part »"
     ]
+
+
+def test_case_and_accents_do_not_matter(many_clients) -> None:
+    zoo = factories.make_client(name="École de Mâcon", city="MÂCON")
+    db.session.commit()
+    for typed in ("ecole de macon", "ÉCOLE", "macon", "  Mâcon "):
+        assert client_picker.client_options(typed).selected == zoo.id, typed
+    zoo.city = "Chalon-sur-Saône"
+    db.session.commit()
+    assert client_picker.client_options("saone").selected == zoo.id
 
 
 def test_a_lone_match_is_chosen_and_a_chosen_match_stays_chosen(many_clients) -> None:
