@@ -27,6 +27,35 @@ CHROMIUM_ARGS = [
 ]
 
 
+def browser_unavailable_reason() -> str | None:
+    if os.environ.get("SKIP_BROWSER_TESTS"):
+        return "SKIP_BROWSER_TESTS is set"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (dev.py test installs it with apt)"
+    return None
+
+
+# ``pytestmark = BROWSER_TESTS`` in a browser test module outside tests/browser/.
+BROWSER_TESTS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        browser_unavailable_reason() is not None, reason=browser_unavailable_reason() or ""
+    ),
+]
+
+
+def artifacts_dir() -> Path:
+    """Where browser tests leave screenshots (``TEST_ARTIFACTS``, default test-artifacts)."""
+    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+    artifacts.mkdir(exist_ok=True)
+    return artifacts
+
+
+def screenshot(tab, name: str) -> None:
+    """A full-page screenshot of ``tab`` as ``<artifacts>/<name>.png``."""
+    tab.screenshot(path=str(artifacts_dir() / f"{name}.png"), full_page=True)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     reason = browser_unavailable_reason()
     for item in items:
@@ -51,14 +80,6 @@ def live_server(app: Flask) -> Iterator[str]:
 # fixture (each import is a separate fixture definition for pytest, and a second sync
 # Playwright in the same thread fails).
 _shared: dict[str, object] = {}
-
-
-def browser_unavailable_reason() -> str | None:
-    if os.environ.get("SKIP_BROWSER_TESTS"):
-        return "SKIP_BROWSER_TESTS is set"
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (dev.py test installs it with apt)"
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -91,10 +112,8 @@ def page(browser, live_server: str, tmp_path: Path) -> Iterator[object]:
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     yield tab
-    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
     if errors:
-        artifacts.mkdir(exist_ok=True)
-        tab.screenshot(path=str(artifacts / f"{tmp_path.name}.png"))
+        tab.screenshot(path=str(artifacts_dir() / f"{tmp_path.name}.png"))
     context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from portal.extensions import db
 from portal.models_base import ChorusState
 from portal.settings.models import RecipientListMember
 from tests import factories
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, screenshot
 from tests.dematerialization.conftest import (  # noqa: F401  (fixtures used by name)
     SIRET_PAID,
     chorus,
@@ -24,12 +23,6 @@ from tests.dematerialization.conftest import (  # noqa: F401  (fixtures used by 
 from tests.dematerialization.view_helpers import ged_file, wait_all
 
 LONG = 60_000  # ms: a background job against the emulator
-
-
-def _screenshot(tab, name: str) -> None:
-    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
-    artifacts.mkdir(exist_ok=True)
-    tab.screenshot(path=str(artifacts / f"dematerialization-{name}.png"), full_page=True)
 
 
 def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
@@ -76,7 +69,7 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
         "sera renommé en « Attestation_d_assurance_2026.pdf »"
         in page.get_by_test_id("send-budget").inner_text()
     )
-    _screenshot(page, "send-screen")
+    screenshot(page, "dematerialization-send-screen")
     page.get_by_test_id("confirm-send").click()
 
     page.wait_for_url(re.compile(r"/dematerialisation/envois/\d+$"))
@@ -92,14 +85,14 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
     page.get_by_test_id("unread-count").wait_for(timeout=LONG)
     page.get_by_role("button", name=re.compile("^Notifications")).click()
     assert page.get_by_text(f"Quittance {receipt.number} envoyée à Chorus Pro").is_visible()
-    _screenshot(page, "send-done")
+    screenshot(page, "dematerialization-send-done")
 
     page.get_by_role("link", name="Voir la quittance").click()
     panel = page.get_by_test_id("chorus-panel")
     assert str(receipt.chorus_invoice_id) in panel.inner_text()
     panel.get_by_text("Échanges avec Chorus Pro").click()
     assert "Soumission de la facture" in panel.inner_text()  # B9
-    _screenshot(page, "receipt-sent")
+    screenshot(page, "dematerialization-receipt-sent")
     page.go_back()
     page.get_by_role("link", name="Détail de la tâche").click()
     with page.expect_download() as download_info:
@@ -115,7 +108,7 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
     sent_badge = page.locator(f"#chorus-badge-receipt-{receipt.id}")
     sent_badge.get_by_text("Dématérialisée").wait_for()
     page.locator(f"#chorus-badge-receipt-{others[0].id}").get_by_text("Dématérialisable").wait_for()
-    _screenshot(page, "list-badges")
+    screenshot(page, "dematerialization-list-badges")
     page.locator("input[data-select-all]").check()
     assert page.locator("input[name=ids]:checked").count() == 4
     page.get_by_label("Tous les 4 résultats").check()
@@ -125,7 +118,7 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
     page.wait_for_url("**/dematerialisation/quittances/masse")
     assert page.get_by_test_id("mass-to-send").inner_text() == "3"
     assert page.get_by_test_id("mass-already-sent").inner_text() == "1"
-    _screenshot(page, "mass-confirm")
+    screenshot(page, "dematerialization-mass-confirm")
     page.get_by_test_id("mass-confirm").click()
 
     page.wait_for_url(re.compile(r"/taches/\d+$"))
@@ -136,4 +129,4 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
         assert other.chorus_state == ChorusState.SENT.value
     db.session.refresh(stranger)
     assert stranger.chorus_state == ChorusState.NOT_SENT.value
-    _screenshot(page, "mass-done")
+    screenshot(page, "dematerialization-mass-done")

@@ -3,20 +3,11 @@ N° Chorus and by Chorus status (S16, S17, B1)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from portal.extensions import db
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
-from tests.browser.conftest import log_in
-
-
-def _screenshot(tab, name: str) -> None:
-    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
-    artifacts.mkdir(exist_ok=True)
-    tab.screenshot(path=str(artifacts / f"followup-{name}.png"), full_page=True)
+from tests.browser.conftest import log_in, screenshot
 
 
 def _chorus_receipts():
@@ -55,7 +46,7 @@ def test_a_payment_entered_by_its_chorus_number_settles_the_receipt(page, gestio
     assert "4242" in page.url and "chorus=1" in page.url
     assert page.get_by_label("Montant à affecter").input_value() == "1090,00"
     page.get_by_label("Référence").fill("VIR TRESOR PUBLIC")
-    _screenshot(page, "payment-entry")
+    screenshot(page, "followup-payment-entry")
     page.get_by_role("button", name="Enregistrer l'encaissement").click()
     page.wait_for_url("**/encaissements/*")
     assert "Encaissement enregistré et affecté à Q-CHORUS-1." in page.content()
@@ -63,7 +54,7 @@ def test_a_payment_entered_by_its_chorus_number_settles_the_receipt(page, gestio
     page.goto(f"/quittances/{paid.id}")
     assert page.get_by_test_id("settled").is_visible()
     assert page.get_by_test_id("remaining").inner_text().startswith("0,00")
-    _screenshot(page, "receipt-settled")
+    screenshot(page, "followup-receipt-settled")
 
 
 def test_the_receipts_list_filters_by_chorus_number_and_status(page, gestionnaire) -> None:
@@ -77,7 +68,7 @@ def test_the_receipts_list_filters_by_chorus_number_and_status(page, gestionnair
     page.wait_for_url("**chorus=5353**")
     page.wait_for_function("document.querySelectorAll('#receipts-table tbody tr').length === 1")
     assert "Q-CHORUS-2" in rows.first.inner_text()
-    _screenshot(page, "filter-chorus-number")
+    screenshot(page, "followup-filter-chorus-number")
 
     page.get_by_label("N° Chorus Pro").fill("")
     page.get_by_label("Statut Chorus").select_option("MISE_EN_PAIEMENT")

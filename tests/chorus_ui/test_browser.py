@@ -3,10 +3,6 @@ filling a bank account's Chorus codes. Screenshots go to ``TEST_ARTIFACTS``."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -15,21 +11,9 @@ from portal.portfolio.models import BankAccount
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
-from tests.browser.conftest import CHROMIUM, log_in
+from tests.browser.conftest import BROWSER_TESTS, log_in, screenshot
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        bool(os.environ.get("SKIP_BROWSER_TESTS")) or not CHROMIUM.exists(),
-        reason="browser tests disabled or Chromium missing",
-    ),
-]
-
-
-def _screenshot(tab, name: str) -> None:
-    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
-    artifacts.mkdir(exist_ok=True)
-    tab.screenshot(path=str(artifacts / f"chorus-{name}.png"), full_page=True)
+pytestmark = BROWSER_TESTS
 
 
 def test_b5_tester_la_connexion_shows_each_step_and_refreshes_the_health_panel(
@@ -47,7 +31,7 @@ def test_b5_tester_la_connexion_shows_each_step_and_refreshes_the_health_panel(
     panel = page.get_by_test_id("chorus-health")
     assert "Expire le 30/06/2027" in panel.inner_text()
     assert "Aucun appel réussi enregistré." not in panel.inner_text()
-    _screenshot(page, "connection-test")
+    screenshot(page, "chorus-connection-test")
 
 
 def test_b4_picking_the_supplier_structure_fills_the_field_and_stores_it(
@@ -67,7 +51,7 @@ def test_b4_picking_the_supplier_structure_fills_the_field_and_stores_it(
     expect(page.locator("#supplier_id")).to_have_value("25000001")
     db.session.expire_all()
     assert store.get(keys.SUPPLIER_ID) == "25000001"
-    _screenshot(page, "supplier-lookup")
+    screenshot(page, "chorus-supplier-lookup")
 
 
 def test_a_vat_exemption_reason_of_chorus_fills_the_field_and_is_saved(page, admin, chorus):
@@ -80,7 +64,7 @@ def test_a_vat_exemption_reason_of_chorus_fills_the_field_and_is_saved(page, adm
     assert "article 261 C du CGI" in choices.inner_text()
     choices.locator(f"[data-fill-value='{code}']").click()
     expect(page.locator("#vat_exemption_reason")).to_have_value(code)
-    _screenshot(page, "vat-reason-lookup")
+    screenshot(page, "chorus-vat-reason-lookup")
     page.locator("button[type=submit]", has_text="Enregistrer").click()
     expect(page.locator(".alert-success").first).to_be_visible()
     db.session.expire_all()
@@ -103,7 +87,7 @@ def test_b4_choosing_chorus_codes_fills_the_bank_account_form(page, gestionnaire
     page.get_by_test_id("chorus-service-choices").locator("[data-fill-value='35000001']").click()
     expect(page.locator("#chorus_bank_details_id")).to_have_value("45000001")
     expect(page.locator("#chorus_supplier_service_id")).to_have_value("35000001")
-    _screenshot(page, "bank-lookup")
+    screenshot(page, "chorus-bank-lookup")
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_url(f"**/societes/{company.id}*")
     db.session.expire_all()

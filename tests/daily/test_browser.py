@@ -3,9 +3,7 @@ pagination over HTMX. Screenshots go to ``TEST_ARTIFACTS`` (default ``test-artif
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,22 +13,10 @@ from portal.extensions import db
 from portal.jobs.models import ExecutionState, TaskExecution
 from portal.settings import chorus as keys
 from portal.settings import store
-from tests.browser.conftest import CHROMIUM, log_in
+from tests.browser.conftest import BROWSER_TESTS, log_in, screenshot
 from tests.daily.conftest import at, configure_chorus, sendable_contract, sendable_receipt
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        bool(os.environ.get("SKIP_BROWSER_TESTS")) or not CHROMIUM.exists(),
-        reason="browser tests disabled or Chromium missing",
-    ),
-]
-
-
-def _screenshot(tab, name: str) -> None:
-    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
-    artifacts.mkdir(exist_ok=True)
-    tab.screenshot(path=str(artifacts / f"daily-{name}.png"), full_page=True)
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture
@@ -58,7 +44,7 @@ def test_s3_the_worked_example_follows_the_delays_while_typing(page, admin, conf
         "document.querySelector('#delay-example').textContent.includes('positif ou nul')"
     )
     assert "quittance à échoir" not in example.inner_text()
-    _screenshot(page, "delay-example")
+    screenshot(page, "daily-delay-example")
 
 
 def test_b6_the_preview_paginates_one_type_in_place(page, gestionnaire, configured) -> None:
@@ -81,7 +67,7 @@ def test_b6_the_preview_paginates_one_type_in_place(page, gestionnaire, configur
     )
     assert "type=quittances&page=2" in page.url
     assert page.locator("#preview-factures").count() == 1
-    _screenshot(page, "preview")
+    screenshot(page, "daily-preview")
 
 
 def test_s14_the_execution_history_paginates_in_place(page, admin, configured) -> None:
@@ -106,4 +92,4 @@ def test_s14_the_execution_history_paginates_in_place(page, admin, configured) -
         "document.querySelector('#task-triggers').textContent.includes('Échec n° 11')"
     )
     assert panel.locator("tr[data-execution]").count() == 2
-    _screenshot(page, "triggers")
+    screenshot(page, "daily-triggers")

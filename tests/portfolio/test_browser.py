@@ -3,28 +3,11 @@ live client search. Screenshots go to ``TEST_ARTIFACTS`` (default ``test-artifac
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
-
 from portal.extensions import db
 from tests import factories
-from tests.browser.conftest import CHROMIUM, log_in
+from tests.browser.conftest import BROWSER_TESTS, log_in, screenshot
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        bool(os.environ.get("SKIP_BROWSER_TESTS")) or not CHROMIUM.exists(),
-        reason="browser tests disabled or Chromium missing",
-    ),
-]
-
-
-def _screenshot(tab, name: str) -> None:
-    artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
-    artifacts.mkdir(exist_ok=True)
-    tab.screenshot(path=str(artifacts / f"portfolio-{name}.png"), full_page=True)
+pytestmark = BROWSER_TESTS
 
 
 def test_choosing_a_company_offers_only_its_bank_accounts(page, gestionnaire) -> None:
@@ -49,12 +32,12 @@ def test_choosing_a_company_offers_only_its_bank_accounts(page, gestionnaire) ->
     page.get_by_label("Produit").fill("Dommages aux biens")
     page.get_by_label("Assureur").fill("SMACL")
     page.get_by_label("Date de début").fill("2026-01-01")
-    _screenshot(page, "contract-form")
+    screenshot(page, "portfolio-contract-form")
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_url("**/contrats/*")
     assert page.get_by_role("heading", name="Contrat CT-BROWSER-1").is_visible()
     assert "Compte Martin" in page.content()
-    _screenshot(page, "contract-detail")
+    screenshot(page, "portfolio-contract-detail")
 
 
 def test_the_client_picker_narrows_the_select_while_typing(page, gestionnaire) -> None:
@@ -74,7 +57,7 @@ def test_the_client_picker_narrows_the_select_while_typing(page, gestionnaire) -
     assert page.url.endswith("/contrats/nouveau")
     options = select.locator("option").all_inner_texts()
     assert options == ["Un client trouvé :", "Zoo de Vincennes (Paris)"]
-    _screenshot(page, "client-picker")
+    screenshot(page, "portfolio-client-picker")
 
 
 def test_the_client_search_updates_the_table_while_typing(page, gestionnaire) -> None:
@@ -83,7 +66,7 @@ def test_the_client_search_updates_the_table_while_typing(page, gestionnaire) ->
     db.session.commit()
     log_in(page, "gestionnaire")
     page.goto("/clients")
-    _screenshot(page, "clients")
+    screenshot(page, "portfolio-clients")
     page.get_by_label("Rechercher").fill("lyon")
     page.wait_for_function(
         "!document.querySelector('#clients-results').textContent.includes('Sceaux')"
@@ -104,7 +87,7 @@ def test_company_and_client_pages_show_their_icons(page, gestionnaire, app) -> N
     log_in(page, "gestionnaire")
     page.goto(f"/societes/{contract.company_id}")
     page.wait_for_function("document.fonts.check('1em bootstrap-icons')")
-    _screenshot(page, "company-detail")
+    screenshot(page, "portfolio-company-detail")
     page.goto(f"/clients/{contract.client_id}")
     page.locator("#document-upload-form input[type=file]").set_input_files(
         {
@@ -116,4 +99,4 @@ def test_company_and_client_pages_show_their_icons(page, gestionnaire, app) -> N
     page.get_by_role("button", name="Ajouter à la GED").click()
     page.wait_for_url("**/clients/*")
     assert "Attestation d'assurance 2026.pdf" in page.locator("#documents").inner_text()
-    _screenshot(page, "client-detail")
+    screenshot(page, "portfolio-client-detail")
