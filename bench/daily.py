@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import statistics
 import sys
 import time
@@ -36,8 +35,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_app  # noqa: E402  (after the path tweak for direct runs)
-from portal.auth.models import User  # noqa: E402
+from bench.harness import add_user, analyze, bench_app, login  # noqa: E402  (after the path tweak for direct runs)
 from portal.billing.models import FeeInvoice, Receipt  # noqa: E402
 from portal.clock import today  # noqa: E402
 from portal.dematerialization import daily  # noqa: E402
@@ -51,7 +49,6 @@ from portal.portfolio.models import BankAccount, Client, Company, Contract  # no
 from portal.settings import chorus as keys  # noqa: E402
 from portal.settings import store  # noqa: E402
 
-PASSWORD = "bench-password"  # noqa: S105  (throwaway user of a temporary database)
 CHUNK = 10_000
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # The data is laid out around today so the HTTP page (next run: today or tomorrow) sees it too.
@@ -78,9 +75,7 @@ def build(receipts: int, fee_invoices: int, seed: int) -> None:
     contracts = max(receipts // 20, 1)
     clients = max(contracts // 2, 1)
     companies = 4
-    user = User(username="bench", role="lecture")
-    user.set_password(PASSWORD)
-    db.session.add(user)
+    add_user("lecture")
     _insert(
         Company,
         [
@@ -223,12 +218,7 @@ def build(receipts: int, fee_invoices: int, seed: int) -> None:
     store.put(keys.DELAY_FEE_INVOICES, "0")
     store.put_date(keys.CUTOFF_DATE, CUTOFF)
     db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
-    else:
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("ANALYZE"))
+    analyze()
 
 
 def explain(query: Any) -> None:
@@ -248,16 +238,6 @@ def timed(action: Callable[[], object], repeat: int) -> tuple[float, float, obje
         result = action()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times), max(times), result
-
-
-def login(client: Any) -> None:
-    page = client.get("/connexion").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert token
-    response = client.post(
-        "/connexion", data={"username": "bench", "password": PASSWORD, "csrf_token": token[1]}
-    )
-    assert response.status_code == 302, response.status_code
 
 
 def main() -> int:

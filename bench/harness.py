@@ -11,6 +11,7 @@ dropped at the end, so the database given is left as it was.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -23,10 +24,13 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal import create_app
+from portal.auth.models import User
 from portal.config import Config
 from portal.extensions import db
 
 ENCRYPTION_KEY = "x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k="  # throwaway benchmark key
+USERNAME = "bench"
+PASSWORD = "bench-password"  # noqa: S105  (throwaway user of a temporary database)
 
 
 @contextmanager
@@ -77,3 +81,32 @@ def _run(url: str, statement: str) -> None:
     with engine.begin() as connection:
         connection.execute(sa.text(statement))
     engine.dispose()
+
+
+def add_user(role: str) -> None:
+    """The benchmark's user (``login`` logs it in); flushes."""
+    user = User(username=USERNAME, role=role)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.flush()
+
+
+def login(client: Any) -> None:
+    """Log the benchmark's user in through the real login form."""
+    page = client.get("/connexion").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token
+    response = client.post(
+        "/connexion", data={"username": USERNAME, "password": PASSWORD, "csrf_token": token[1]}
+    )
+    assert response.status_code == 302, response.status_code
+
+
+def analyze() -> None:
+    """Refresh the planner's statistics after bulk inserts (in the current app context)."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
+    else:
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))

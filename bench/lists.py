@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import statistics
 import sys
 import time
@@ -31,14 +30,12 @@ from sqlalchemy import event, insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_app  # noqa: E402  (after the path tweak for direct runs)
-from portal.auth.models import User  # noqa: E402
+from bench.harness import add_user, analyze, bench_app, login  # noqa: E402  (after the path tweak for direct runs)
 from portal.billing.models import Receipt  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.portfolio.models import BankAccount, Client, Company, Contract  # noqa: E402
 from portal.search import search_key  # noqa: E402
 
-PASSWORD = "bench-password"  # noqa: S105  (throwaway user of a temporary database)
 CHUNK = 10_000
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -49,9 +46,7 @@ def build(receipts: int, seed: int) -> dict[str, object]:
     contracts = max(receipts // 40, 1)
     clients = max(contracts * 12 // 25, 1)
     companies = 4
-    user = User(username="bench", role="gestionnaire")
-    user.set_password(PASSWORD)
-    db.session.add(user)
+    add_user("gestionnaire")
     db.session.commit()
 
     db.session.execute(
@@ -145,23 +140,8 @@ def build(receipts: int, seed: int) -> dict[str, object]:
     if rows:
         db.session.execute(insert(Receipt.__table__), rows)
     db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
-    else:
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("ANALYZE"))
+    analyze()
     return {"client_id": clients // 2, "client_name": f"Commune {clients // 3:05d}"}
-
-
-def login(client: object) -> None:
-    page = client.get("/connexion").get_data(as_text=True)  # type: ignore[attr-defined]
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert token
-    response = client.post(  # type: ignore[attr-defined]
-        "/connexion", data={"username": "bench", "password": PASSWORD, "csrf_token": token[1]}
-    )
-    assert response.status_code == 302, response.status_code
 
 
 def measure(
