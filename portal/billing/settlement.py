@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.auth.models import User
 from portal.billing import queries, services
 from portal.billing.models import ZERO, Allocation, FeeInvoice, Payment, PaymentMethod, Receipt
-from portal.chorus.results import PAID_STATUS
+from portal.chorus.statuses import PAID_STATUS
 from portal.clock import to_paris, today
 from portal.db_types import Money
 from portal.extensions import db

@@ -16,8 +16,6 @@ from portal.clock import PARIS
 
 Json = Mapping[str, Any]
 
-PAID_STATUS = "MISE_EN_PAIEMENT"
-RETURNED_STATUSES = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER"})
 PUBLIC_SERVICE_CODE = "FACTURES_PUBLIQUES"
 
 
@@ -424,38 +422,49 @@ class SupplierStructure:
     def from_json(cls, data: Json) -> SupplierStructure:
         return cls(
             id_structure_cpp=_int(data, "idStructureCPP") or 0,
-            identifiant=_str(data, "identifiantStructure"),
+            # The SIRET is ``identifiant`` in this answer, not ``identifiantStructure``.
+            identifiant=_str(data, "identifiant"),
             designation=_str(data, "designationStructure") or _str(data, "libelleStructure"),
         )
 
 
+# Shorter than any country's IBAN: too little to say a name mentions it.
+MIN_IBAN_LENGTH = 15
+
+
 @dataclass(frozen=True)
 class BankDetails:
-    """Valid bank coordinates of a supplier structure (``recuperer/coordbanc/valides``)."""
+    """Valid bank coordinates of a supplier structure (``recuperer/coordbanc/valides``).
+
+    Chorus answers only the id and the name the supplier gave them — no IBAN, no BIC — so
+    they are chosen by name.
+    """
 
     id_coordonnee_bancaire: int
     name: str | None
-    iban: str | None
-    bic: str | None
 
     @property
     def label(self) -> str:
-        """French one-line description for a choice list (IBAN shortened)."""
-        parts = [str(self.id_coordonnee_bancaire)]
-        if self.name:
-            parts.append(f"— {self.name}")
-        if self.iban:
-            parts.append(f"(IBAN …{self.iban[-4:]})")
-        return " ".join(parts)
+        """French one-line description for a choice list."""
+        if not self.name:
+            return str(self.id_coordonnee_bancaire)
+        return f"{self.id_coordonnee_bancaire} — {self.name}"
+
+    def name_mentions_iban(self, iban: str) -> bool:
+        """Is ``iban`` written in the name (spaces and case ignored)? A hint, never a proof."""
+        wanted = _compact(iban)
+        return len(wanted) >= MIN_IBAN_LENGTH and wanted in _compact(self.name or "")
 
     @classmethod
     def from_json(cls, data: Json) -> BankDetails:
         return cls(
             id_coordonnee_bancaire=_int(data, "idCoordonneeBancaire") or 0,
             name=_str(data, "nomCoordonneeBancaire"),
-            iban=_str(data, "iban") or _str(data, "compteBancaire"),
-            bic=_str(data, "bic") or _str(data, "codeBic"),
         )
+
+
+def _compact(text: str) -> str:
+    return "".join(text.split()).upper()
 
 
 @dataclass(frozen=True)
@@ -471,4 +480,25 @@ class VatExemptionReason:
         return cls(
             code=_str(data, "codeMotifExonerationTva") or _str(data, "code") or "",
             label=_str(data, "libelleMotifExonerationTva") or _str(data, "libelle"),
+        )
+
+
+@dataclass(frozen=True)
+class AttachmentType:
+    """A secondary attachment type Chorus accepts (``recuperer/typespj``, EVIDENCE.md § 2).
+
+    ``code`` is what ``pieceJointeComplementaireType`` carries; ``object_type`` is the
+    ``typeObjet`` Chorus files the type under (``FACTURE`` for invoices), when it says.
+    """
+
+    code: str
+    label: str | None
+    object_type: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Json) -> AttachmentType:
+        return cls(
+            code=_str(data, "codeTypePieceJointe") or "",
+            label=_str(data, "libelleTypePieceJointe"),
+            object_type=_str(data, "typeObjet"),
         )

@@ -32,11 +32,13 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User
 from portal.billing.models import FeeInvoice, Payment, Receipt
+from portal.chorus import statuses
 from portal.chorus.client import ChorusClient
 from portal.chorus.errors import ChorusError
 from portal.chorus.factory import client_from_settings
 from portal.chorus.http import thread_session
-from portal.chorus.results import PAID_STATUS, RETURNED_STATUSES, InvoiceHistory, StatusEntry
+from portal.chorus.results import InvoiceHistory, StatusEntry
+from portal.chorus.statuses import PAID_STATUS, REJECTED_STATUS, RETURNED_STATUSES
 from portal.clock import now, to_paris, today, utcnow
 from portal.dematerialization import audit, documents, playbook
 from portal.dematerialization.documents import Document
@@ -86,30 +88,10 @@ TRIGGER_LABELS = {
 
 # -- pure rules ---------------------------------------------------------------------------------
 
-REJECTED_STATUS = "REJETEE"
-ALWAYS_FINAL = frozenset({PAID_STATUS, REJECTED_STATUS})
-# A structure with ``statutMiseEnPaiementNestPasRemonte`` never reports MISE_EN_PAIEMENT:
-# MANDATEE is the last news it sends. The two accounting steps that may follow MANDATEE on
-# the main path are just as final for it (nothing else will come).
-MANDATED_OR_LATER = frozenset({"MANDATEE", "MISE_A_DISPOSITION_COMPTABLE", "COMPTABILISEE"})
-
-STATUS_LABELS = {
-    "DEPOSEE": "Déposée",
-    "EN_COURS_ACHEMINEMENT": "En cours d'acheminement",
-    "MISE_A_DISPOSITION": "Mise à disposition",
-    "PRISE_EN_COMPTE_DESTINATAIRE": "Prise en compte par le destinataire",
-    "SERVICE_FAIT": "Service fait",
-    "MANDATEE": "Mandatée",
-    "MISE_A_DISPOSITION_COMPTABLE": "Mise à disposition du comptable",
-    "COMPTABILISEE": "Comptabilisée",
-    "MISE_EN_PAIEMENT": "Mise en paiement",
-    "REJETEE": "Rejetée",
-    "SUSPENDUE": "Suspendue",
-    "A_RECYCLER": "À recycler",
-    "COMPLETEE": "Complétée",
-    "RECYCLEE": "Recyclée",
-    "AFFACTUREE": "Affacturée",
-}
+# Final everywhere (paid, rejected, abandoned, deleted…) / only for a structure that never
+# reports payment (MANDATEE is then its last news): the official table, portal/chorus/statuses.py.
+ALWAYS_FINAL = statuses.FINAL_STATUSES
+MANDATED_OR_LATER = statuses.FINAL_IF_PAYMENT_NOT_REPORTED
 
 # What the notification title says of a returned document.
 RETURNED_VERBS = {"REJETEE": "rejetée", "SUSPENDUE": "suspendue", "A_RECYCLER": "à recycler"}
@@ -118,22 +100,21 @@ RETURNED_VERBS = {"REJETEE": "rejetée", "SUSPENDUE": "suspendue", "A_RECYCLER":
 def is_final(status: str | None, payment_not_reported: bool) -> bool:
     """Will Chorus Pro never report another status for this document?
 
-    ``MISE_EN_PAIEMENT`` (paid) and ``REJETEE`` are final everywhere; ``MANDATEE`` (and the
-    accounting steps after it) only for structures that never report payment. An unknown or
-    missing status is not final: it is read again.
+    Final statuses (``MISE_EN_PAIEMENT``, ``REJETEE``, ``ABANDONNEE``, ``SUPPRIMEE``…) are
+    final everywhere; ``MANDATEE`` (and the accounting steps after it) only for structures
+    that never report payment. An unknown or missing status is not final: it is read again.
     """
-    if status is None:
-        return False
-    if status in ALWAYS_FINAL:
-        return True
-    return payment_not_reported and status in MANDATED_OR_LATER
+    return statuses.is_final(status, payment_not_reported)
 
 
 def status_label(status: str | None) -> str:
-    """French label of a Chorus status; unknown codes are shown as they come."""
-    if not status:
-        return "Inconnu"
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    """French label of a Chorus status; unknown codes are shown exactly as they come."""
+    return statuses.label(status)
+
+
+def is_unknown_status(status: str | None) -> bool:
+    """A status Chorus sent that is not in the official list (shown with a warning)."""
+    return bool(status) and not statuses.is_known(status)
 
 
 def status_tone(status: str | None) -> str:
@@ -142,8 +123,10 @@ def status_tone(status: str | None) -> str:
         return "success"
     if status == REJECTED_STATUS:
         return "danger"
-    if status in RETURNED_STATUSES:
+    if status in RETURNED_STATUSES or is_unknown_status(status):
         return "warning"
+    if status in ALWAYS_FINAL:
+        return "dark"  # abandoned, deleted, refused in a validation circuit…
     if status in MANDATED_OR_LATER:
         return "primary"
     return "info" if status else "secondary"
@@ -500,6 +483,11 @@ class SyncResult:
             text += " Administrateurs Chorus prévenus."
         if self.payment is not None:
             text += " Soldé automatiquement (encaissement automatique)."
+        if is_unknown_status(self.status):
+            text += (
+                " Ce statut n'est pas dans la liste officielle de Chorus Pro : il est affiché "
+                "tel quel et le document reste suivi."
+            )
         return text
 
 
@@ -533,6 +521,13 @@ def apply_history(document: Document, history: InvoiceHistory, *, auto_settle: b
     if history.current_status:
         document.chorus_status = history.current_status[:60]
         result.status = document.chorus_status
+        if is_unknown_status(result.status):
+            log.warning(
+                "Chorus status %r of %s %s is not in the official list: stored as is, still read",
+                result.status,
+                document_type.value,
+                document.id,
+            )
     document.chorus_status_checked_at = utcnow()
     db.session.flush()
 

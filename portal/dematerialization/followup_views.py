@@ -70,6 +70,11 @@ def chorus_status_tone(status: str | None) -> str:
     return followup.status_tone(status)
 
 
+@bp.app_template_filter()
+def chorus_status_is_unknown(status: str | None) -> bool:
+    return followup.is_unknown_status(status)
+
+
 # -- status refresh ------------------------------------------------------------------------------
 
 

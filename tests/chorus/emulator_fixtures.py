@@ -6,8 +6,8 @@ Use from another directory's ``conftest.py``::
 
 ``chorus_emulator`` gives a :class:`~portal.chorus.emulator.server.RunningEmulator` reset
 before the test (no invoices, attachments, faults or statistics; simulated clock stopped,
-tokens valid one hour). ``emulator_settings`` and ``emulator_client`` aim the portal's
-settings or a client at it with the demo credentials.
+tokens valid one hour, refusals as HTTP 200). ``emulator_settings`` and ``emulator_client``
+aim the portal's settings or a client at it with the demo credentials.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from portal.chorus.client import ChorusClient, RetryPolicy
+from portal.chorus.emulator.operations import ATTACHMENT_TYPES, VAT_EXEMPTION_REASONS
 from portal.chorus.emulator.server import EmulatorOptions, RunningEmulator, run_in_thread
 from portal.chorus.emulator.state import DEFAULT_TOKEN_LIFETIME
 from portal.chorus.tokens import TokenCache
-from portal.settings.chorus import DEFAULT_VAT_EXEMPTION_REASON, ChorusSettings, Environment
+from portal.settings.chorus import ChorusSettings, Environment
 
 # Demo credentials and ids of the emulator's default directory (default_directory.json).
 CLIENT_ID = "demo-client"
@@ -34,6 +35,10 @@ SUPPLIER_SERVICE_ID = 35000001
 BANK_DETAILS_ID = 45000001
 SIRET_PAID = "21588139298698"  # 26000100, no rule; TECHNIQUE needs an engagement number
 STRUCTURE_PAID = 26000100
+# A VAT exemption reason of the emulator's list (operations.VAT_EXEMPTION_REASONS).
+VAT_EXEMPTION_CODE, VAT_EXEMPTION_LABEL = VAT_EXEMPTION_REASONS[0]
+# A secondary attachment type of the emulator's list (operations.ATTACHMENT_TYPES).
+ATTACHMENT_TYPE, ATTACHMENT_TYPE_LABEL = ATTACHMENT_TYPES[0]
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +56,7 @@ def chorus_emulator(chorus_emulator_server: RunningEmulator) -> RunningEmulator:
     state.reset()
     state.clock.set_speed(0)
     state.token_lifetime = DEFAULT_TOKEN_LIFETIME
+    state.refusal_http_status = 200
     return chorus_emulator_server
 
 
@@ -72,7 +78,9 @@ def emulator_settings(emulator: RunningEmulator | str, **overrides: Any) -> Chor
         "delay_receipts_days": 0,
         "delay_fee_invoices_days": 0,
         "cutoff_date": date(2020, 1, 1),
-        "vat_exemption_reason": DEFAULT_VAT_EXEMPTION_REASON,
+        "vat_exemption_code": VAT_EXEMPTION_CODE,
+        "vat_exemption_label": VAT_EXEMPTION_LABEL,
+        "default_attachment_type": ATTACHMENT_TYPE,
         "auto_settle": False,
         "overridden": frozenset(),
     }

@@ -604,3 +604,146 @@ def test_the_vat_exemption_reasons_accept_the_short_field_names_and_an_empty_lis
         ("EXPT", "Exportation")
     ]
     assert client.list_vat_exemption_reasons() == []
+
+
+# -- lookup answers as the real API gives them (EVIDENCE.md § 3) ----------------------------------
+
+SUPPLIERS = api("/transverses/v1/recuperer/structures/actives/fournisseur")
+BANKS = api("/transverses/v1/recuperer/coordbanc/valides")
+
+
+def test_b4_the_supplier_structures_read_the_siret_from_identifiant(mocked, make_client):
+    token_ok(mocked)
+    mocked.add(
+        responses.POST,
+        SUPPLIERS,
+        json={
+            "codeRetour": 0,
+            "libelle": "TRA_MSG_00.000",
+            "listeStructures": [
+                {
+                    "idStructureCPP": 25000001,
+                    "identifiant": "80283822726464",
+                    "designationStructure": "Cabinet Dupont",
+                }
+            ],
+        },
+    )
+    [structure] = make_client().list_supplier_structures()
+    assert (structure.id_structure_cpp, structure.identifiant) == (25000001, "80283822726464")
+    assert structure.label == "25000001 — Cabinet Dupont (SIRET 80283822726464)"
+    assert json.loads(api_calls(mocked)[0].request.body) == {}
+
+
+def test_b4_bank_details_are_ids_and_names_only_an_iban_in_the_name_is_a_hint(mocked, make_client):
+    token_ok(mocked)
+    mocked.add(
+        responses.POST,
+        BANKS,
+        json={
+            "codeRetour": 0,
+            "libelle": "TRA_MSG_00.000",
+            "listeCoordonneeBancaire": [
+                {"idCoordonneeBancaire": 1, "nomCoordonneeBancaire": "Compte courant"},
+                {
+                    "idCoordonneeBancaire": 2,
+                    "nomCoordonneeBancaire": "Honoraires fr60 3000 3035 4000 0500 0012 345",
+                },
+            ],
+        },
+    )
+    first, second = make_client().list_bank_details(25000001)
+    assert json.loads(api_calls(mocked)[0].request.body) == {"idStructure": 25000001}
+    assert (first.id_coordonnee_bancaire, first.label) == (1, "1 — Compte courant")
+    assert not hasattr(first, "iban")
+    assert second.name_mentions_iban("FR6030003035400005000012345")
+    assert not first.name_mentions_iban("FR6030003035400005000012345")
+    assert not second.name_mentions_iban("FR76")  # too short to say anything
+
+
+@pytest.mark.parametrize("http_status", [200, 400])
+def test_a_business_refusal_is_the_same_refusal_on_http_200_and_on_http_400(
+    mocked, make_client, http_status
+):
+    token_ok(mocked)
+    body = {"codeRetour": 20203, "libelle": "La structure n'est pas rattachée au compte."}
+    mocked.add(responses.POST, BANKS, status=http_status, json=body)
+    mocked.add(responses.POST, SUBMIT, status=http_status, json={**body, "codeRetour": 20104})
+    client = make_client()
+    with pytest.raises(ChorusRefused) as caught:
+        client.list_bank_details(26000100)
+    assert (caught.value.code_retour, caught.value.http_status) == (20203, http_status)
+    assert caught.value.libelle == body["libelle"]
+    with pytest.raises(ChorusRefused) as submitted:
+        client.submit_invoice({})
+    assert submitted.value.code_retour == 20104
+    assert len(api_calls(mocked)) == 2  # a refusal is never retried
+
+
+@pytest.mark.parametrize("http_status", [200, 400])
+def test_no_result_is_an_empty_list_on_http_200_and_on_http_400(mocked, make_client, http_status):
+    token_ok(mocked)
+    empty = {"codeRetour": 20000, "libelle": "Aucun résultat"}
+    for url in (SUPPLIERS, BANKS, SEARCH, SERVICES):
+        mocked.add(responses.POST, url, status=http_status, json=empty)
+    mocked.add(responses.POST, STRUCTURE, status=http_status, json=empty)
+    client = make_client()
+    assert client.list_supplier_structures() == []
+    assert client.list_bank_details(25000001) == []
+    assert client.search_supplier_invoices(numero_facture="Q1") == []
+    assert client.list_services(1) == []
+    with pytest.raises(ChorusRefused):
+        client.get_structure(1)  # not a search: "no result" is a refusal there
+
+
+# -- secondary attachment types (EVIDENCE.md § 2) --------------------------------------------------
+
+ATTACHMENT_TYPES = api("/transverses/v1/recuperer/typespj")
+
+
+def test_the_attachment_types_are_asked_for_invoices_in_french_and_read_by_code(
+    mocked, make_client
+):
+    token_ok(mocked)
+    mocked.add(
+        responses.POST,
+        ATTACHMENT_TYPES,
+        json={
+            "codeRetour": 0,
+            "libelle": "TRA_MSG_00.000",
+            "listeTypePieceJointe": [
+                {
+                    "codeTypePieceJointe": "AUT",
+                    "idTypePieceJointe": 54062,
+                    "libelleTypePieceJointe": "Autre",
+                    "typeObjet": "FACTURE",
+                },
+                {"codeTypePieceJointe": "BDC", "libelleTypePieceJointe": "Bon de commande"},
+                {"codeTypePieceJointe": "", "libelleTypePieceJointe": "sans code"},
+            ],
+        },
+    )
+    types = make_client().list_attachment_types()
+    assert json.loads(api_calls(mocked)[0].request.body) == {
+        "codeLangue": "FR",
+        "typeObjet": "FACTURE",
+    }
+    assert [(t.code, t.label) for t in types] == [("AUT", "Autre")]  # the FACTURE rows only
+
+
+def test_attachment_types_of_other_objects_alone_are_kept_and_none_is_an_empty_list(
+    mocked, make_client
+):
+    token_ok(mocked)
+    other = {
+        "codeTypePieceJointe": "APS",
+        "libelleTypePieceJointe": "Attestation",
+        "typeObjet": "MEMOIRE",
+    }
+    mocked.add(
+        responses.POST, ATTACHMENT_TYPES, json={"codeRetour": 0, "listeTypePieceJointe": [other]}
+    )
+    mocked.add(responses.POST, ATTACHMENT_TYPES, json={"codeRetour": 20000, "libelle": "Aucun"})
+    client = make_client()
+    assert [t.code for t in client.list_attachment_types()] == ["APS"]
+    assert client.list_attachment_types() == []

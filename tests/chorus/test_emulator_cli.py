@@ -73,6 +73,7 @@ def test_help_lists_every_option_with_the_demo_defaults():
         "--latency-ms",
         "--token-lifetime",
         "--speed",
+        "--refusal-http-status",
     ):
         assert option in result.stdout
     assert "demo-client" in result.stdout

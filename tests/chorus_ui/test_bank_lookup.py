@@ -42,23 +42,37 @@ def test_b4_the_lookup_lists_bank_details_and_services_to_fill_the_form_with(
     assert response.status_code == 200
     assert 'data-fill-target="chorus_bank_details_id" data-fill-value="45000001"' in html
     assert 'data-fill-target="chorus_bank_details_id" data-fill-value="45000002"' in html
-    assert "45000001 — Compte courant Dupont (Crédit Agricole) (IBAN …0189)" in html
+    assert "45000001 — Compte courant Dupont (Crédit Agricole)" in html
     assert 'data-fill-target="chorus_supplier_service_id" data-fill-value="35000001"' in html
     assert "COMPTA (Comptabilité clients)" in html
-    assert "FR7630006000011234567890189" not in html  # IBANs are shortened
-    assert 'data-testid="chorus-bank-matching"' not in html
+    assert "choisissez celles de ce compte par leur nom" in html  # Chorus gives no IBAN
+    assert 'data-testid="chorus-bank-iban-hint"' not in html
 
 
-def test_b4_the_bank_details_with_the_iban_typed_in_the_form_are_marked(
+def test_b4_a_name_containing_the_iban_typed_in_the_form_is_only_a_hint(
     as_gestionnaire, chorus
 ) -> None:
     html = text(
         as_gestionnaire.get(
-            URL, query_string={"iban": "fr76 3000 3035 4000 0500 0012 345"}, headers=HX
+            URL, query_string={"iban": "fr60 3000 3035 4000 0500 0012 345"}, headers=HX
         )
     )
-    marked = html.split('data-testid="chorus-bank-matching"')[0]
-    assert "45000002" in marked.rsplit("list-group-item", 1)[1]
+    assert html.count('data-testid="chorus-bank-iban-hint"') == 1
+    hinted = html.split('data-testid="chorus-bank-iban-hint"')[0].rsplit("list-group-item", 1)[1]
+    assert "45000002" in hinted
+    assert "le nom contient l&#39;IBAN …2345 du compte" in html
+    # Both remain choosable: the hint never decides.
+    assert 'data-fill-target="chorus_bank_details_id" data-fill-value="45000001"' in html
+    assert 'data-fill-target="chorus_bank_details_id" data-fill-value="45000002"' in html
+
+
+def test_b4_an_iban_found_in_no_name_gives_no_hint_and_a_silly_one_no_error(
+    as_gestionnaire, chorus
+) -> None:
+    for iban in ("FR7630006000011234567890189", "x" * 5000, "<script>"):
+        response = as_gestionnaire.get(URL, query_string={"iban": iban}, headers=HX)
+        assert response.status_code == 200
+        assert 'data-testid="chorus-bank-iban-hint"' not in text(response)
 
 
 def test_b4_without_a_supplier_id_the_lookup_says_what_to_do_first(as_gestionnaire, chorus) -> None:

@@ -61,7 +61,7 @@ def test_b4_several_structures_are_listed_to_pick_from(as_admin, fake_chorus) ->
             {
                 "idStructureCPP": 25000001,
                 "designationStructure": "Cabinet Dupont",
-                "identifiantStructure": "80283822726464",
+                "identifiant": "80283822726464",
             },
             {"idStructureCPP": 25000002, "designationStructure": "Dupont Outre-mer"},
         ],

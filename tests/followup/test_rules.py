@@ -34,6 +34,8 @@ MAIN_PATH = [
         ("MISE_EN_PAIEMENT", False, True),
         ("MISE_EN_PAIEMENT", True, True),
         ("REJETEE", False, True),
+        ("ABANDONNEE", False, True),
+        ("SUPPRIMEE", False, True),
         ("MANDATEE", False, False),
         ("MANDATEE", True, True),
         ("COMPTABILISEE", True, True),
@@ -53,7 +55,7 @@ def test_b1_every_status_has_a_french_label_and_unknown_codes_stay_readable() ->
     for code in [*MAIN_PATH, "REJETEE", "SUSPENDUE", "A_RECYCLER", "COMPLETEE"]:
         assert followup.status_label(code) != code
     assert followup.status_label("A_RECYCLER") == "À recycler"
-    assert followup.status_label("NOUVEAU_STATUT") == "Nouveau statut"
+    assert followup.status_label("NOUVEAU_STATUT") == "NOUVEAU_STATUT"  # shown as it came
     assert followup.status_label(None) == "Inconnu"
     assert followup.status_tone("MISE_EN_PAIEMENT") == "success"
     assert followup.status_tone("REJETEE") == "danger"

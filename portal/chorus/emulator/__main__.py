@@ -7,7 +7,11 @@ import sys
 
 from portal.chorus.emulator.directory import DirectoryError, load_directory
 from portal.chorus.emulator.server import EmulatorOptions, build_state, create_server
-from portal.chorus.emulator.state import DEFAULT_SPEED, DEFAULT_TOKEN_LIFETIME
+from portal.chorus.emulator.state import (
+    DEFAULT_SPEED,
+    DEFAULT_TOKEN_LIFETIME,
+    REFUSAL_HTTP_STATUSES,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,6 +61,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"({DEFAULT_SPEED:g} : une journée par minute ; 0 : horloge arrêtée)",
     )
     parser.add_argument("--seed", type=int, help="graine des pannes aléatoires")
+    parser.add_argument(
+        "--refusal-http-status",
+        type=int,
+        choices=REFUSAL_HTTP_STATUSES,
+        default=200,
+        help="statut HTTP des refus métier (codeRetour non nul) : 200 (défaut) ou 400",
+    )
     parser.add_argument("--quiet", action="store_true", help="ne pas journaliser chaque requête")
     return parser.parse_args(argv)
 
@@ -73,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         speed=args.speed,
         latency_ms=args.latency_ms,
         seed=args.seed,
+        refusal_http_status=args.refusal_http_status,
     )
     try:
         state = build_state(options)

@@ -24,7 +24,7 @@ from portal.chorus.emulator.codes import SUCCESS_LIBELLE, Code, libelle
 from portal.chorus.emulator.faults import Fault, FaultConfigError
 from portal.chorus.emulator.models import Model, RequestInvalid
 from portal.chorus.emulator.operations import Context, Refusal
-from portal.chorus.emulator.state import EmulatorState
+from portal.chorus.emulator.state import REFUSAL_HTTP_STATUSES, EmulatorState
 
 JSON_TYPE = "application/json;charset=utf-8"
 MAX_BODY_BYTES = 200 * 1024 * 1024
@@ -67,6 +67,12 @@ ROUTES: dict[str, Route] = {
         "POST",
         models.RecupererMotifsExonerationTvaParam,
         operations.vat_exemption_reasons,
+    ),
+    "/cpro/transverses/v1/recuperer/typespj": Route(
+        "transverses/recuperer/typespj",
+        "POST",
+        models.RecupererTypesPieceJointeParam,
+        operations.attachment_types,
     ),
     "/cpro/factures/v1/soumettre": Route(
         "factures/soumettre", "POST", models.SoumettreFactureParam, operations.submit
@@ -254,7 +260,8 @@ class EmulatorApp:
         try:
             answer = route.handler(Context(self.state, login), body)
         except Refusal as refusal:
-            return json_response(200, envelope(refusal.code, refusal.libelle))
+            status = self.state.refusal_http_status
+            return json_response(status, envelope(refusal.code, refusal.libelle))
         answer.setdefault("libelle", SUCCESS_LIBELLE)
         return json_response(200, {"codeRetour": 0, **answer})
 
@@ -404,10 +411,19 @@ class EmulatorApp:
                 self.state.token_lifetime = value
             elif key == "speed" and isinstance(value, int | float) and value >= 0:
                 self.state.clock.set_speed(float(value))
+            elif key == "refusal_http_status" and (
+                type(value) is int and value in REFUSAL_HTTP_STATUSES
+            ):
+                self.state.refusal_http_status = value
             else:
                 return self._error(400, f"Réglage inconnu ou invalide : « {key} ».")
         return json_response(
-            200, {"token_lifetime": self.state.token_lifetime, "speed": self.state.clock.speed}
+            200,
+            {
+                "token_lifetime": self.state.token_lifetime,
+                "speed": self.state.clock.speed,
+                "refusal_http_status": self.state.refusal_http_status,
+            },
         )
 
     def _reset(self, request: Request) -> Response:

@@ -61,6 +61,7 @@ class EmulatorOptions:
     speed: float = DEFAULT_SPEED
     latency_ms: int = 0
     seed: int | None = None
+    refusal_http_status: int = 200
 
 
 def build_state(options: EmulatorOptions | None = None) -> EmulatorState:
@@ -74,16 +75,31 @@ def build_state(options: EmulatorOptions | None = None) -> EmulatorState:
     )
     faults = Faults(FaultSettings(latency_ms=options.latency_ms), seed=options.seed)
     return EmulatorState(
-        directory, token_lifetime=options.token_lifetime, speed=options.speed, faults=faults
+        directory,
+        token_lifetime=options.token_lifetime,
+        speed=options.speed,
+        faults=faults,
+        refusal_http_status=options.refusal_http_status,
     )
 
 
+# Wraps the emulator's WSGI app, e.g. a test's conformance proxy recording every request.
+Middleware = Callable[[EmulatorApp], Any]
+
+
 def create_server(
-    host: str, port: int, state: EmulatorState, *, quiet: bool = False
+    host: str,
+    port: int,
+    state: EmulatorState,
+    *,
+    quiet: bool = False,
+    middleware: Middleware | None = None,
 ) -> BaseWSGIServer:
     """A threaded WSGI server for ``state`` (port 0: any free port)."""
     handler = _QuietHandler if quiet else EmulatorRequestHandler
-    return make_server(host, port, EmulatorApp(state), threaded=True, request_handler=handler)
+    app = EmulatorApp(state)
+    served = middleware(app) if middleware is not None else app
+    return make_server(host, port, served, threaded=True, request_handler=handler)
 
 
 @dataclass
@@ -96,11 +112,15 @@ class RunningEmulator:
 
 
 def run_in_thread(
-    options: EmulatorOptions | None = None, *, host: str = "127.0.0.1", port: int = 0
+    options: EmulatorOptions | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    middleware: Middleware | None = None,
 ) -> RunningEmulator:
     """Start the emulator on a free local port; ``stop()`` shuts it down."""
     state = build_state(options)
-    server = create_server(host, port, state, quiet=True)
+    server = create_server(host, port, state, quiet=True, middleware=middleware)
     thread = threading.Thread(target=server.serve_forever, name="chorus-emulator", daemon=True)
     thread.start()
 
