@@ -217,6 +217,7 @@ def build(receipts: int, fee_invoices: int, seed: int) -> None:
     store.put(keys.DELAY_RECEIPTS, "30")
     store.put(keys.DELAY_FEE_INVOICES, "0")
     store.put_date(keys.CUTOFF_DATE, CUTOFF)
+    store.put(keys.VAT_EXEMPTION_CODE, "ASSURANCE_261C")  # receipts are sent VAT-exempt
     db.session.commit()
     analyze()
 

@@ -7,12 +7,18 @@ settings screen stays thin and tests can pass a client aimed at the emulator.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from portal.chorus.client import ChorusClient
 from portal.chorus.errors import ChorusError
-from portal.chorus.results import BankDetails, ServiceSummary, SupplierStructure
+from portal.chorus.results import (
+    BankDetails,
+    ServiceSummary,
+    SupplierStructure,
+    VatExemptionReason,
+)
 
 
 class StepStatus(enum.StrEnum):
@@ -23,11 +29,17 @@ class StepStatus(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CheckStep:
-    """One step of the connection test, with a French message for the screen."""
+    """One step of the connection test or the go-live checklist, in French for the screen.
+
+    ``answer``: what Chorus answered (operation, HTTP status, ``codeRetour``, ``libelle``;
+    never a secret); ``advice``: what to do about a failure.
+    """
 
     label: str
     status: StepStatus
     message: str
+    answer: tuple[str, ...] = ()
+    advice: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -114,3 +126,65 @@ def fetch_bank_details(client: ChorusClient, supplier_id: int) -> list[BankDetai
 def fetch_supplier_services(client: ChorusClient, supplier_id: int) -> list[ServiceSummary]:
     """Active services of the supplier's structure ("Code du service du fournisseur", S6)."""
     return [service for service in client.list_services(supplier_id) if service.is_active]
+
+
+# -- VAT exemption code (EVIDENCE.md § 1) ---------------------------------------------------------
+
+VAT_EXEMPTION_STEP = "Motif d'exonération de TVA"
+CHOOSE_VAT_REASON = (
+    "Choisissez un motif avec « Choisir parmi les motifs de Chorus Pro » "
+    "(Administration › Paramètres › Système), puis enregistrez."
+)
+RETRY_LATER = (
+    "Relancez la vérification plus tard ; si la liste reste vide, signalez-le au support "
+    "Chorus Pro."
+)
+
+
+@dataclass(frozen=True)
+class VatExemptionCheck:
+    """The connection test's VAT exemption step, with the list Chorus answered (if read)."""
+
+    step: CheckStep
+    reasons: tuple[VatExemptionReason, ...] = ()
+
+
+def token_obtained(report: ConnectionReport) -> bool:
+    """Did the connection test get an access token (so later calls are worth making)?"""
+    return any(step.label == TOKEN_STEP and step.ok for step in report.steps)
+
+
+def check_vat_exemption_code(client: ChorusClient, code: str | None) -> VatExemptionCheck:
+    """Is the stored VAT exemption code in Chorus's list (``recuperer/motifs/exonerationtva``)?
+
+    A missing code, a code Chorus no longer lists or an empty list fail the step: documents
+    sent as ``EXONERATION`` would be blocked or refused.
+    """
+    try:
+        reasons = tuple(client.list_vat_exemption_reasons())
+    except ChorusError as error:
+        return VatExemptionCheck(CheckStep(VAT_EXEMPTION_STEP, StepStatus.FAILED, str(error)))
+    return VatExemptionCheck(vat_exemption_verdict(reasons, code), reasons)
+
+
+def vat_exemption_verdict(reasons: Sequence[VatExemptionReason], code: str | None) -> CheckStep:
+    """Pure: the VAT exemption step for the list Chorus answered and the stored code."""
+    if not reasons:
+        message = "Chorus Pro ne renvoie aucun motif d'exonération de TVA."
+        return CheckStep(VAT_EXEMPTION_STEP, StepStatus.FAILED, message, advice=RETRY_LATER)
+    listed = next((reason for reason in reasons if reason.code == code), None)
+    if code is None:
+        message = f"Aucun motif n'est choisi ({len(reasons)} proposés par Chorus Pro)."
+    elif listed is None:
+        message = f"Le motif « {code} » n'est plus dans la liste de Chorus Pro."
+    else:
+        label = f" ({listed.label})" if listed.label else ""
+        message = f"Le motif « {code} »{label} est dans la liste de Chorus Pro."
+        return CheckStep(VAT_EXEMPTION_STEP, StepStatus.OK, message)
+    return CheckStep(VAT_EXEMPTION_STEP, StepStatus.FAILED, message, advice=CHOOSE_VAT_REASON)
+
+
+def vat_exemption_not_checked() -> VatExemptionCheck:
+    """The VAT exemption step when no access token could be obtained."""
+    skipped = "Non vérifié : aucun jeton d'accès n'a pu être obtenu."
+    return VatExemptionCheck(CheckStep(VAT_EXEMPTION_STEP, StepStatus.SKIPPED, skipped))

@@ -31,8 +31,9 @@ from portal.chorus.client import ChorusClient, Exchange, Observer
 from portal.chorus.errors import ChorusError
 from portal.extensions import db
 from portal.settings import chorus as chorus_settings
-from portal.settings import store
+from portal.settings import store, vat_exemption
 from portal.settings.models import Setting
+from portal.settings.vat_exemption import VatExemption
 
 logger = logging.getLogger("portal.chorus.health")
 
@@ -242,6 +243,8 @@ class HealthPanel:
     password_expires_on: date | None
     password_checked_at: datetime | None
     today: date
+    # The VAT exemption code chosen and whether Chorus still lists it (EVIDENCE.md § 1).
+    vat_exemption: VatExemption | None = None
 
     @property
     def is_production(self) -> bool:
@@ -290,6 +293,7 @@ def panel(today: date | None = None) -> HealthPanel:
         password_expires_on=_date(values.get(PASSWORD_EXPIRES_ON)),
         password_checked_at=_datetime(values.get(PASSWORD_CHECKED_AT)),
         today=today or clock.today(),
+        vat_exemption=vat_exemption.current(settings),
     )
 
 

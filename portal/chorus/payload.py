@@ -4,12 +4,18 @@ It follows the table of the API notes (§2) field by field. Decisions taken here
 
 - **Receipts** (insurance premiums) are exempt from VAT; the insurance tax is not VAT, so
   ``montantHtTotal`` = ``montantTtcTotal`` = ``montantAPayer`` = the receipt total and
-  ``montantTVA`` = 0, with ``typeTva`` ``EXONERATION`` and the exemption reason setting.
+  ``montantTVA`` = 0, with ``typeTva`` ``EXONERATION`` and the exemption **code** chosen in
+  Chorus's list (``recuperer/motifs/exonerationtva``), never a free text: without one the
+  payload cannot be built (the eligibility rule ``S2_NO_VAT_EXEMPTION_CODE`` stops it first).
 - **Fee invoices**: HT = ``amount_ht``, TVA = ``vat_amount``, TTC = ``total`` (which must be
   HT + TVA); ``TVA_SUR_DEBIT`` when there is VAT, else ``EXONERATION``.
 - **Negative documents** (refunds, B10) are sent as ``AVOIR`` with **positive** amounts: in
-  Chorus Pro the invoice type carries the sign. A refund receipt references the receipt it
-  refunds in ``numeroFactureOrigine`` (the number Chorus knows it by).
+  Chorus Pro the invoice type carries the sign. A refund receipt (a fee-invoice credit note)
+  references the receipt (invoice) it refunds in ``numeroFactureOrigine`` — or the copy that
+  replaced it after a rejection, the number Chorus knows. An ``AVOIR`` carries no
+  ``modePaiement``: nothing is paid to the supplier (EVIDENCE.md § 5).
+- **Secondary attachments** carry in ``pieceJointeComplementaireType`` a code of Chorus's
+  list (``recuperer/typespj``) chosen per attachment; one without a type stops the payload.
 - Optional fields are left out when empty rather than sent as ``null``.
 """
 
@@ -32,10 +38,19 @@ from portal.settings.chorus import ChorusSettings
 MODE_DEPOT = "DEPOT_PDF_API"
 CADRE_FACTURATION = "A1_FACTURE_FOURNISSEUR"
 CURRENCY = "EUR"
-# [?] The accepted values of pieceJointeComplementaireType are not published; change here.
-SECONDARY_ATTACHMENT_TYPE = "AUTRE"
 
 ZERO = Decimal("0.00")
+
+NO_VAT_EXEMPTION_CODE = (
+    "Aucun motif d'exonération de TVA Chorus Pro n'est choisi : un administrateur le choisit "
+    "dans la liste de Chorus Pro (Administration › Paramètres › Système)."
+)
+
+NO_ATTACHMENT_TYPE = (
+    "La pièce jointe complémentaire « {name} » n'a pas de type Chorus Pro : choisissez-le "
+    "sur l'écran d'envoi, ou faites choisir un type par défaut par un administrateur "
+    "(Administration › Paramètres › Système)."
+)
 
 Document = Receipt | FeeInvoice
 
@@ -46,11 +61,15 @@ class PayloadError(ValueError):
 
 @dataclass(frozen=True)
 class AttachmentRef:
-    """A file already stored in Chorus Pro by ``ajouter/fichier``."""
+    """A file already stored in Chorus Pro by ``ajouter/fichier``.
+
+    ``type``: for a secondary attachment, a code of Chorus's list (``recuperer/typespj``)
+    chosen on the send screen or the administrator's default — never a guessed value.
+    """
 
     piece_jointe_id: int
     designation: str
-    type: str = SECONDARY_ATTACHMENT_TYPE
+    type: str | None = None
 
 
 def build_submission(
@@ -96,6 +115,9 @@ def build_submission(
             "pieceJointePrincipaleId": main_attachment.piece_jointe_id,
         }
     ]
+    for attachment in secondary_attachments:
+        if not attachment.type:
+            raise PayloadError(NO_ATTACHMENT_TYPE.format(name=attachment.designation))
     if secondary_attachments:
         body["pieceJointeComplementaire"] = [
             {
@@ -163,19 +185,39 @@ def _references(
     if tva != ZERO:
         references["typeTva"] = "TVA_SUR_DEBIT"
     else:
+        if not settings.vat_exemption_code:
+            raise PayloadError(NO_VAT_EXEMPTION_CODE)
         references["typeTva"] = "EXONERATION"
-        references["motifExonerationTva"] = settings.vat_exemption_reason
-    original = document.original_receipt if isinstance(document, Receipt) else None
-    if original is not None:
-        references["numeroFactureOrigine"] = original.number
+        references["motifExonerationTva"] = settings.vat_exemption_code
+    origin = origin_of(document)
+    if origin is not None:
+        references["numeroFactureOrigine"] = origin.number
     engagement = (contract.chorus_engagement_number or "").strip() if contract else ""
     if engagement:
         references["numeroBonCommande"] = engagement
     market = (contract.chorus_market_number or "").strip() if contract else ""
     if market:
         references["numeroMarche"] = market
-    references["modePaiement"] = "VIREMENT" if bank_account is not None else "AUTRE"
+    if not is_credit_note:
+        references["modePaiement"] = "VIREMENT" if bank_account is not None else "AUTRE"
     return references
+
+
+def origin_of(document: Document) -> Document | None:
+    """The document a credit note refunds, or the copy that replaced it (re-issue).
+
+    Call it while ``document`` is attached to its session to load that chain.
+    """
+    origin: Document | None = (
+        document.original_receipt
+        if isinstance(document, Receipt)
+        else document.original_fee_invoice
+    )
+    seen: set[int] = set()
+    while origin is not None and origin.replaced_by is not None and origin.id not in seen:
+        seen.add(origin.id)
+        origin = origin.replaced_by
+    return origin
 
 
 # -- attachment names ---------------------------------------------------------------------------

@@ -9,13 +9,16 @@ flush; the view commits.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
-from portal.chorus import diagnostics, health
+from portal.chorus import diagnostics, health, throttle
 from portal.chorus.client import ChorusClient, RetryPolicy
 from portal.chorus.errors import ChorusError
 from portal.chorus.factory import client_from_settings
 from portal.chorus.results import (
+    AttachmentType,
     BankDetails,
     ServiceSummary,
     SupplierStructure,
@@ -23,7 +26,7 @@ from portal.chorus.results import (
 )
 from portal.extensions import db
 from portal.settings import chorus as chorus_settings
-from portal.settings import store
+from portal.settings import reference_lists, store
 from portal.validators import ValidationFailed
 
 # A person waits for these answers: one quick retry of a transient failure, not three.
@@ -63,10 +66,12 @@ class ConnectionTest:
 
 
 def run_connection_test() -> ConnectionTest:
-    """Token, health-check and supplier structure with the stored settings (B5).
+    """Token, health-check, supplier structure and VAT exemption code with the stored
+    settings (B5).
 
     The technical password's expiry date read on the way is stored, and reminded to the
-    Administrateurs Chorus when close. Flushes.
+    Administrateurs Chorus when close; the list of VAT exemption reasons read replaces the
+    stored copy. Flushes.
     """
     settings = chorus_settings.load()
     try:
@@ -75,6 +80,13 @@ def run_connection_test() -> ConnectionTest:
         return ConnectionTest(configuration_error=str(error))
     with client:
         report = diagnostics.check_connection(client, settings.supplier_id)
+        vat = (
+            diagnostics.check_vat_exemption_code(client, settings.vat_exemption_code)
+            if diagnostics.token_obtained(report)
+            else diagnostics.vat_exemption_not_checked()
+        )
+    report = replace(report, steps=(*report.steps, vat.step))
+    store_vat_exemption_reasons(vat.reasons, api_url=settings.api_url)
     reminded = False
     if report.password_expires_on is not None:
         health.record_password_expiry(report.password_expires_on)
@@ -148,19 +160,18 @@ class BankLookup:
     services_error: str | None = None
     supplier_id: int | None = None
 
-    def matching_id(self, iban: str) -> int | None:
-        """The bank coordinates whose IBAN is the one typed in the form, if any."""
-        wanted = _compact_iban(iban)
-        if not wanted:
-            return None
-        for details in self.bank_details:
-            if details.iban and _compact_iban(details.iban) == wanted:
-                return details.id_coordonnee_bancaire
-        return None
+    def iban_hints(self, iban: str) -> dict[int, str]:
+        """French hints for the bank details whose name contains the IBAN typed in the form.
 
-
-def _compact_iban(value: str) -> str:
-    return re.sub(r"\s+", "", value or "").upper()
+        Chorus gives no IBAN, only names: a name that happens to contain the account's IBAN
+        helps to choose, nothing more (the choice is the user's, by name).
+        """
+        compact = "".join((iban or "").split()).upper()
+        return {
+            details.id_coordonnee_bancaire: f"le nom contient l'IBAN …{compact[-4:]} du compte"
+            for details in self.bank_details
+            if details.name_mentions_iban(compact)
+        }
 
 
 def lookup_bank_choices() -> BankLookup:
@@ -206,15 +217,84 @@ class VatReasonLookup:
 
     reasons: tuple[VatExemptionReason, ...] = ()
     error: str | None = None
-    current: str | None = None
 
 
 def lookup_vat_exemption_reasons() -> VatReasonLookup:
-    """``recuperer/motifs/exonerationtva`` with the stored settings."""
+    """``recuperer/motifs/exonerationtva`` with the stored settings; the list read replaces
+    the stored copy the Système tab offers (an empty answer keeps it). Flushes."""
     settings = chorus_settings.load()
     try:
         with _client(settings) as client:
             reasons = tuple(client.list_vat_exemption_reasons())
     except ChorusError as error:
-        return VatReasonLookup(error=str(error), current=settings.vat_exemption_reason)
-    return VatReasonLookup(reasons=reasons, current=settings.vat_exemption_reason)
+        return VatReasonLookup(error=str(error))
+    store_vat_exemption_reasons(reasons, api_url=settings.api_url)
+    return VatReasonLookup(reasons=reasons)
+
+
+def store_vat_exemption_reasons(reasons: Sequence[VatExemptionReason], *, api_url: str) -> None:
+    """Keep the list Chorus answered as the codes that may be chosen (not an empty one,
+    which says more about that answer than about the list). Flushes."""
+    if not reasons:
+        return
+    reference_lists.save(
+        reference_lists.VAT_EXEMPTION_REASONS,
+        [(reason.code, reason.label) for reason in reasons],
+        api_url=api_url,
+    )
+    db.session.flush()
+
+
+# -- Types de pièces jointes complémentaires (EVIDENCE.md § 2) ----------------------------------
+
+ATTACHMENT_TYPES_THROTTLE = "attachment_types"
+# Read from the Système tab and from every send screen: at most one call to Chorus at a time.
+ATTACHMENT_TYPES_INTERVAL = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class AttachmentTypeLookup:
+    """The attachment types Chorus accepts, or the French reason they could not be read."""
+
+    types: tuple[AttachmentType, ...] = ()
+    error: str | None = None
+
+
+def claim_attachment_types_lookup() -> AttachmentTypeLookup | None:
+    """Claim a read of the list now (throttled across processes): None when allowed, else
+    the lookup to show instead. Flushes: commit before calling :func:`lookup_attachment_types`."""
+    wait = throttle.claim(ATTACHMENT_TYPES_THROTTLE, ATTACHMENT_TYPES_INTERVAL)
+    if wait is None:
+        return None
+    return AttachmentTypeLookup(
+        error=(
+            "La liste des types de pièces jointes vient d'être demandée à Chorus Pro : "
+            f"réessayez dans {wait} s."
+        )
+    )
+
+
+def lookup_attachment_types() -> AttachmentTypeLookup:
+    """``recuperer/typespj`` with the stored settings; the list read replaces the stored
+    copy the Système tab and the send screen offer (an empty answer keeps it). Flushes."""
+    settings = chorus_settings.load()
+    try:
+        with _client(settings) as client:
+            types = tuple(client.list_attachment_types())
+    except ChorusError as error:
+        return AttachmentTypeLookup(error=str(error))
+    store_attachment_types(types, api_url=settings.api_url)
+    return AttachmentTypeLookup(types=types)
+
+
+def store_attachment_types(types: Sequence[AttachmentType], *, api_url: str) -> None:
+    """Keep the types Chorus answered as the codes that may be chosen (not an empty answer,
+    which says more about that answer than about the list). Flushes."""
+    if not types:
+        return
+    reference_lists.save(
+        reference_lists.ATTACHMENT_TYPES,
+        [(kind.code, kind.label) for kind in types],
+        api_url=api_url,
+    )
+    db.session.flush()

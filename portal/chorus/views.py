@@ -2,7 +2,8 @@
 
 HTMX fragments dropped into the spots the settings and portfolio pages leave for them:
 ``#chorus-connection-test``, ``#chorus-supplier-lookup``, ``#chorus-health``,
-``#chorus-vat-reason-lookup`` and ``#bank-account-chorus-lookup``. Everything answers 404
+``#chorus-vat-reason-lookup``, ``#chorus-attachment-type-lookup`` and
+``#bank-account-chorus-lookup``. Everything answers 404
 while dematerialization is off (S1).
 """
 
@@ -17,7 +18,9 @@ from portal.chorus import health, services
 from portal.extensions import db
 from portal.htmx import is_htmx, render
 from portal.jobs import scheduler
+from portal.settings import attachment_types, vat_exemption
 from portal.settings import chorus as chorus_settings
+from portal.settings.forms import SystemSettingsForm
 from portal.validators import ValidationFailed
 
 bp = Blueprint("chorus", __name__, url_prefix="/administration/chorus")
@@ -27,6 +30,7 @@ SUPPLIER_LOOKUP = "chorus/_supplier_lookup.html"
 HEALTH = "chorus/_health.html"
 BANK_LOOKUP = "chorus/_bank_lookup.html"
 VAT_REASON_LOOKUP = "chorus/_vat_reason_lookup.html"
+ATTACHMENT_TYPE_LOOKUP = "chorus/_attachment_type_lookup.html"
 
 
 @bp.before_request
@@ -103,14 +107,48 @@ def bank_lookup() -> Response:
         BANK_LOOKUP,
         BANK_LOOKUP,
         bank=lookup,
-        matching_id=lookup.matching_id(request.args.get("iban", "")),
+        iban_hints=lookup.iban_hints(request.args.get("iban", "")[:64]),
     )
 
 
 @bp.route("/motifs-exoneration-tva")
 @requires(Role.ADMIN)
 def vat_reason_lookup() -> Response:
-    """The VAT exemption reasons Chorus accepts, to fill the Système tab's field with one."""
+    """Read the VAT exemption reasons Chorus accepts again (stored: they are what may be
+    chosen) and answer the Système tab's choice with them, the admin's pick kept."""
+    lookup = services.lookup_vat_exemption_reasons()
+    db.session.commit()
+    vat = vat_exemption.current()
+    choices = vat.choices()
+    picked = request.args.get("vat_exemption_code", "")
+    if picked not in {code for code, _text in choices}:
+        picked = vat.code or ""
+    form = SystemSettingsForm(formdata=None, data={"vat_exemption_code": picked})
+    form.vat_exemption_code.choices = choices
+    return render(VAT_REASON_LOOKUP, VAT_REASON_LOOKUP, lookup=lookup, form=form, vat_exemption=vat)
+
+
+@bp.route("/types-pieces-jointes")
+@requires(Role.ADMIN)
+def attachment_type_lookup() -> Response:
+    """Read the attachment types Chorus accepts again (throttled; stored: they are what may be
+    chosen) and answer the Système tab's default-type choice with them, the admin's pick kept."""
+    lookup = services.claim_attachment_types_lookup()
+    db.session.commit()
+    if lookup is None:
+        lookup = services.lookup_attachment_types()
+        db.session.commit()
+    types = attachment_types.current()
+    choices = types.choices()
+    picked = request.args.get("default_attachment_type", "")
+    if picked not in {code for code, _text in choices}:
+        picked = types.default or ""
+    form = SystemSettingsForm(formdata=None, data={"default_attachment_type": picked})
+    form.default_attachment_type.choices = choices
     return render(
-        VAT_REASON_LOOKUP, VAT_REASON_LOOKUP, lookup=services.lookup_vat_exemption_reasons()
+        ATTACHMENT_TYPE_LOOKUP,
+        ATTACHMENT_TYPE_LOOKUP,
+        lookup=lookup,
+        form=form,
+        attachment_types=types,
     )

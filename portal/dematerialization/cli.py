@@ -37,13 +37,18 @@ def _find(numbers: tuple[str, ...]) -> tuple[list[Document], list[str]]:
 
 
 def _all_eligible(limit: int | None) -> list[Document]:
-    enabled = chorus_settings.is_chorus_enabled()
+    settings = chorus_settings.load()
     documents: list[Document] = []
     for model in (Receipt, FeeInvoice):
+        eligible = queries.eligible_condition(
+            model,
+            chorus_enabled=settings.enabled,
+            has_vat_exemption_code=settings.vat_exemption_code is not None,
+        )
         ids = db.session.scalars(
             select(model.id)
             .select_from(queries.eligibility_joins(model))
-            .where(queries.eligible_condition(model, chorus_enabled=enabled))
+            .where(eligible)
             .order_by(model.entered_on, model.id)
             .limit(limit)
         ).all()

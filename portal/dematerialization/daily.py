@@ -146,6 +146,7 @@ def due_select(run_on: date, settings: ChorusSettings) -> Any:
         delays=_delays(settings),
         cutoff=settings.cutoff_date,
         chorus_enabled=settings.enabled,
+        has_vat_exemption_code=settings.vat_exemption_code is not None,
     )
 
 

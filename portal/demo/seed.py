@@ -5,7 +5,8 @@ What it creates (scale 1):
   the list "Administrateurs Chorus");
 - Chorus settings ready for the built-in emulator (S1 on, automatic sending on, cut-off three
   months ago, delays 0, client ``demo-client`` / ``demo-secret``, technical account and
-  supplier id of the emulator's default directory);
+  supplier id of the emulator's default directory, VAT exemption code ``ASSURANCE_261C`` of
+  the emulator's list, its list of attachment types with ``AUT`` « Autre » as the default);
 - 2 companies whose bank accounts carry the emulator supplier's Chorus codes (S6);
 - the 20 public structures of the emulator directory as *Entreprise* clients (their SIRET and
   designation), plus about 20 private persons (*Particulier*, no SIRET);
@@ -32,7 +33,7 @@ import random
 import time as timer
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -47,12 +48,18 @@ from portal.auth.models import Role, User
 from portal.billing import rules as billing_rules
 from portal.billing import services as billing
 from portal.billing.models import FeeInvoice, Payment, PaymentMethod, Receipt
+from portal.chorus.emulator.operations import (
+    ATTACHMENT_TYPES as EMULATOR_ATTACHMENT_TYPES,
+)
+from portal.chorus.emulator.operations import (
+    VAT_EXEMPTION_REASONS as EMULATOR_VAT_EXEMPTION_REASONS,
+)
 from portal.clock import PARIS
 from portal.db_types import to_money
 from portal.extensions import db
 from portal.portfolio import services as portfolio
 from portal.portfolio.models import BankAccount, Client, Company, Contract
-from portal.settings import chorus, recipients, services
+from portal.settings import chorus, recipients, reference_lists, services
 from portal.settings.models import Setting
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105  (documented demo password, not a secret)
@@ -61,6 +68,8 @@ DEMO_USERS = (
     ("gestionnaire", Role.GESTIONNAIRE, "Julien Moreau", "julien.moreau@cabinet-dupont.fr"),
     ("lecture", Role.LECTURE, "Sophie Bernard", "sophie.bernard@cabinet-dupont.fr"),
 )
+DEMO_VAT_EXEMPTION_CODE = "ASSURANCE_261C"  # insurance premiums, in the emulator's list
+DEMO_ATTACHMENT_TYPE = "AUT"  # « Autre », in the emulator's list of attachment types
 DIRECTORY_PATH = Path(__file__).resolve().parent.parent / "chorus/emulator/default_directory.json"
 SEED = 42
 
@@ -274,18 +283,38 @@ class _Seeder:
         oauth = self.directory["oauth_clients"][0]
         services.save_insurance(chorus_enabled=True)
         # The same validation as the Système tab (environment variables still win).
+        system = services.SystemInput(
+            environment=chorus.Environment.EMULATOR.value,
+            client_id=oauth["client_id"],
+            client_secret=oauth["client_secret"],
+            tech_login=supplier["login"],
+            tech_password=supplier["password"],
+            supplier_id=str(supplier["idStructureCPP"]),
+            auto_send_enabled=True,
+            delay_receipts="0",
+            delay_fee_invoices="0",
+            cutoff_date=add_months(self.today, -3).isoformat(),
+        )
+        services.update_system(system)
+        # The VAT exemption code is chosen in the emulator's list, as if read from it by
+        # « Choisir parmi les motifs de Chorus Pro » (the demo environment is the emulator).
+        reference_lists.save(
+            reference_lists.VAT_EXEMPTION_REASONS,
+            EMULATOR_VAT_EXEMPTION_REASONS,
+            api_url=chorus.load().api_url,
+        )
+        # Likewise the attachment types (« Choisir parmi les types de Chorus Pro »), so the
+        # demo sends secondary attachments out of the box with « Autre » preselected.
+        reference_lists.save(
+            reference_lists.ATTACHMENT_TYPES,
+            EMULATOR_ATTACHMENT_TYPES,
+            api_url=chorus.load().api_url,
+        )
         services.update_system(
-            services.SystemInput(
-                environment=chorus.Environment.EMULATOR.value,
-                client_id=oauth["client_id"],
-                client_secret=oauth["client_secret"],
-                tech_login=supplier["login"],
-                tech_password=supplier["password"],
-                supplier_id=str(supplier["idStructureCPP"]),
-                auto_send_enabled=True,
-                delay_receipts="0",
-                delay_fee_invoices="0",
-                cutoff_date=add_months(self.today, -3).isoformat(),
+            replace(
+                system,
+                vat_exemption_code=DEMO_VAT_EXEMPTION_CODE,
+                default_attachment_type=DEMO_ATTACHMENT_TYPE,
             )
         )
         self.summary.users = len(self.users)

@@ -19,8 +19,19 @@ AUTO_SEND_ENABLED = "chorus.auto_send_enabled"
 DELAY_RECEIPTS = "chorus.delay_receipts_days"  # S3
 DELAY_FEE_INVOICES = "chorus.delay_fee_invoices_days"  # S3
 CUTOFF_DATE = "chorus.cutoff_date"  # S4
-VAT_EXEMPTION_REASON = "chorus.vat_exemption_reason"
+# A code of Chorus's list (``recuperer/motifs/exonerationtva``) and its label, never free text.
+VAT_EXEMPTION_CODE = "chorus.vat_exemption_code"
+VAT_EXEMPTION_LABEL = "chorus.vat_exemption_label"
+# The free-text reason a migration cleared, kept to tell the admin until a code is chosen.
+VAT_EXEMPTION_CLEARED_TEXT = "chorus.vat_exemption_cleared_text"
 AUTO_SETTLE = "chorus.auto_settle"  # B2
+# B3: how long a recipient structure checked in Chorus is trusted by later send jobs.
+RECIPIENT_FRESHNESS_HOURS = "chorus.recipient_freshness_hours"
+DEFAULT_RECIPIENT_FRESHNESS_HOURS = 24
+MAX_RECIPIENT_FRESHNESS_HOURS = 720
+# The secondary attachment type preselected on the send screen: a code of Chorus's list
+# (``recuperer/typespj``), never a guessed value (see ``settings.attachment_types``).
+DEFAULT_ATTACHMENT_TYPE = "chorus.default_attachment_type"
 
 ENVIRONMENT = "chorus.environment"
 OAUTH_URL = "chorus.oauth_url"
@@ -47,7 +58,6 @@ ENV_OVERRIDES = {
     USER_ID: "CHORUS_USER_ID",
 }
 
-DEFAULT_VAT_EXEMPTION_REASON = "TVA non applicable, article 261 C du CGI (opérations d'assurance)"
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:8081"
 
 
@@ -114,11 +124,16 @@ class ChorusSettings:
     delay_receipts_days: int
     delay_fee_invoices_days: int
     cutoff_date: date | None
-    vat_exemption_reason: str
+    vat_exemption_code: str | None
+    vat_exemption_label: str | None
     auto_settle: bool
     overridden: frozenset[str]
     # Stored secrets the current encryption key cannot decrypt (treated as missing).
     unreadable_secrets: frozenset[str] = frozenset()
+    # B3: hours a checked recipient stays trusted across send jobs (0: checked at every job).
+    recipient_freshness_hours: int = DEFAULT_RECIPIENT_FRESHNESS_HOURS
+    # « Type de pièce jointe complémentaire par défaut »: a code of Chorus's list, or none.
+    default_attachment_type: str | None = None
 
     @property
     def missing_connection_fields(self) -> list[str]:
@@ -181,6 +196,14 @@ class _Stored:
             return None
 
 
+def _freshness_hours(raw: str | None) -> int:
+    """B3 freshness in hours: the stored value (0 allowed), else the default."""
+    hours = _int_or_none(raw)
+    if hours is None or not 0 <= hours <= MAX_RECIPIENT_FRESHNESS_HOURS:
+        return DEFAULT_RECIPIENT_FRESHNESS_HOURS
+    return hours
+
+
 def _int_or_none(raw: str | None) -> int | None:
     try:
         return int(raw) if raw else None
@@ -212,13 +235,21 @@ def load() -> ChorusSettings:
         delay_receipts_days=_int_or_none(stored.raw(DELAY_RECEIPTS)) or 0,
         delay_fee_invoices_days=_int_or_none(stored.raw(DELAY_FEE_INVOICES)) or 0,
         cutoff_date=date.fromisoformat(cutoff) if cutoff else None,
-        vat_exemption_reason=stored.raw(VAT_EXEMPTION_REASON) or DEFAULT_VAT_EXEMPTION_REASON,
+        vat_exemption_code=stored.raw(VAT_EXEMPTION_CODE),
+        vat_exemption_label=stored.raw(VAT_EXEMPTION_LABEL),
         auto_settle=stored.flag(AUTO_SETTLE),
         overridden=frozenset(key for key in ENV_OVERRIDES if env_override(key) is not None),
         unreadable_secrets=frozenset(stored.unreadable),
+        recipient_freshness_hours=_freshness_hours(stored.raw(RECIPIENT_FRESHNESS_HOURS)),
+        default_attachment_type=stored.raw(DEFAULT_ATTACHMENT_TYPE),
     )
 
 
 def is_chorus_enabled() -> bool:
     """S1: is dematerialization switched on?"""
     return store.get_bool(CHORUS_ENABLED)
+
+
+def has_vat_exemption_code() -> bool:
+    """Is a VAT exemption code of Chorus's list chosen (needed to send exempt documents)?"""
+    return store.has(VAT_EXEMPTION_CODE)

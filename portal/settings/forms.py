@@ -14,7 +14,6 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
-    TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
@@ -113,15 +112,39 @@ class SystemSettingsForm(FrenchForm):
         description="Obligatoire pour que l'envoi automatique fonctionne.",
         render_kw={"type": "date"},
     )
-    vat_exemption_reason = TextAreaField(
-        "Motif d'exonération de TVA",
+    recipient_freshness_hours = StringField(
+        "Durée de validité d'une vérification de destinataire (heures)",
         filters=[strip],
         description=(
-            "Envoyé à Chorus Pro pour les primes d'assurance (exonérées de TVA) : le code "
-            "d'un motif de la liste de Chorus Pro, ou une mention. "
-            f"Vide : « {chorus.DEFAULT_VAT_EXEMPTION_REASON} »."
+            "Pendant cette durée, un envoi ne réinterroge pas Chorus Pro sur une structure "
+            "destinataire déjà vérifiée ; 0 = vérifier à chaque envoi ; vide = "
+            f"{chorus.DEFAULT_RECIPIENT_FRESHNESS_HOURS} h. « Vérifier dans Chorus Pro » sur "
+            "un contrat force toujours une nouvelle vérification."
         ),
-        render_kw={"rows": 2},
+        render_kw={"inputmode": "numeric"},
+    )
+    # Choices: the stored copy of Chorus's list (vat_exemption.VatExemption.choices); the
+    # service refuses anything else with a French message next to the field.
+    vat_exemption_code = SelectField(
+        "Motif d'exonération de TVA",
+        choices=[],
+        validate_choice=False,
+        description=(
+            "Code envoyé à Chorus Pro pour les primes d'assurance (exonérées de TVA) et les "
+            "factures d'honoraires sans TVA, choisi dans la liste de Chorus Pro : sans motif, "
+            "ces documents ne peuvent pas être envoyés."
+        ),
+    )
+    # Choices: the stored copy of Chorus's list (attachment_types.AttachmentTypes.choices);
+    # the service refuses anything else with a French message next to the field.
+    default_attachment_type = SelectField(
+        "Type de pièce jointe complémentaire par défaut",
+        choices=[],
+        validate_choice=False,
+        description=(
+            "Type proposé pour chaque pièce jointe complémentaire sur l'écran d'envoi (il "
+            "reste modifiable pièce par pièce), choisi dans la liste de Chorus Pro."
+        ),
     )
     submit = SubmitField("Enregistrer")
 

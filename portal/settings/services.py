@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 
 from portal.auth.models import Role, User
 from portal.extensions import db
-from portal.settings import chorus, store
+from portal.settings import attachment_types, chorus, store, vat_exemption
+from portal.settings.attachment_types import AttachmentTypes
+from portal.settings.vat_exemption import VatExemption
 from portal.validators import ValidationFailed
 
 DELAY_ERROR = "Le délai doit être un nombre entier de jours, positif ou nul."
@@ -77,7 +79,9 @@ class SystemInput:
     delay_receipts: str = ""
     delay_fee_invoices: str = ""
     cutoff_date: str = ""
-    vat_exemption_reason: str = ""
+    recipient_freshness_hours: str = ""
+    vat_exemption_code: str = ""
+    default_attachment_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,23 @@ def parse_delay(raw: str) -> int | None:
     if days > MAX_DELAY_DAYS:
         raise ValueError(f"Le délai ne peut pas dépasser {MAX_DELAY_DAYS} jours.")
     return days
+
+
+FRESHNESS_ERROR = "La durée doit être un nombre entier d'heures, positif ou nul."
+
+
+def parse_freshness_hours(raw: str) -> int | None:
+    """B3: empty → None (the default); otherwise whole hours from 0 (every job) to the maximum."""
+    text = _clean(raw)
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{1,6}", text):
+        raise ValueError(FRESHNESS_ERROR)
+    hours = int(text)
+    if hours > chorus.MAX_RECIPIENT_FRESHNESS_HOURS:
+        limit = chorus.MAX_RECIPIENT_FRESHNESS_HOURS
+        raise ValueError(f"La durée ne peut pas dépasser {limit} heures ({limit // 24} jours).")
+    return hours
 
 
 def parse_date(raw: str) -> date | None:
@@ -148,11 +169,17 @@ def _digits(raw: str, label: str) -> str | None:
 
 
 def validate_system(
-    data: SystemInput, overrides: Mapping[str, str]
+    data: SystemInput,
+    overrides: Mapping[str, str],
+    vat: VatExemption | None = None,
+    *,
+    attachment_types: AttachmentTypes | None = None,
 ) -> tuple[SystemChanges | None, dict[str, str]]:
     """Pure: check the Système form. ``overrides`` maps setting keys to the environment
-    variable values that win (those fields are ignored). Returns (changes, {}) or
-    (None, {field name: French message})."""
+    variable values that win (those fields are ignored); ``vat``: the stored VAT exemption
+    code and the stored copy of Chorus's list, the only codes accepted (none when omitted);
+    ``attachment_types``: the same for the default secondary attachment type.
+    Returns (changes, {}) or (None, {field name: French message})."""
     errors: dict[str, str] = {}
     values: dict[str, str | None] = {}
     secrets: dict[str, str | None] = {}
@@ -230,10 +257,27 @@ def validate_system(
     except ValueError as error:
         errors["cutoff_date"] = str(error)
 
-    reason = _clean(data.vat_exemption_reason)
-    if len(reason) > 200:
-        errors["vat_exemption_reason"] = "200 caractères au plus."
-    values[chorus.VAT_EXEMPTION_REASON] = reason or None
+    try:
+        hours = parse_freshness_hours(data.recipient_freshness_hours)
+        values[chorus.RECIPIENT_FRESHNESS_HOURS] = None if hours is None else str(hours)
+    except ValueError as error:
+        errors["recipient_freshness_hours"] = str(error)
+
+    try:
+        code, label = (vat or VatExemption.unset()).check(data.vat_exemption_code)
+    except ValueError as error:
+        errors["vat_exemption_code"] = str(error)
+    else:
+        values[chorus.VAT_EXEMPTION_CODE] = code
+        values[chorus.VAT_EXEMPTION_LABEL] = label
+        if code is not None:
+            values[chorus.VAT_EXEMPTION_CLEARED_TEXT] = None  # the migration's note is answered
+
+    try:
+        checked = attachment_types or AttachmentTypes.unset()
+        values[chorus.DEFAULT_ATTACHMENT_TYPE] = checked.check_default(data.default_attachment_type)
+    except ValueError as error:
+        errors["default_attachment_type"] = str(error)
 
     if errors:
         return None, errors
@@ -267,7 +311,12 @@ def save_system(changes: SystemChanges) -> None:
 
 def update_system(data: SystemInput) -> SystemChanges:
     """Validate then store; raises ``ValidationFailed`` with every French error."""
-    changes, errors = validate_system(data, current_overrides())
+    changes, errors = validate_system(
+        data,
+        current_overrides(),
+        vat_exemption.current(),
+        attachment_types=attachment_types.current(),
+    )
     if changes is None:
         raise ValidationFailed(errors)
     save_system(changes)
@@ -290,7 +339,9 @@ def system_form_data() -> dict[str, object]:
         "delay_receipts": store.get(chorus.DELAY_RECEIPTS) or "",
         "delay_fee_invoices": store.get(chorus.DELAY_FEE_INVOICES) or "",
         "cutoff_date": cutoff or "",
-        "vat_exemption_reason": store.get(chorus.VAT_EXEMPTION_REASON) or "",
+        "recipient_freshness_hours": store.get(chorus.RECIPIENT_FRESHNESS_HOURS) or "",
+        "vat_exemption_code": store.get(chorus.VAT_EXEMPTION_CODE) or "",
+        "default_attachment_type": store.get(chorus.DEFAULT_ATTACHMENT_TYPE) or "",
     }
 
 

@@ -22,7 +22,7 @@ from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.htmx import is_htmx, render
 from portal.jobs.scheduler import settings_changed
-from portal.settings import chorus, recipients, services
+from portal.settings import attachment_types, chorus, recipients, services, vat_exemption
 from portal.settings.forms import (
     AddRecipientForm,
     InsuranceSettingsForm,
@@ -96,6 +96,10 @@ def system() -> str | Response:
         flash("Le formulaire contient des erreurs : rien n'a été enregistré.", "danger")
     status = 200 if request.method == "GET" else 422
     settings = chorus.load()
+    vat = vat_exemption.current(settings)
+    form.vat_exemption_code.choices = vat.choices()
+    types = attachment_types.current(settings)
+    form.default_attachment_type.choices = types.choices()
     page = render_template(
         "settings/system.html",
         form=form,
@@ -104,7 +108,9 @@ def system() -> str | Response:
         states=services.field_states(settings.unreadable_secrets),
         chorus_settings=settings,
         default_urls=chorus.default_urls(settings.environment),
-        default_vat_reason=chorus.DEFAULT_VAT_EXEMPTION_REASON,
+        default_recipient_freshness=str(chorus.DEFAULT_RECIPIENT_FRESHNESS_HOURS),
+        vat_exemption=vat,
+        attachment_types=types,
     )
     return make_response(page, status)
 
@@ -127,7 +133,9 @@ def _system_input(form: SystemSettingsForm) -> services.SystemInput:
         delay_receipts=form.delay_receipts.data or "",
         delay_fee_invoices=form.delay_fee_invoices.data or "",
         cutoff_date=form.cutoff_date.data or "",
-        vat_exemption_reason=form.vat_exemption_reason.data or "",
+        recipient_freshness_hours=form.recipient_freshness_hours.data or "",
+        vat_exemption_code=form.vat_exemption_code.data or "",
+        default_attachment_type=form.default_attachment_type.data or "",
     )
 
 

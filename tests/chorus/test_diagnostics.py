@@ -97,7 +97,7 @@ def test_the_supplier_id_and_bank_details_can_be_looked_up(make):
     )
     banks = fetch_bank_details(client, SUPPLIER_ID)
     assert [b.id_coordonnee_bancaire for b in banks] == [45000001, 45000002]
-    assert banks[0].label == "45000001 — Compte courant Dupont (Crédit Agricole) (IBAN …0189)"
+    assert banks[0].label == "45000001 — Compte courant Dupont (Crédit Agricole)"
     services = fetch_supplier_services(client, SUPPLIER_ID)
     assert [s.id_service for s in services] == [35000001]
 

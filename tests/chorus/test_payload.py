@@ -149,9 +149,9 @@ def test_a_fee_invoice_with_vat_and_attachments_is_sent_exactly_as_the_snapshot(
         vat_amount=Decimal("50.00"),
         total=Decimal("300.00"),
     )
-    secondary = [
-        AttachmentRef(9000002, "Attestation d'assurance"),
-        AttachmentRef(9000003, "Tableau de garanties"),
+    secondary = [  # each with the type chosen in Chorus's list (EVIDENCE.md § 2)
+        AttachmentRef(9000002, "Attestation d'assurance", "ATT"),
+        AttachmentRef(9000003, "Tableau de garanties", "AUT"),
     ]
     body = build_submission(
         invoice,
@@ -187,6 +187,54 @@ def test_a_refund_receipt_is_sent_as_a_credit_note_exactly_as_the_snapshot(
     assert_matches_snapshot("soumettre_credit_note.json", sent_body(mocked, "/soumettre"))
 
 
+def test_b10_a_fee_invoice_credit_note_is_sent_exactly_as_the_snapshot(app, mocked, chorus_client):
+    company = factories.make_company(name="Cabinet Dupont")
+    account = factories.make_bank_account(
+        company, chorus_supplier_service_id=35000001, chorus_bank_details_id=45000001
+    )
+    client = factories.make_client(siret="28797309311412")
+    contract = factories.make_contract(
+        client=client, company=company, bank_account=account, chorus_service_code="FINANCES"
+    )
+    original = factories.make_fee_invoice(number="FH2026-0007", client=client, contract=contract)
+    credit_note = factories.make_fee_invoice(
+        number="AV2026-0001",
+        client=client,
+        contract=contract,
+        amount_ht=Decimal("-250.00"),
+        vat_rate=Decimal("20.00"),
+        vat_amount=Decimal("-50.00"),
+        total=Decimal("-300.00"),
+        original_fee_invoice=original,
+    )
+    main = AttachmentRef(9000001, main_attachment_designation(credit_note))
+    body = build_submission(
+        credit_note, settings=settings(), invoice_date=DAY, main_attachment=main
+    )
+    chorus_client.submit_invoice(body)
+    # AVOIR, positive amounts, the cancelled invoice as origin and no payment mode, even
+    # with a bank account (EVIDENCE.md § 5).
+    sent = sent_body(mocked, "/soumettre")
+    assert_matches_snapshot("soumettre_fee_invoice_credit_note.json", sent)
+
+
+def test_b10_a_credit_note_references_the_copy_that_replaced_its_rejected_original(app):
+    original = full_receipt(chorus_status="REJETEE")
+    copy = factories.make_receipt(number="Q2026-000123-R1", contract=original.contract)
+    original.replaced_by = copy
+    refund = factories.make_receipt(
+        number="R2026-000001",
+        contract=original.contract,
+        net_premium=Decimal("-100.00"),
+        taxes=Decimal("0.00"),
+        total=Decimal("-100.00"),
+        original_receipt=original,
+    )
+    body = build_submission(refund, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
+    assert body["references"]["numeroFactureOrigine"] == "Q2026-000123-R1"
+    assert "modePaiement" not in body["references"]
+
+
 def test_an_attachment_upload_is_sent_exactly_as_the_snapshot(mocked, chorus_client):
     chorus_client.upload_attachment(
         b"%PDF-1.4\n% avis\n", "Avis_echeance_Q2026-000123.pdf", "application/pdf"
@@ -197,13 +245,13 @@ def test_an_attachment_upload_is_sent_exactly_as_the_snapshot(mocked, chorus_cli
 # -- mapping rules ------------------------------------------------------------------------------
 
 
-def test_a_receipt_is_vat_exempt_with_the_reason_and_its_total_as_every_amount(app):
+def test_a_receipt_is_vat_exempt_with_the_chosen_code_and_its_total_as_every_amount(app):
     receipt = full_receipt(
         net_premium=Decimal("1000"), taxes=Decimal("90.5"), total=Decimal("1090.5")
     )
     body = build_submission(receipt, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
     assert body["references"]["typeTva"] == "EXONERATION"
-    assert body["references"]["motifExonerationTva"] == settings().vat_exemption_reason
+    assert body["references"]["motifExonerationTva"] == "ASSURANCE_261C"  # the code, no label
     amounts = body["montantTotal"]
     assert amounts == {
         "montantHtTotal": Decimal("1090.50"),
@@ -254,7 +302,7 @@ def test_a_fee_invoice_without_vat_is_exempt_and_one_with_vat_is_tva_sur_debit(a
         taxed, settings=settings(), invoice_date=DAY, main_attachment=MAIN
     )
     assert exempt_body["references"]["typeTva"] == "EXONERATION"
-    assert "motifExonerationTva" in exempt_body["references"]
+    assert exempt_body["references"]["motifExonerationTva"] == "ASSURANCE_261C"
     assert taxed_body["references"]["typeTva"] == "TVA_SUR_DEBIT"
     assert "motifExonerationTva" not in taxed_body["references"]
     assert taxed_body["montantTotal"]["montantTVA"] == Decimal("100.00")
@@ -289,6 +337,29 @@ def test_a_missing_supplier_id_or_siret_is_refused_in_french(app):
         build_submission(receipt, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
 
 
+def test_a_secondary_attachment_without_a_chorus_type_stops_the_payload(app):
+    receipt = full_receipt()
+    with pytest.raises(PayloadError, match="« Annexe » n'a pas de type Chorus Pro"):
+        build_submission(
+            receipt,
+            settings=settings(),
+            invoice_date=DAY,
+            main_attachment=MAIN,
+            secondary_attachments=[AttachmentRef(2, "Annexe")],
+        )
+
+
+def test_an_exempt_document_cannot_be_described_without_a_vat_exemption_code(app):
+    no_code = settings(vat_exemption_code=None, vat_exemption_label=None)
+    with pytest.raises(PayloadError, match="Aucun motif d'exonération de TVA Chorus Pro"):
+        build_submission(
+            factories.make_receipt(), settings=no_code, invoice_date=DAY, main_attachment=MAIN
+        )
+    taxed = factories.make_fee_invoice()  # VAT applies: no exemption code needed
+    body = build_submission(taxed, settings=no_code, invoice_date=DAY, main_attachment=MAIN)
+    assert body["references"]["typeTva"] == "TVA_SUR_DEBIT"
+
+
 def test_every_built_body_passes_the_emulator_request_model(app):
     receipt = full_receipt()
     body = build_submission(
@@ -296,7 +367,7 @@ def test_every_built_body_passes_the_emulator_request_model(app):
         settings=settings(user_id=1),
         invoice_date=DAY,
         main_attachment=MAIN,
-        secondary_attachments=[AttachmentRef(2, "Annexe")],
+        secondary_attachments=[AttachmentRef(2, "Annexe", "AUT")],
     )
     SoumettreFactureParam.validate(json.loads(jsonbody.dumps(body), parse_float=Decimal))
 

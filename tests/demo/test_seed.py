@@ -14,7 +14,7 @@ from portal.billing.models import Allocation, FeeInvoice, Payment, Receipt
 from portal.demo.seed import DatabaseNotEmpty, SeedSummary, load_directory, seed_demo
 from portal.extensions import db
 from portal.portfolio.models import BankAccount, Client, ClientDocument, Company, Contract
-from portal.settings import chorus, recipients
+from portal.settings import chorus, recipients, vat_exemption
 from tests.factories import make_user
 
 TODAY = date(2026, 11, 27)
@@ -101,6 +101,9 @@ def _check_the_chorus_settings_point_to_the_emulator(seeded: SeedSummary) -> Non
     assert settings.cutoff_date == date(2026, 8, 27)
     assert settings.delay_receipts_days == 0 and settings.delay_fee_invoices_days == 0
     assert settings.is_connection_complete
+    # Receipts go out VAT-exempt: a code of the emulator's list is chosen, and Chorus lists it.
+    assert settings.vat_exemption_code == "ASSURANCE_261C"
+    assert vat_exemption.current(settings).is_listed is True
 
 
 def _check_every_public_client_is_a_structure_of_the_emulator_directory(

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.settings import chorus, services, store
+from portal.settings import chorus, reference_lists, services, store
 from portal.settings.models import Setting
 from tests.factories import csrf_token_from
 
@@ -39,7 +39,7 @@ def _form(**changes: Any) -> dict[str, Any]:
         "delay_receipts": "30",
         "delay_fee_invoices": "",
         "cutoff_date": "2026-01-31",
-        "vat_exemption_reason": "",
+        "vat_exemption_code": "",
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
@@ -149,13 +149,19 @@ def test_s15_the_system_tab_warns_that_the_chorus_date_is_the_sending_date(
 
 def test_s2_valid_settings_are_saved_and_loaded(as_admin: FlaskClient) -> None:
     _enable_chorus()
+    reference_lists.save(
+        reference_lists.VAT_EXEMPTION_REASONS,
+        [("ASSURANCE_261C", "Opérations d'assurance")],
+        api_url=chorus.load().api_url,
+    )
+    db.session.commit()
     response = _post_system(
         as_admin,
         client_secret=CLIENT_SECRET,
         tech_password=TECH_PASSWORD,
         user_id="123456",
         delay_fee_invoices="0",
-        vat_exemption_reason="Exonération article 261 C",
+        vat_exemption_code="ASSURANCE_261C",
     )
     assert response.status_code == 303, response.get_data(as_text=True)[-2000:]
     settings = chorus.load()
@@ -169,7 +175,10 @@ def test_s2_valid_settings_are_saved_and_loaded(as_admin: FlaskClient) -> None:
     assert settings.delay_receipts_days == 30
     assert settings.delay_fee_invoices_days == 0
     assert settings.cutoff_date.isoformat() == "2026-01-31"
-    assert settings.vat_exemption_reason == "Exonération article 261 C"
+    assert (settings.vat_exemption_code, settings.vat_exemption_label) == (
+        "ASSURANCE_261C",
+        "Opérations d'assurance",
+    )
     assert settings.is_connection_complete
 
 
