@@ -33,6 +33,7 @@ from portal.chorus.errors import (
 )
 from portal.chorus.http import ChorusSession
 from portal.chorus.results import (
+    AttachmentType,
     BankDetails,
     HealthStatus,
     InvoiceDetail,
@@ -104,6 +105,13 @@ VAT_EXEMPTION_REASONS = Operation(
     "/cpro/transverses/v1/recuperer/motifs/exonerationtva",
     empty_result_allowed=True,
 )
+ATTACHMENT_TYPES = Operation(
+    "transverses/recuperer/typespj",
+    "/cpro/transverses/v1/recuperer/typespj",
+    empty_result_allowed=True,
+)
+# The ``typeObjet`` of an invoice's attachments (go-choruspro's TypeObjet list, EVIDENCE.md § 2).
+INVOICE_OBJECT_TYPE = "FACTURE"
 
 OPERATIONS: tuple[Operation, ...] = (
     HEALTH_CHECK,
@@ -119,6 +127,7 @@ OPERATIONS: tuple[Operation, ...] = (
     SUPPLIER_STRUCTURES,
     BANK_DETAILS,
     VAT_EXEMPTION_REASONS,
+    ATTACHMENT_TYPES,
 )
 
 
@@ -156,6 +165,8 @@ class Exchange:
     attempts: int
     duration_ms: int
     message: str | None = None
+    # Chorus's own ``libelle`` (a message key or French text), when it answered one.
+    libelle: str | None = None
 
 
 Observer = Callable[[Exchange], None]
@@ -380,6 +391,19 @@ class ChorusClient:
         rows = _rows(data, "listeMotifsExonerationTva") or _rows(data, "listeMotifs")
         return [reason for reason in map(VatExemptionReason.from_json, rows) if reason.code]
 
+    def list_attachment_types(self) -> list[AttachmentType]:
+        """``recuperer/typespj``: the codes accepted in ``pieceJointeComplementaireType``.
+
+        Asked for invoices (``typeObjet`` ``FACTURE``). When the answer mixes objects, only
+        the rows marked ``FACTURE`` are kept; when none is, the whole answer is (Chorus
+        filtered it, or names the object otherwise): never an empty list by our doing.
+        """
+        body = {"codeLangue": "FR", "typeObjet": INVOICE_OBJECT_TYPE}
+        rows = _rows(self._call(ATTACHMENT_TYPES, body), "listeTypePieceJointe")
+        types = [kind for kind in map(AttachmentType.from_json, rows) if kind.code]
+        for_invoices = [kind for kind in types if kind.object_type == INVOICE_OBJECT_TYPE]
+        return for_invoices or types
+
     # -- transport ------------------------------------------------------------------------------
 
     def _all_pages(
@@ -424,7 +448,14 @@ class ChorusClient:
                 raise
             else:
                 code = _as_int(data.get("codeRetour"))
-                self._notify(op.name, started, http_status=status, code=code, attempts=attempt)
+                self._notify(
+                    op.name,
+                    started,
+                    http_status=status,
+                    code=code,
+                    attempts=attempt,
+                    libelle=str(data.get("libelle") or "").strip() or None,
+                )
                 return data
 
     def _exchange(
@@ -489,6 +520,14 @@ class ChorusClient:
             )
         if status >= 400 or status < 200:
             fields = data if isinstance(data, dict) else {}
+            # Business refusals may come as HTTP 400 with the same {codeRetour, libelle} body
+            # as on HTTP 200, "no result" included: the same rules apply to both.
+            if (
+                status == 400
+                and op.empty_result_allowed
+                and _as_int(fields.get("codeRetour")) == EMPTY_RESULT_CODE
+            ):
+                return fields
             libelle = str(fields.get("libelle") or response.reason or "").strip()
             raise ChorusRefused(
                 _as_int(fields.get("codeRetour")),
@@ -612,12 +651,14 @@ class ChorusClient:
         code: int | None = None,
         error: ChorusError | None = None,
         attempts: int = 1,
+        libelle: str | None = None,
     ) -> None:
         if self._observer is None:
             return
         if error is not None:
             http_status = getattr(error, "http_status", None)
             code = getattr(error, "code_retour", None)
+            libelle = getattr(error, "libelle", None) or None
         exchange = Exchange(
             operation=operation,
             ok=error is None,
@@ -626,6 +667,7 @@ class ChorusClient:
             attempts=attempts,
             duration_ms=int((time.monotonic() - started) * 1000),
             message=str(error) if error is not None else None,
+            libelle=libelle,
         )
         try:
             self._observer(exchange)

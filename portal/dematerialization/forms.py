@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from wtforms import SelectMultipleField, StringField
@@ -22,9 +23,30 @@ class GedPiecesField(SelectMultipleField):
 
 
 class SendForm(FrenchForm):
-    """« Dématérialiser dans Chorus Pro »: GED documents added as secondary attachments."""
+    """« Dématérialiser dans Chorus Pro »: GED documents added as secondary attachments.
+
+    Each ticked document's Chorus type comes in ``type-<id>`` (one select per row, read by
+    :func:`posted_attachment_types`; ``AttachmentTypes.choose`` decides what is valid).
+    """
 
     pieces = GedPiecesField("Pièces jointes complémentaires", coerce=int)
+
+
+MAX_POSTED_TYPE_LENGTH = 200  # anything longer is refused anyway: never read more
+
+
+def attachment_type_field(document_id: int) -> str:
+    """Name of the « Type Chorus Pro » select of one GED document on the send screen."""
+    return f"type-{document_id}"
+
+
+def posted_attachment_types(formdata: Mapping[str, Any], ids: Iterable[int]) -> dict[int, str]:
+    """The type posted for each GED document id (empty when absent), bounded in length."""
+    posted = {}
+    for document_id in ids:
+        value = formdata.get(attachment_type_field(document_id))
+        posted[document_id] = value[:MAX_POSTED_TYPE_LENGTH] if isinstance(value, str) else ""
+    return posted
 
 
 class UseServiceForm(FrenchForm):

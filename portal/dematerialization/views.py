@@ -35,13 +35,14 @@ from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.billing import queries as billing_queries
 from portal.billing.filters import DocumentFilters, FeeInvoiceFilters, ReceiptFilters
+from portal.chorus import services as chorus_services
 from portal.chorus.errors import ChorusError, ChorusRefused
 from portal.chorus.factory import client_from_settings
 from portal.chorus.limits import MAX_FILE_BYTES, MAX_TOTAL_BYTES
 from portal.dematerialization import attachments, documents, panels, playbook, recipients, sending
 from portal.dematerialization import services as demat_services
 from portal.dematerialization.documents import Document
-from portal.dematerialization.forms import SendForm, UseServiceForm
+from portal.dematerialization.forms import SendForm, UseServiceForm, posted_attachment_types
 from portal.dematerialization.models import DocumentType
 from portal.extensions import db
 from portal.formatting import fr_number
@@ -49,7 +50,9 @@ from portal.htmx import hx_redirect, is_htmx, render
 from portal.jobs import queries as job_queries
 from portal.jobs.models import ItemState, Job, JobKind
 from portal.portfolio.models import Contract
+from portal.settings import attachment_types
 from portal.settings import chorus as chorus_settings
+from portal.settings.attachment_types import LIST_NOT_LOADED
 from portal.validators import ValidationFailed
 
 bp = Blueprint("dematerialization", __name__, url_prefix="/dematerialisation")
@@ -200,13 +203,31 @@ def _budget_errors(budget: attachments.Budget) -> list[str]:
 
 
 def _send_context(
-    document: Document, form: SendForm, choices: list[panels.GedChoice], selected_ids: list[int]
+    document: Document,
+    form: SendForm,
+    choices: list[panels.GedChoice],
+    selected_ids: list[int],
+    *,
+    posted_types: dict[int, str] | None = None,
+    type_errors: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     selected = _selected_choices(choices, selected_ids)
     chorus = chorus_document_panel(document)
     if chorus is None:
         abort(404)
+    types = attachment_types.current()
+    posted = posted_types or {}
     return {
+        # Each GED row's « Type Chorus Pro »: the posted choice, else the default (EVIDENCE § 2).
+        "attachment_types": types,
+        "piece_types": {
+            c.document.id: posted.get(c.document.id) or types.usable_default or "" for c in choices
+        },
+        "type_errors": type_errors or {},
+        "type_problem": LIST_NOT_LOADED if selected and not types.is_known else None,
+        "types_load_url": url_for(
+            "dematerialization.load_attachment_types", kind=chorus.slug, document_id=document.id
+        ),
         "document": document,
         "chorus": chorus,
         "form": form,
@@ -232,16 +253,22 @@ def send(kind: str, document_id: int) -> Response:
     form = SendForm()
     form.pieces.choices = [(c.document.id, c.document.original_name) for c in choices]
     errors: list[str] = []
+    selected_ids = [value for value in form.pieces.data or [] if isinstance(value, int)]
+    posted = posted_attachment_types(request.form, selected_ids)
+    type_errors: dict[int, str] = {}
     if request.method == "POST":
         if form.validate_on_submit():
-            started = _start_single_send(document, choices, form.pieces.data or [])
+            types = attachment_types.current()
+            kinds, type_errors = types.choose(selected_ids, posted)
+            started = _start_single_send(document, choices, selected_ids, kinds, type_errors)
             if isinstance(started, Response):
                 return started
             errors = started
         else:
             errors = [str(message) for messages in form.errors.values() for message in messages]
-    selected_ids = [value for value in form.pieces.data or [] if isinstance(value, int)]
-    context = _send_context(document, form, choices, selected_ids)
+    context = _send_context(
+        document, form, choices, selected_ids, posted_types=posted, type_errors=type_errors
+    )
     return render(
         "dematerialization/send.html",
         status=422 if errors else 200,
@@ -262,9 +289,14 @@ def send_budget(kind: str, document_id: int) -> Response:
 
 
 def _start_single_send(
-    document: Document, choices: list[panels.GedChoice], ids: list[int]
+    document: Document,
+    choices: list[panels.GedChoice],
+    ids: list[int],
+    kinds: dict[int, str],
+    type_errors: dict[int, str],
 ) -> Response | list[str]:
-    """Start the job, or say in French why not (nothing started then)."""
+    """Start the job, or say in French why not (nothing started then). ``kinds``: the
+    checked Chorus type of each chosen GED document; ``type_errors``: why one is refused."""
     planned = sending.plan([document], chorus_enabled=True)
     errors: list[str] = []
     if planned.skipped:
@@ -282,6 +314,11 @@ def _start_single_send(
         errors.extend(reason.message for reason in reasons)
     selected = _selected_choices(choices, ids)
     errors.extend(_budget_errors(_budget(document, selected)))
+    errors.extend(
+        f"{choice.document.original_name} : {type_errors[choice.document.id]}"
+        for choice in selected
+        if choice.document.id in type_errors
+    )
     if errors:
         return errors
     job = sending.start_send(
@@ -289,6 +326,9 @@ def _start_single_send(
         kind=JobKind.SINGLE_SEND,
         user=current_user._get_current_object(),
         secondary_document_ids=[choice.document.id for choice in selected],
+        secondary_attachment_types={
+            choice.document.id: kinds[choice.document.id] for choice in selected
+        },
     )
     if not any(item.state == ItemState.PENDING.value for item in job.items):
         # Another click or browser locked it between our check and the lock: no useless job.
@@ -298,6 +338,32 @@ def _start_single_send(
     db.session.commit()
     sending.launch(job)
     return hx_redirect(url_for("dematerialization.send_progress", job_id=job.id))
+
+
+@bp.route("/<kind>/<int:document_id>/types-de-pieces-jointes", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def load_attachment_types(kind: str, document_id: int) -> Response:
+    """« Charger les types de Chorus Pro » on the send screen: read Chorus's list of
+    attachment types (throttled) and come back to the screen with it."""
+    document = _document_or_404(kind, document_id)
+    lookup = chorus_services.claim_attachment_types_lookup()
+    db.session.commit()
+    if lookup is None:
+        lookup = chorus_services.lookup_attachment_types()
+        db.session.commit()
+    flash(*_types_loaded_message(lookup))
+    return hx_redirect(
+        url_for("dematerialization.send", kind=panels.slug_of(document), document_id=document.id)
+    )
+
+
+def _types_loaded_message(lookup: chorus_services.AttachmentTypeLookup) -> tuple[str, str]:
+    if lookup.error:
+        return f"Types de pièces jointes non chargés : {lookup.error}", "danger"
+    if not lookup.types:
+        return "Chorus Pro ne renvoie aucun type de pièce jointe.", "warning"
+    count = len(lookup.types)
+    return f"{count} type(s) de pièces jointes chargé(s) depuis Chorus Pro.", "success"
 
 
 def _already_running(document: Document) -> Response:
@@ -485,7 +551,8 @@ def _contract_url(contract: Contract) -> str:
 @bp.route("/contrats/<int:contract_id>/verifier", methods=["POST"])
 @requires(Role.GESTIONNAIRE)
 def recipient_refresh(contract_id: int) -> Response:
-    """« Vérifier dans Chorus Pro »: refresh the cached structure of the client's SIRET."""
+    """« Vérifier dans Chorus Pro »: refresh the cached structure of the client's SIRET
+    whatever its age, and consult the contract's service (B3)."""
     contract = _contract_or_404(contract_id)
     panel = panels.recipient_panel(contract)
     error: playbook.Explanation | None = None
@@ -493,7 +560,9 @@ def recipient_refresh(contract_id: int) -> Response:
     if panel.problem is None and panel.siret:
         siret = panel.siret
         try:
-            recipients.refresh(siret, client_from_settings())
+            recipients.refresh(
+                siret, client_from_settings(), service_code=contract.chorus_service_code
+            )
         except ChorusError as failure:
             db.session.rollback()
             message = str(failure)

@@ -1,5 +1,6 @@
-"""A gestionnaire sends one receipt with two GED attachments, then mass-sends a filtered list
-(S9-S11, S13) in the browser, against the Chorus Pro emulator."""
+"""A gestionnaire sends one receipt with two GED attachments, loading Chorus's attachment types
+and choosing one, then mass-sends a filtered list (S9-S11, S13, issue 10 § 2) in the browser,
+against the Chorus Pro emulator."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from portal.extensions import db
 from portal.models_base import ChorusState
+from portal.settings import reference_lists, store
 from portal.settings.models import RecipientListMember
 from tests import factories
 from tests.browser.conftest import log_in, screenshot
@@ -42,6 +44,8 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
     ged_file(contract.client, "Attestation d'assurance 2026.pdf")
     ged_file(contract.client, "Bon de commande.pdf")
     ged_file(contract.client, "macro.exe")
+    # Chorus's list of attachment types was never read for this environment.
+    store.put("chorus.list." + reference_lists.ATTACHMENT_TYPES, None)
     db.session.commit()
     # The answer to the submission takes a second: the progress is seen while it runs.
     chorus.state.faults.update(
@@ -59,12 +63,19 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
         f"Avis_echeance_{receipt.number}.pdf" in page.get_by_test_id("main-attachment").inner_text()
     )
     assert page.locator("input[name=pieces]:disabled").count() == 1  # macro.exe
+    # No type can be chosen before the list is read: load it from the send screen.
+    page.get_by_test_id("load-attachment-types").click()
+    page.get_by_text("type(s) de pièces jointes chargé(s) depuis Chorus Pro").wait_for()
+    order_type = page.get_by_label("Type Chorus Pro de Bon de commande.pdf")
+    assert order_type.input_value() == "AUT"  # the administrator's default, preselected
+    assert page.get_by_label("Type Chorus Pro de Attestation d'assurance 2026.pdf").is_visible()
     budget = page.get_by_test_id("budget-count")
     assert "1 fichier" in budget.inner_text()
-    page.get_by_label("Attestation d'assurance 2026.pdf").check()
+    page.get_by_label("Attestation d'assurance 2026.pdf", exact=True).check()
     page.get_by_test_id("budget-count").filter(has_text="2 fichiers").wait_for()
-    page.get_by_label("Bon de commande.pdf").check()
+    page.get_by_label("Bon de commande.pdf", exact=True).check()
     page.get_by_test_id("budget-count").filter(has_text="3 fichiers").wait_for()
+    order_type.select_option(label="BDC — Bon de commande")
     assert (
         "sera renommé en « Attestation_d_assurance_2026.pdf »"
         in page.get_by_test_id("send-budget").inner_text()
@@ -81,6 +92,10 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
     db.session.refresh(receipt)
     assert receipt.chorus_state == ChorusState.SENT.value
     assert str(receipt.chorus_invoice_id) in outcome.inner_text()
+    sent = chorus.state.invoices[receipt.chorus_invoice_id].body["pieceJointeComplementaire"]
+    assert {
+        p["pieceJointeComplementaireDesignation"]: p["pieceJointeComplementaireType"] for p in sent
+    } == {"Attestation d'assurance 2026.pdf": "AUT", "Bon de commande.pdf": "BDC"}
     # The bell was refreshed when the job ended.
     page.get_by_test_id("unread-count").wait_for(timeout=LONG)
     page.get_by_role("button", name=re.compile("^Notifications")).click()

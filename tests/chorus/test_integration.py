@@ -60,7 +60,7 @@ def submission(client: ChorusClient, numero: str = "Q2026-1", **references: Any)
             "deviseFacture": "EUR",
             "typeFacture": "FACTURE",
             "typeTva": "EXONERATION",
-            "motifExonerationTva": "Assurance",
+            "motifExonerationTva": "ASSURANCE_261C",
             **references,
         },
         "montantTotal": {

@@ -16,6 +16,7 @@ ADMIN_ONLY = [
     ("GET", "/administration/chorus/identifiant-fournisseur"),
     ("POST", "/administration/chorus/identifiant-fournisseur"),
     ("GET", "/administration/chorus/motifs-exoneration-tva"),
+    ("GET", "/administration/chorus/types-pieces-jointes"),
 ]
 BANK_LOOKUP = ("GET", "/administration/chorus/coordonnees-bancaires")
 EVERY = [*ADMIN_ONLY, BANK_LOOKUP]

@@ -10,14 +10,16 @@ import pytest
 from flask import Flask
 
 from portal.billing.services import store_generated_pdf
+from portal.chorus.emulator.operations import ATTACHMENT_TYPES
 from portal.chorus.emulator.server import RunningEmulator
 from portal.extensions import db
 from portal.jobs.runner import get_runner
 from portal.settings import chorus as keys
-from portal.settings import store
+from portal.settings import reference_lists, store
 from portal.settings.models import RecipientListMember
 from tests import factories
 from tests.chorus.emulator_fixtures import (  # noqa: F401  (fixtures used by name)
+    ATTACHMENT_TYPE,
     BANK_DETAILS_ID,
     CLIENT_ID,
     CLIENT_SECRET,
@@ -26,6 +28,8 @@ from tests.chorus.emulator_fixtures import (  # noqa: F401  (fixtures used by na
     SUPPLIER_SERVICE_ID,
     TECH_LOGIN,
     TECH_PASSWORD,
+    VAT_EXEMPTION_CODE,
+    VAT_EXEMPTION_LABEL,
     chorus_emulator,
     chorus_emulator_server,
 )
@@ -42,6 +46,11 @@ def configure_chorus(base_url: str, **extra: Any) -> None:
     store.put(keys.TECH_LOGIN, TECH_LOGIN)
     store.put_secret(keys.TECH_PASSWORD, TECH_PASSWORD)
     store.put(keys.SUPPLIER_ID, str(SUPPLIER_ID))
+    store.put(keys.VAT_EXEMPTION_CODE, VAT_EXEMPTION_CODE)
+    store.put(keys.VAT_EXEMPTION_LABEL, VAT_EXEMPTION_LABEL)
+    # The emulator's attachment types, as « Choisir parmi les types de Chorus Pro » stores them.
+    reference_lists.save(reference_lists.ATTACHMENT_TYPES, ATTACHMENT_TYPES, api_url=base_url)
+    store.put(keys.DEFAULT_ATTACHMENT_TYPE, ATTACHMENT_TYPE)
     store.put_date(keys.CUTOFF_DATE, extra.pop("cutoff", date(2020, 1, 1)))
     for key, value in extra.items():
         store.put(key, value)

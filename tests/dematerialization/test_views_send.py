@@ -21,6 +21,7 @@ from tests.dematerialization.view_helpers import (
     enable_chorus,
     ged_file,
     job_count,
+    load_attachment_types,
     post,
     wait_all,
 )
@@ -68,6 +69,7 @@ def test_s10_the_live_budget_counts_files_totals_and_refuses_more_than_120_mb(
     as_gestionnaire: FlaskClient,
 ) -> None:
     enable_chorus()
+    load_attachment_types()  # else no attachment can be typed, so none can be sent
     receipt = sendable_receipt()
     client = receipt.client
     small = ged_file(client, "Attestation.pdf")

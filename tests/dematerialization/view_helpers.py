@@ -10,20 +10,31 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from portal import storage
+from portal.chorus.emulator.operations import ATTACHMENT_TYPES
 from portal.extensions import db
 from portal.jobs.models import Job
 from portal.jobs.runner import get_runner
 from portal.portfolio.models import ClientDocument
 from portal.settings import chorus as keys
-from portal.settings import store
+from portal.settings import reference_lists, store
 from tests import factories
+from tests.chorus.emulator_fixtures import VAT_EXEMPTION_CODE
 
 MB = 1024 * 1024
 
 
 def enable_chorus(enabled: bool = True) -> None:
-    """S1 alone (no connection settings): enough for panels, badges and screens."""
+    """S1 and a VAT exemption code (no connection settings): enough for panels, badges and
+    screens."""
     store.put_bool(keys.CHORUS_ENABLED, enabled)
+    store.put(keys.VAT_EXEMPTION_CODE, VAT_EXEMPTION_CODE)
+    db.session.commit()
+
+
+def load_attachment_types() -> None:
+    """The emulator's attachment types as if read from Chorus for the current settings."""
+    api_url = keys.load().api_url
+    reference_lists.save(reference_lists.ATTACHMENT_TYPES, ATTACHMENT_TYPES, api_url=api_url)
     db.session.commit()
 
 

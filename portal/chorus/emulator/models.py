@@ -629,6 +629,33 @@ RecupererMotifsExonerationTvaParam = Model(
     {"codeLangue": text(enum=("FR", "EN", "fr", "en"))},
 )
 
+# The objects an attachment may belong to (go-choruspro transverses_pieces_jointes.go).
+TYPES_OBJET = (
+    "STRUCTURE",
+    "UTILISATEUR",
+    "CB",
+    "MANDAT",
+    "FICHE_RACCORDEMENT",
+    "EJ",
+    "MEMOIRE",
+    "DMD_RBST",
+    "TRANSVERSE",
+    "FACTURE_TRAVAUX",
+    "FACTURE",
+    "DMDE_CPTE_DEV_SI_EXT",
+    "SOLLICITATION",
+    "CERTIFICAT",
+    "PJ_REJET_EDI",
+)
+
+RecupererTypesPieceJointeParam = Model(
+    "RecupererTypesPieceJointeParam",
+    {
+        "codeLangue": text(enum=("FR", "EN", "fr", "en")),
+        "typeObjet": text(enum=TYPES_OBJET),
+    },
+)
+
 # Request model of each operation checked against the official Swagger: operation path →
 # (Swagger file, model). The Transverses operations are absent (no public Swagger).
 SWAGGER_CHECKED: dict[str, tuple[str, Model]] = {
