@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from portal import clock
 from portal.billing.filters import parse_amount
 from portal.billing.models import PaymentMethod
+from portal.chorus.limits import NUMBER_RULE
 from portal.validators import FrenchForm, NotBefore, empty_to_none, strip
 
 
@@ -136,7 +137,31 @@ class FeeInvoiceForm(FrenchForm):
         default=Decimal("20"),
         description="De 0 à 100. La TVA et le TTC sont calculés à l'enregistrement.",
     )
+    original_fee_invoice_number = StringField(
+        "Facture d'origine (n°)",
+        [Optional(), Length(max=40)],
+        filters=[strip, empty_to_none],
+        description=(
+            "Pour un avoir (montant HT négatif) : la facture qu'il annule (même client). "
+            "Chorus Pro reçoit alors un avoir qui la référence."
+        ),
+    )
     submit = SubmitField("Enregistrer")
+
+
+class ReissueForm(FrenchForm):
+    """Réémettre sous un nouveau numéro: the copy's number (proposed, editable)."""
+
+    number = StringField(
+        "Nouveau numéro",
+        [REQUIRED_NUMBER, Length(max=40)],
+        filters=[strip],
+        description=(
+            f"Proposé par le portail, modifiable ({NUMBER_RULE}) ; jamais utilisé par une "
+            "quittance ni une facture."
+        ),
+    )
+    submit = SubmitField("Réémettre sous ce numéro")
 
 
 class PdfUploadForm(FrenchForm):

@@ -6,7 +6,16 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, case
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    Computed,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    case,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -17,6 +26,14 @@ from portal.models_base import ChorusTracked, StoredPdf
 from portal.portfolio.models import Client, Company, Contract
 
 ZERO = Decimal("0.00")
+
+
+# One supplier numbering space in Chorus Pro, whatever the case: ``number_key`` is the number
+# in lower case, computed by the database itself (it can never drift from ``number``, even
+# when rows are written without the ORM) and unique per table. Across the two tables the
+# billing services check it (``queries.number_taken``). SQLite lowers ASCII letters only,
+# PostgreSQL every letter: the numbers Chorus Pro can take are ASCII (``chorus.limits``).
+NUMBER_KEY = "lower(number)"
 
 
 class SettlementMixin:
@@ -79,6 +96,7 @@ class Receipt(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: ign
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
+    number_key: Mapped[str] = mapped_column(String(40), Computed(NUMBER_KEY), unique=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     period_start_on: Mapped[date] = mapped_column()
     period_end_on: Mapped[date] = mapped_column()
@@ -91,10 +109,20 @@ class Receipt(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: ign
     corruption_reason: Mapped[str | None] = mapped_column(Text)
     # B10: a refund may reference the receipt it refunds.
     original_receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
+    # Re-issued under a new number after a Chorus REJETEE: the copy that replaces this one.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
     contract: Mapped[Contract] = relationship()
-    original_receipt: Mapped[Receipt | None] = relationship(remote_side=[id])
+    original_receipt: Mapped[Receipt | None] = relationship(
+        remote_side=[id], foreign_keys=[original_receipt_id]
+    )
+    replaced_by: Mapped[Receipt | None] = relationship(
+        remote_side=[id], foreign_keys=[replaced_by_id], back_populates="replaces"
+    )
+    replaces: Mapped[Receipt | None] = relationship(
+        foreign_keys=[replaced_by_id], back_populates="replaced_by", uselist=False
+    )
 
     @property
     def client(self) -> Client:
@@ -121,6 +149,7 @@ class FeeInvoice(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: 
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
+    number_key: Mapped[str] = mapped_column(String(40), Computed(NUMBER_KEY), unique=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
     # The issuing company (printed on the invoice); optional when the contract gives it.
@@ -135,11 +164,24 @@ class FeeInvoice(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: 
     allocated_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     is_corrupted: Mapped[bool] = mapped_column(default=False)
     corruption_reason: Mapped[str | None] = mapped_column(Text)
+    # B10: a credit note (negative total) may reference the invoice it cancels.
+    original_fee_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("fee_invoices.id"))
+    # Re-issued under a new number after a Chorus REJETEE: the copy that replaces this one.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("fee_invoices.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
     client: Mapped[Client] = relationship()
     contract: Mapped[Contract | None] = relationship()
     company: Mapped[Company | None] = relationship()
+    original_fee_invoice: Mapped[FeeInvoice | None] = relationship(
+        remote_side=[id], foreign_keys=[original_fee_invoice_id]
+    )
+    replaced_by: Mapped[FeeInvoice | None] = relationship(
+        remote_side=[id], foreign_keys=[replaced_by_id], back_populates="replaces"
+    )
+    replaces: Mapped[FeeInvoice | None] = relationship(
+        foreign_keys=[replaced_by_id], back_populates="replaced_by", uselist=False
+    )
 
     @property
     def issuing_company(self) -> Company | None:
@@ -147,6 +189,10 @@ class FeeInvoice(SettlementMixin, ChorusTracked, StoredPdf, db.Model):  # type: 
         if self.company is not None:
             return self.company
         return self.contract.company if self.contract is not None else None
+
+    @property
+    def is_refund(self) -> bool:
+        return self.total < ZERO
 
     @property
     def kind_label(self) -> str:

@@ -276,14 +276,16 @@ def number_taken(
 ) -> str | None:
     """Which kind of document already uses ``number`` ("receipt"/"fee_invoice"), if any.
 
-    Receipts and fee invoices share one numbering: Chorus numbers are unique per supplier.
+    Receipts and fee invoices share one numbering, whatever the case: Chorus numbers are
+    unique per supplier. ``number_key`` is the database's own ``lower(number)``.
     """
-    receipt_query = select(Receipt.id).where(Receipt.number == number)
+    key = func.lower(number)
+    receipt_query = select(Receipt.id).where(Receipt.number_key == key)
     if except_receipt is not None:
         receipt_query = receipt_query.where(Receipt.id != except_receipt)
     if db.session.execute(receipt_query.limit(1)).first() is not None:
         return "receipt"
-    invoice_query = select(FeeInvoice.id).where(FeeInvoice.number == number)
+    invoice_query = select(FeeInvoice.id).where(FeeInvoice.number_key == key)
     if except_fee_invoice is not None:
         invoice_query = invoice_query.where(FeeInvoice.id != except_fee_invoice)
     if db.session.execute(invoice_query.limit(1)).first() is not None:
@@ -292,9 +294,18 @@ def number_taken(
 
 
 def receipt_by_number(number: str) -> Receipt | None:
-    """The receipt with this exact number, with its contract (refund link, B10)."""
+    """The receipt with this number whatever its case, with its contract (refund link, B10)."""
     return db.session.execute(
-        select(Receipt).where(Receipt.number == number).options(*RECEIPT_LOAD)
+        select(Receipt).where(Receipt.number_key == func.lower(number)).options(*RECEIPT_LOAD)
+    ).scalar_one_or_none()
+
+
+def fee_invoice_by_number(number: str) -> FeeInvoice | None:
+    """The fee invoice with this number whatever its case (credit-note link, B10)."""
+    return db.session.execute(
+        select(FeeInvoice)
+        .where(FeeInvoice.number_key == func.lower(number))
+        .options(*FEE_INVOICE_LOAD)
     ).scalar_one_or_none()
 
 

@@ -5,6 +5,7 @@ No database, no request: every function takes values and returns values or Frenc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Protocol
@@ -191,21 +192,41 @@ def refund_link_error(
     is_self: bool,
     same_contract: bool,
     same_client: bool,
+    noun: str = "quittance",
 ) -> str | None:
-    """Why a receipt may not be linked to this original receipt (a refund refunds a premium).
+    """Why a document may not be linked to this original (a refund refunds a positive one).
 
     The link makes the refund an ``AVOIR`` whose ``numeroFactureOrigine`` is the original's
-    number in Chorus Pro, so it must point to a real premium of the same contract or client.
+    number in Chorus Pro, so it must point to a real premium (receipts) or invoice (fee
+    invoices) of the same contract or client. ``noun``: ``quittance`` or ``facture``.
     """
     if is_self:
-        return "Une quittance ne peut pas être sa propre quittance d'origine."
+        return f"Une {noun} ne peut pas être sa propre {noun} d'origine."
     if total >= ZERO:
         return (
-            "Seul un remboursement (total TTC négatif) peut être rattaché à une quittance "
-            "d'origine."
+            f"Seul un remboursement (total TTC négatif) peut être rattaché à une {noun} d'origine."
         )
     if original_total <= ZERO:
-        return "La quittance d'origine doit être une prime (total positif), pas un remboursement."
+        return f"La {noun} d'origine doit avoir un total positif : pas un remboursement."
     if not (same_contract or same_client):
-        return "La quittance d'origine doit être du même contrat ou du même client."
+        return f"La {noun} d'origine doit être du même contrat ou du même client."
     return None
+
+
+# -- numbers and re-issue --------------------------------------------------------------------------
+
+REISSUE_SUFFIX = re.compile(r"-R\d+$")
+NOT_IN_CHORUS_NUMBERS = re.compile(r"[^A-Za-z0-9+_/-]+")  # see portal.chorus.limits
+
+
+def reissue_number_candidates(number: str, *, max_length: int, count: int = 50) -> Iterator[str]:
+    """New numbers to propose for the re-issue of ``number``: ``<base>-R1``, ``-R2``…
+
+    ``base`` is the number without a previous ``-R<n>`` (a copy of a copy goes on counting)
+    and with every run of characters Chorus Pro refuses made a ``-``, cut so that every
+    candidate fits in ``max_length`` characters.
+    """
+    base = NOT_IN_CHORUS_NUMBERS.sub("-", REISSUE_SUFFIX.sub("", number) or number).strip("-")
+    for index in range(1, count + 1):
+        suffix = f"-R{index}"
+        yield base[: max_length - len(suffix)] + suffix

@@ -12,15 +12,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select, type_coerce
+from sqlalchemy import event, func, select, text, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal import storage
+from portal import clock, storage
 from portal.auth.models import User
 from portal.billing import pdf, queries, rules
 from portal.billing.models import ZERO, Allocation, FeeInvoice, Payment, PaymentMethod, Receipt
+from portal.chorus.limits import MAX_NUMBER_LENGTH, NUMBER_RULE, is_acceptable_number
+from portal.chorus.statuses import REJECTED_STATUS
 from portal.db_types import Money
+from portal.dematerialization import audit
+from portal.dematerialization.models import DocumentType, ExchangeOutcome
 from portal.extensions import db
 from portal.portfolio.models import Client, Company, Contract
 from portal.validators import ValidationFailed
@@ -171,6 +175,8 @@ class FeeInvoiceInput:
     entered_on: date
     amount_ht: Decimal
     vat_rate: Decimal
+    # B10: the invoice a credit note cancels (sent to Chorus as the credit note's origin).
+    original_fee_invoice: FeeInvoice | None = None
 
 
 def _check_editable(document: Document | None) -> None:
@@ -179,6 +185,27 @@ def _check_editable(document: Document | None) -> None:
     reason = rules.edit_blocked_reason(document.chorus_state, document.kind_label)
     if reason:
         raise ValidationFailed(reason)
+
+
+# Any PostgreSQL advisory lock id of this namespace guards one document number.
+_NUMBER_LOCK_NAMESPACE = 0x0B111
+
+
+def _reserve_number(number: str) -> None:
+    """Serialize, until commit, the transactions saving this number (case-insensitively).
+
+    Each table's unique ``number_key`` stops two receipts (or two fee invoices) sharing a
+    number, but no constraint spans both tables: a receipt and a fee invoice saved at the
+    same moment under « A1 » and « a1 » would both pass ``number_taken``. On PostgreSQL this
+    transaction-scoped advisory lock makes the second wait for the first to commit, then its
+    own check sees the number. SQLite lets one writer at a time: the second transaction
+    fails to write instead of saving a duplicate.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(lower(:number)))"),
+            {"namespace": _NUMBER_LOCK_NAMESPACE, "number": number},
+        )
 
 
 def _flush_unique(message: str) -> None:
@@ -201,6 +228,7 @@ def save_receipt(data: ReceiptInput, receipt: Receipt | None = None) -> Receipt:
         errors["period_end_on"] = (
             "La fin de période doit être postérieure ou égale au début de période."
         )
+    _reserve_number(data.number)
     taken = queries.number_taken(
         data.number, except_receipt=receipt.id if receipt is not None else None
     )
@@ -255,6 +283,7 @@ def save_fee_invoice(data: FeeInvoiceInput, invoice: FeeInvoice | None = None) -
         errors["contract_number"] = "Ce contrat n'appartient pas au client choisi."
     if data.contract is None and data.company is None:
         errors["company_id"] = "Choisissez la société émettrice (ou un contrat)."
+    _reserve_number(data.number)
     taken = queries.number_taken(
         data.number, except_fee_invoice=invoice.id if invoice is not None else None
     )
@@ -267,12 +296,25 @@ def save_fee_invoice(data: FeeInvoiceInput, invoice: FeeInvoice | None = None) -
         change = rules.total_change_error(total, invoice.allocated_amount)
         if change:
             errors["amount_ht"] = change
+    original = data.original_fee_invoice
+    if original is not None:
+        link = rules.refund_link_error(
+            total=total,
+            original_total=original.total,
+            is_self=invoice is not None and original.id == invoice.id,
+            same_contract=data.contract is not None and original.contract_id == data.contract.id,
+            same_client=original.client_id == data.client.id,
+            noun="facture",
+        )
+        if link:
+            errors["original_fee_invoice_number"] = link
     if errors:
         raise ValidationFailed(errors)
 
     if invoice is None:
         invoice = FeeInvoice(allocated_amount=ZERO)
         db.session.add(invoice)
+    invoice.original_fee_invoice = original
     invoice.number = data.number
     invoice.client = data.client
     invoice.contract = data.contract
@@ -286,6 +328,128 @@ def save_fee_invoice(data: FeeInvoiceInput, invoice: FeeInvoice | None = None) -
     _flush_unique(NUMBER_TAKEN["fee_invoice"])
     regenerate_pdf(invoice)
     return invoice
+
+
+# -- re-issue under a new number (after a Chorus REJETEE) ------------------------------------------
+
+REISSUE = "portail/reemission"  # the audit trail's operation (B9), shown on both documents
+NUMBER_REFUSED_BY_CHORUS = f"Chorus Pro n'accepte pas ce numéro ({NUMBER_RULE})."
+
+
+def reissue_blocked_reason(document: Document) -> str | None:
+    """Why ``document`` cannot be re-issued under a new number (None: it can)."""
+    if document.replaced_by is not None:
+        return f"{document.kind_label} déjà réémise sous le numéro {document.replaced_by.number}."
+    if document.chorus_status != REJECTED_STATUS:
+        return (
+            "Seul un document rejeté par son destinataire dans Chorus Pro (statut REJETEE) "
+            "se réémet sous un nouveau numéro."
+        )
+    return None
+
+
+def proposed_reissue_number(document: Document) -> str:
+    """A free number for the copy: ``<number>-R1`` (or ``-R2``…), within Chorus's limits."""
+    candidates = list(
+        rules.reissue_number_candidates(document.number, max_length=MAX_NUMBER_LENGTH)
+    )
+    for candidate in candidates:
+        if is_acceptable_number(candidate) and queries.number_taken(candidate) is None:
+            return candidate
+    return candidates[0]
+
+
+def reissue(document: Document, number: str, *, user: User | None) -> Document:
+    """Copy a rejected document under a new number; the original becomes « Remplacée ».
+
+    The copy takes every field of the original except its number, its date of entry (today)
+    and everything Chorus- or payment-related; its PDF is generated anew. Both documents get
+    a line in their audit trail. Raises ``ValidationFailed`` (``number`` field, or a form
+    error) and changes nothing then; the caller rolls back on error.
+    """
+    blocked = reissue_blocked_reason(document)
+    if blocked:
+        raise ValidationFailed(blocked)
+    if not is_acceptable_number(number):
+        raise ValidationFailed({"number": NUMBER_REFUSED_BY_CHORUS})
+    _reserve_number(number)
+    taken = queries.number_taken(number)
+    if taken:
+        raise ValidationFailed({"number": NUMBER_TAKEN[taken]})
+    copy = _copy_of(document, number)
+    db.session.add(copy)
+    _flush_unique(NUMBER_TAKEN["receipt" if isinstance(copy, Receipt) else "fee_invoice"])
+    # Compare-and-set: of two concurrent re-issues of one original, only one links its copy.
+    model = type(document)
+    linked = db.session.execute(
+        update(model)
+        .where(
+            model.id == document.id,
+            model.replaced_by_id.is_(None),
+            model.chorus_status == REJECTED_STATUS,
+        )
+        .values(replaced_by_id=copy.id)
+        .execution_options(synchronize_session=False)
+    )
+    if linked.rowcount != 1:
+        raise ValidationFailed(f"{document.kind_label} {document.number} vient d'être réémise.")
+    db.session.refresh(document)
+    regenerate_pdf(copy)
+    _audit_reissue(document, copy, user)
+    return copy
+
+
+def _copy_of(document: Document, number: str) -> Document:
+    today = clock.today()
+    if isinstance(document, Receipt):
+        return Receipt(
+            number=number,
+            contract=document.contract,
+            period_start_on=document.period_start_on,
+            period_end_on=document.period_end_on,
+            entered_on=today,
+            net_premium=document.net_premium,
+            taxes=document.taxes,
+            total=document.total,
+            allocated_amount=ZERO,
+            original_receipt=document.original_receipt,
+        )
+    return FeeInvoice(
+        number=number,
+        client=document.client,
+        contract=document.contract,
+        company=document.company,
+        label=document.label,
+        entered_on=today,
+        amount_ht=document.amount_ht,
+        vat_rate=document.vat_rate,
+        vat_amount=document.vat_amount,
+        total=document.total,
+        allocated_amount=ZERO,
+        original_fee_invoice=document.original_fee_invoice,
+    )
+
+
+def _audit_reissue(original: Document, copy: Document, user: User | None) -> None:
+    """One line in each document's trail (B9), in the caller's transaction."""
+    document_type = (
+        DocumentType.RECEIPT if isinstance(original, Receipt) else DocumentType.FEE_INVOICE
+    )
+    user_id = user.id if user is not None else None
+    lines = (
+        (original, f"Rejetée dans Chorus Pro : réémise sous le numéro {copy.number}"),
+        (copy, f"Réémission de {original.number}, rejetée dans Chorus Pro"),
+    )
+    for document, message in lines:
+        scope = audit.AuditScope(document_type.value, document.id, user_id=user_id)
+        audit.note(
+            scope,
+            REISSUE,
+            ExchangeOutcome.OK,
+            chorus_invoice_id=original.chorus_invoice_id,
+            message=message,
+        )
+        audit.save_pending(scope)
 
 
 def pdf_change_blocked_reason(document: Document) -> str | None:

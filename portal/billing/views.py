@@ -24,7 +24,13 @@ from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.billing import queries, services
 from portal.billing.filters import FeeInvoiceFilters, PaymentFilters, ReceiptFilters, parse_amount
-from portal.billing.forms import FeeInvoiceForm, PaymentEntryForm, PdfUploadForm, ReceiptForm
+from portal.billing.forms import (
+    FeeInvoiceForm,
+    PaymentEntryForm,
+    PdfUploadForm,
+    ReceiptForm,
+    ReissueForm,
+)
 from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
 from portal.dematerialization import documents
 from portal.dematerialization import views as dematerialization_views
@@ -281,6 +287,8 @@ def _fee_invoice_form(
     ]
     if request.method == "GET" and invoice is not None:
         form.contract_number.data = invoice.contract.number if invoice.contract else None
+        original = invoice.original_fee_invoice
+        form.original_fee_invoice_number.data = original.number if original else None
     return form
 
 
@@ -296,6 +304,13 @@ def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput | None:
             form.contract_number.errors = [*form.contract_number.errors, "Contrat introuvable."]
             return None
     company = db.session.get(Company, form.company_id.data) if form.company_id.data else None
+    original = None
+    if form.original_fee_invoice_number.data:
+        original = queries.fee_invoice_by_number(form.original_fee_invoice_number.data)
+        if original is None:
+            field = form.original_fee_invoice_number
+            field.errors = [*field.errors, "Aucune facture ne porte ce numéro."]
+            return None
     return services.FeeInvoiceInput(
         number=form.number.data,
         client=client,
@@ -305,6 +320,7 @@ def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput | None:
         entered_on=form.entered_on.data,
         amount_ht=form.amount_ht.data,
         vat_rate=form.vat_rate.data,
+        original_fee_invoice=original,
     )
 
 
@@ -375,6 +391,50 @@ def fee_invoice_upload_pdf(invoice_id: int) -> Response:
 @requires(Role.GESTIONNAIRE)
 def fee_invoice_check_integrity(invoice_id: int) -> Response:
     return _check_integrity(_fee_invoice_or_404(invoice_id))
+
+
+# -- re-issue under a new number (after a Chorus REJETEE) ------------------------------------------
+
+
+@bp.route("/quittances/<int:receipt_id>/reemettre", methods=["GET", "POST"])
+@requires(Role.GESTIONNAIRE)
+def receipt_reissue(receipt_id: int) -> Any:
+    return _reissue(_receipt_or_404(receipt_id))
+
+
+@bp.route("/factures/<int:invoice_id>/reemettre", methods=["GET", "POST"])
+@requires(Role.GESTIONNAIRE)
+def fee_invoice_reissue(invoice_id: int) -> Any:
+    return _reissue(_fee_invoice_or_404(invoice_id))
+
+
+def _reissue(document: Document) -> Any:
+    """« Réémettre sous un nouveau numéro »: the proposed number, then the copy."""
+    blocked = services.reissue_blocked_reason(document)
+    if blocked:
+        flash(blocked, "danger")
+        return redirect(documents.url_of(document))
+    form = ReissueForm()
+    if request.method == "GET":
+        form.number.data = services.proposed_reissue_number(document)
+    copy = _save(
+        form,
+        lambda: form.number.data,
+        lambda number: services.reissue(document, number, user=current_user),
+    )
+    if copy is not None:
+        flash(
+            f"{document.kind_label} {document.number} réémise sous le numéro {copy.number} : "
+            "vérifiez-la, puis dématérialisez-la.",
+            "success",
+        )
+        return redirect(documents.url_of(copy))
+    return render(
+        "billing/reissue_form.html",
+        form=form,
+        document=document,
+        is_receipt=isinstance(document, Receipt),
+    )
 
 
 @bp.app_template_global("document_url")

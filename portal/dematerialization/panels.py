@@ -35,6 +35,7 @@ from portal.extensions import db
 from portal.jobs.models import UNFINISHED_ITEM_STATES, ItemState, Job, JobItem
 from portal.models_base import ChorusState
 from portal.portfolio.models import ClientDocument, Contract
+from portal.settings import chorus as chorus_settings
 
 # URL slug of each document type (``/dematerialisation/quittances/42/envoyer``).
 SLUGS = {DocumentType.RECEIPT: "quittances", DocumentType.FEE_INVOICE: "factures"}
@@ -53,6 +54,8 @@ OPERATION_LABELS = {
     "structures/consulter": "Consultation de la structure destinataire",
     "structures/rechercher/services": "Liste des services du destinataire",
     "structures/consulter/service": "Consultation d'un service du destinataire",
+    # Not a call to Chorus: the portal's own answer to a REJETEE (billing.services.reissue).
+    "portail/reemission": "Réémission sous un nouveau numéro",
 }
 
 EXCHANGES_SHOWN = 200
@@ -127,7 +130,11 @@ def document_panel(document: Document, *, chorus_enabled: bool) -> DocumentPanel
     return DocumentPanel(
         document=document,
         document_type=document_type,
-        eligibility=queries.document_eligibility(document, chorus_enabled=chorus_enabled),
+        eligibility=queries.document_eligibility(
+            document,
+            chorus_enabled=chorus_enabled,
+            has_vat_exemption_code=chorus_settings.has_vat_exemption_code(),
+        ),
         running_job_id=running_job_id(document_type, document.id)
         if document.chorus_state == ChorusState.IN_PROGRESS.value
         else None,
@@ -214,6 +221,7 @@ def list_badges(
     query = queries.eligibility_select(
         model,
         chorus_enabled=chorus_enabled,
+        has_vat_exemption_code=chorus_settings.has_vat_exemption_code(),
         columns=[model.chorus_state, model.chorus_invoice_id, model.chorus_status],
     ).where(model.id.in_(list(ids)))
     return [

@@ -28,6 +28,7 @@ from portal.chorus.errors import (
     ChorusRefused,
     ChorusUnavailable,
 )
+from portal.chorus.limits import NUMBER_RULE
 
 
 class Kind(enum.StrEnum):
@@ -96,6 +97,10 @@ PLAYBOOK: tuple[Entry, ...] = (
     # -- the portal's own checks (rules.py), before anything is sent ----------------------------
     _entry("S1_DISABLED", "La dématérialisation Chorus Pro est désactivée.",
            "Un administrateur l'active dans Paramètres › Assurances.", P),
+    _entry("S2_NO_VAT_EXEMPTION_CODE", "Aucun motif d'exonération de TVA n'est choisi : Chorus "
+           "Pro l'exige pour les primes d'assurance et les factures sans TVA.",
+           "Un administrateur choisit le motif dans la liste de Chorus Pro (Paramètres › Système, "
+           "« Choisir parmi les motifs de Chorus Pro »), puis renvoyez.", P),
     _entry("S9_NO_CONTRACT", "La facture d'honoraires n'est rattachée à aucun contrat : Chorus "
            "Pro a besoin du code service porté par un contrat.",
            "Rattachez la facture au contrat du client public.", P),
@@ -120,8 +125,14 @@ PLAYBOOK: tuple[Entry, ...] = (
            "Rien à faire : suivez son statut sur la fiche du document.", P),
     _entry("S9_CORRUPTED", "Le document est marqué corrompu (montants ou PDF incohérents).",
            "Corrigez le document (montants, PDF) pour lever l'anomalie, puis renvoyez.", P),
+    _entry("S9_NUMBER_INVALID", "Chorus Pro n'accepterait pas le numéro du document (trop long "
+           "ou avec des caractères qu'il refuse).",
+           f"Modifiez le numéro du document ({NUMBER_RULE}), puis renvoyez.", P),
     _entry("B3_NOT_CHECKED", "Le destinataire n'a pas encore été vérifié dans Chorus Pro.",
            "Rien à faire : la vérification a lieu automatiquement avant l'envoi.", P),
+    _entry("B3_SERVICE_NOT_CHECKED", "L'exigence de numéro d'engagement du service du contrat "
+           "n'a pas encore été consultée dans Chorus Pro.",
+           "Rien à faire : le service est consulté automatiquement avant l'envoi.", P),
     _entry("B3_STRUCTURE_NOT_FOUND", "Aucune structure publique de Chorus Pro ne porte le SIRET "
            "du client.", "Vérifiez le SIRET du client (celui de l'entité publique qui paie) et "
            "actualisez la vérification du destinataire.", P),
@@ -256,9 +267,27 @@ PLAYBOOK: tuple[Entry, ...] = (
            "Vérifiez dans Chorus Pro si la facture y est déjà (rapprochement) ; sinon émettez un "
            "document sous un nouveau numéro.",
            patterns=(r"deja (ete )?utilise", r"doublon", r"deja (ete )?(depose|existe)")),
+    _entry("20130", "Le numéro du document ne respecte pas le format que Chorus Pro accepte.",
+           f"Modifiez le numéro du document ({NUMBER_RULE}), puis renvoyez.",
+           patterns=(r"numero de facture ne respecte pas",)),
+    _entry("20131", "Un avoir ne doit pas porter de mode de paiement.",
+           "Le portail n'en envoie pas pour un avoir : si l'erreur persiste, transmettez-la "
+           "à l'assistance du portail.", patterns=(r"avoir ne porte pas de mode de paiement",)),
+    _entry("20132", "Seul un avoir peut référencer une facture d'origine.",
+           "Retirez le lien vers le document d'origine, ou faites du document un avoir (total "
+           "négatif), puis renvoyez.", patterns=(r"facture d'origine est reservee aux avoirs",)),
     _entry("20118", "La pièce jointe principale (avis d'échéance ou facture) manque.",
            "Vérifiez que le PDF du document existe, puis renvoyez.",
            patterns=(r"piece jointe principale",)),
+    _entry("20120", "Le motif d'exonération de TVA envoyé n'est pas un code de la liste de "
+           "Chorus Pro.", "Un administrateur choisit un motif dans la liste de Chorus Pro "
+           "(Paramètres › Système, « Choisir parmi les motifs de Chorus Pro »), puis renvoyez.",
+           patterns=(r"motif d'exoneration de tva n'est pas",)),
+    _entry("20121", "Le type d'une pièce jointe complémentaire n'est pas un code de la liste "
+           "de Chorus Pro.", "Choisissez pour chaque pièce jointe un type de la liste de Chorus "
+           "Pro sur l'écran d'envoi (un administrateur peut relire la liste et changer le type "
+           "par défaut dans Paramètres › Système), puis renvoyez.",
+           patterns=(r"type de la piece jointe complementaire",)),
     _entry("20119", "Le motif d'exonération de TVA manque.",
            "Un administrateur renseigne le motif d'exonération de TVA (Paramètres › Système).",
            patterns=(r"exoneration",)),
@@ -276,8 +305,9 @@ PLAYBOOK: tuple[Entry, ...] = (
 
     # -- statuses of an invoice already in Chorus Pro (B1) --------------------------------------
     _entry("REJETEE", "Le destinataire a rejeté la facture (statut final).",
-           "Lisez son commentaire, corrigez, puis émettez un nouveau document sous un nouveau "
-           "numéro : une facture rejetée ne peut pas être renvoyée.", S),
+           "Lisez son commentaire, puis émettez un nouveau document sous un nouveau numéro "
+           "(menu Actions du document, « Réémettre sous un nouveau numéro ») et corrigez-le si "
+           "besoin : une facture rejetée ne peut pas être renvoyée.", S),
     _entry("SUSPENDUE", "Le destinataire a suspendu la facture : il manque une pièce ou une "
            "information.", "Lisez son commentaire et complétez la facture dans Chorus Pro "
            "(action « compléter ») ; elle repassera au statut COMPLETEE.", S),

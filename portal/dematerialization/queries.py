@@ -49,6 +49,7 @@ from sqlalchemy.orm import join
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from portal.billing.models import FeeInvoice, Receipt
+from portal.chorus.limits import NUMBER_PATTERN
 from portal.dematerialization import rules
 from portal.dematerialization.documents import Document
 from portal.dematerialization.models import (
@@ -66,6 +67,7 @@ DocumentModel = type[Receipt] | type[FeeInvoice]
 
 ELIGIBLE = "eligible"
 NOT_CHECKED = "B3_NOT_CHECKED"
+SERVICE_NOT_CHECKED = "B3_SERVICE_NOT_CHECKED"
 
 
 # -- building blocks ----------------------------------------------------------------------------
@@ -115,7 +117,7 @@ def eligibility_joins(model: DocumentModel) -> Any:
 
 
 def reason_conditions(
-    model: DocumentModel, *, chorus_enabled: bool
+    model: DocumentModel, *, chorus_enabled: bool, has_vat_exemption_code: bool
 ) -> dict[str, ColumnElement[bool]]:
     """Blocking reason code → SQL condition true when that reason applies to the row.
 
@@ -134,6 +136,9 @@ def reason_conditions(
 
     conditions: dict[str, ColumnElement[bool]] = {
         "S1_DISABLED": false() if chorus_enabled else true(),
+        "S2_NO_VAT_EXEMPTION_CODE": false()
+        if has_vat_exemption_code
+        else vat_exempt_condition(model),
         "S9_NO_CONTRACT": Contract.id.is_(None),
         "S9_CONTRACT_NOT_CHORUS": and_(has_contract, not_(contract_enabled)),
         "S9_CLIENT_NOT_COMPANY": func.coalesce(Client.kind, "") != ClientKind.ENTREPRISE.value,
@@ -144,6 +149,9 @@ def reason_conditions(
         "S9_IN_PROGRESS": model.chorus_state == ChorusState.IN_PROGRESS.value,
         "S9_ALREADY_SENT": model.chorus_state == ChorusState.SENT.value,
         "S9_CORRUPTED": model.is_corrupted.is_(True),
+        # PostgreSQL's ``~``; on SQLite, SQLAlchemy's REGEXP runs Python's ``re`` (the
+        # pattern means the same to both). ``number`` is never NULL.
+        "S9_NUMBER_INVALID": not_(model.number.regexp_match(NUMBER_PATTERN)),
         "B3_STRUCTURE_NOT_FOUND": and_(checked, RecipientStructure.is_found.is_not(True)),
         "B3_STRUCTURE_INACTIVE": and_(found, RecipientStructure.is_active.is_not(True)),
         "B3_SERVICE_UNKNOWN": and_(
@@ -175,6 +183,13 @@ def reason_conditions(
     return {code: conditions[code] for code in codes}
 
 
+def vat_exempt_condition(model: DocumentModel) -> ColumnElement[bool]:
+    """SQL twin of ``rules.is_vat_exempt``: every receipt, a fee invoice without VAT."""
+    if _is_receipt(model):
+        return true()
+    return func.coalesce(FeeInvoice.vat_amount, 0) == 0
+
+
 def not_checked_condition() -> ColumnElement[bool]:
     """The non-blocking ``B3_NOT_CHECKED``: a SIRET whose structure was never refreshed."""
     return and_(
@@ -183,30 +198,69 @@ def not_checked_condition() -> ColumnElement[bool]:
     )
 
 
-def eligible_condition(model: DocumentModel, *, chorus_enabled: bool) -> ColumnElement[bool]:
+def service_not_checked_condition() -> ColumnElement[bool]:
+    """The non-blocking ``B3_SERVICE_NOT_CHECKED``: the contract's service (active, not the
+    public-to-public one) was never consulted, and the contract has no engagement number."""
+    return and_(
+        RecipientStructure.refreshed_at.is_not(None),
+        RecipientStructure.is_found.is_(True),
+        Contract.id.is_not(None),
+        _blank(Contract.chorus_engagement_number),
+        RecipientService.id.is_not(None),
+        RecipientService.is_active.is_(True),
+        RecipientService.code != PUBLIC_TO_PUBLIC_SERVICE,
+        RecipientService.engagement_required.is_(None),
+    )
+
+
+def note_conditions() -> dict[str, ColumnElement[bool]]:
+    """Non-blocking code (``rules.NOTE_CODES``) → SQL condition (inside the joins)."""
+    conditions = {
+        NOT_CHECKED: not_checked_condition(),
+        SERVICE_NOT_CHECKED: service_not_checked_condition(),
+    }
+    return {code: conditions[code] for code in rules.NOTE_CODES}
+
+
+def eligible_condition(
+    model: DocumentModel, *, chorus_enabled: bool, has_vat_exemption_code: bool
+) -> ColumnElement[bool]:
     """True when no blocking reason applies (use inside ``eligibility_joins(model)``)."""
-    return not_(or_(*reason_conditions(model, chorus_enabled=chorus_enabled).values()))
+    conditions = reason_conditions(
+        model, chorus_enabled=chorus_enabled, has_vat_exemption_code=has_vat_exemption_code
+    )
+    return not_(or_(*conditions.values()))
 
 
 def _reason_columns(
-    model: DocumentModel, *, chorus_enabled: bool, all_codes: bool = False
+    model: DocumentModel,
+    *,
+    chorus_enabled: bool,
+    has_vat_exemption_code: bool,
+    all_codes: bool = False,
 ) -> list[KeyedColumnElement[Any]]:
-    """One labelled boolean column per reason code, then the non-blocking one and ``eligible``.
+    """One labelled boolean column per reason code, then the non-blocking ones and ``eligible``.
 
     With ``all_codes`` every blocking code gets a column (FALSE where it cannot apply), so
     selects on both models can be combined with UNION.
     """
-    conditions = reason_conditions(model, chorus_enabled=chorus_enabled)
+    conditions = reason_conditions(
+        model, chorus_enabled=chorus_enabled, has_vat_exemption_code=has_vat_exemption_code
+    )
     codes = rules.BLOCKING_CODES if all_codes else tuple(conditions)
     flags = {code: conditions.get(code, false()) for code in codes}
-    flags[NOT_CHECKED] = not_checked_condition()
+    flags.update(note_conditions())
     flags[ELIGIBLE] = not_(or_(*conditions.values()))
     # type_coerce: SQLite answers 0/1; the Boolean type turns them into bools on every row.
     return [type_coerce(flag, Boolean).label(name) for name, flag in flags.items()]
 
 
 def eligibility_select(
-    model: DocumentModel, *, chorus_enabled: bool, columns: Sequence[Any] = ()
+    model: DocumentModel,
+    *,
+    chorus_enabled: bool,
+    has_vat_exemption_code: bool,
+    columns: Sequence[Any] = (),
 ) -> Select[Any]:
     """``SELECT id, *columns, <one boolean per reason code>, eligible`` over ``model``.
 
@@ -216,14 +270,16 @@ def eligibility_select(
     return select(
         model.id.label("id"),
         *columns,
-        *_reason_columns(model, chorus_enabled=chorus_enabled),
+        *_reason_columns(
+            model, chorus_enabled=chorus_enabled, has_vat_exemption_code=has_vat_exemption_code
+        ),
     ).select_from(eligibility_joins(model))
 
 
 def eligibility_from_row(row: Any) -> Eligibility:
     """The ``Eligibility`` (with French messages) of a row of ``eligibility_select``."""
     mapping: Mapping[str, Any] = row._mapping
-    codes = {code for code in (*rules.BLOCKING_CODES, NOT_CHECKED) if mapping.get(code)}
+    codes = {code for code in (*rules.BLOCKING_CODES, *rules.NOTE_CODES) if mapping.get(code)}
     return rules.reasons_for(codes)
 
 
@@ -259,7 +315,13 @@ def due_condition(
 
 
 def _due_select(
-    model: DocumentModel, *, today: date, delays: Delays, cutoff: date, chorus_enabled: bool
+    model: DocumentModel,
+    *,
+    today: date,
+    delays: Delays,
+    cutoff: date,
+    chorus_enabled: bool,
+    has_vat_exemption_code: bool,
 ) -> Select[Any]:
     document_type = DocumentType.RECEIPT if _is_receipt(model) else DocumentType.FEE_INVOICE
     return (
@@ -269,7 +331,12 @@ def _due_select(
             model.number.label("number"),
             model.entered_on.label("entered_on"),
             effective_date_expression(model).label("effective_on"),
-            *_reason_columns(model, chorus_enabled=chorus_enabled, all_codes=True),
+            *_reason_columns(
+                model,
+                chorus_enabled=chorus_enabled,
+                has_vat_exemption_code=has_vat_exemption_code,
+                all_codes=True,
+            ),
         )
         .select_from(eligibility_joins(model))
         .where(due_condition(model, today=today, delays=delays, cutoff=cutoff))
@@ -277,20 +344,30 @@ def _due_select(
 
 
 def due_documents_select(
-    *, today: date, delays: Delays, cutoff: date, chorus_enabled: bool = True
+    *,
+    today: date,
+    delays: Delays,
+    cutoff: date,
+    chorus_enabled: bool = True,
+    has_vat_exemption_code: bool,
 ) -> Select[Any]:
     """Receipts and fee invoices the automatic run picks tonight, with their eligibility.
 
     Rows: ``document_type``, ``document_id``, ``number``, ``entered_on``, ``effective_on``,
-    one boolean per blocking reason code, ``B3_NOT_CHECKED`` and ``eligible``; ordered by
-    effective date then type and id. Due but ineligible rows are the run's "skipped" (S14);
-    the B6 preview reads the same select.
+    one boolean per blocking reason code, the notes (``B3_NOT_CHECKED``…) and ``eligible``;
+    ordered by effective date then type and id. Due but ineligible rows are the run's
+    "skipped" (S14); the B6 preview reads the same select.
     """
-    receipts = _due_select(
-        Receipt, today=today, delays=delays, cutoff=cutoff, chorus_enabled=chorus_enabled
-    )
-    invoices = _due_select(
-        FeeInvoice, today=today, delays=delays, cutoff=cutoff, chorus_enabled=chorus_enabled
+    receipts, invoices = (
+        _due_select(
+            model,
+            today=today,
+            delays=delays,
+            cutoff=cutoff,
+            chorus_enabled=chorus_enabled,
+            has_vat_exemption_code=has_vat_exemption_code,
+        )
+        for model in (Receipt, FeeInvoice)
     )
     combined = union_all(receipts, invoices).subquery("due_documents")
     return select(combined).order_by(
@@ -309,8 +386,13 @@ def recipient_for(document: Document) -> RecipientStructure | None:
     return db.session.scalar(select(RecipientStructure).where(RecipientStructure.siret == siret))
 
 
-def document_eligibility(document: Document, *, chorus_enabled: bool) -> Eligibility:
+def document_eligibility(
+    document: Document, *, chorus_enabled: bool, has_vat_exemption_code: bool
+) -> Eligibility:
     """``rules.eligibility`` with the cached recipient structure loaded (one document)."""
     return rules.eligibility(
-        document, chorus_enabled=chorus_enabled, recipient=recipient_for(document)
+        document,
+        chorus_enabled=chorus_enabled,
+        has_vat_exemption_code=has_vat_exemption_code,
+        recipient=recipient_for(document),
     )

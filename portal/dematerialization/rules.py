@@ -18,7 +18,13 @@ Conventions shared with the SQL:
 - when a fee invoice has no contract, only ``S9_NO_CONTRACT`` is reported among the contract
   conditions (its service code, engagement number… are meaningless without one);
 - B3 checks use the cached recipient structure of the client's SIRET, and only once it has
-  been refreshed from Chorus; until then a *non-blocking* reason says it will be checked.
+  been refreshed from Chorus; until then a *non-blocking* reason says it will be checked;
+- a service's engagement rule is only known once consulted (``consulter/service``, asked for
+  the services contracts use); until then the *non-blocking* ``B3_SERVICE_NOT_CHECKED`` says
+  so, never "not required";
+- a document sent as ``EXONERATION`` (every receipt, a fee invoice without VAT) needs a VAT
+  exemption code chosen in Chorus's list: "a code is set" is what counts here (whether Chorus
+  still lists it is checked by the connection test, which warns).
 """
 
 from __future__ import annotations
@@ -28,12 +34,14 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from portal.billing.models import FeeInvoice, Receipt
+from portal.chorus.limits import NUMBER_RULE, is_acceptable_number
+from portal.db_types import to_money
 from portal.dematerialization.models import PUBLIC_TO_PUBLIC_SERVICE
 from portal.models_base import ChorusState
 from portal.portfolio.models import ClientKind, Term
 
 if TYPE_CHECKING:
-    from portal.dematerialization.models import RecipientStructure
+    from portal.dematerialization.models import RecipientService, RecipientStructure
     from portal.portfolio.models import Contract
     from portal.settings.chorus import ChorusSettings
 
@@ -81,6 +89,12 @@ class Eligibility:
 _CATALOGUE: tuple[Reason, ...] = (
     # S1
     Reason("S1_DISABLED", "La dématérialisation Chorus Pro n'est pas activée (paramètres)."),
+    # S2 — Chorus settings every exempt document needs
+    Reason(
+        "S2_NO_VAT_EXEMPTION_CODE",
+        "Aucun motif d'exonération de TVA Chorus Pro n'est choisi "
+        "(Administration › Paramètres › Système).",
+    ),
     # S9 — document, contract, client
     Reason("S9_NO_CONTRACT", "Aucun contrat n'est rattaché à la facture."),
     Reason("S9_CONTRACT_NOT_CHORUS", "Chorus Pro n'est pas activé sur le contrat."),
@@ -92,6 +106,11 @@ _CATALOGUE: tuple[Reason, ...] = (
     Reason("S9_IN_PROGRESS", "Une dématérialisation est déjà en cours."),
     Reason("S9_ALREADY_SENT", "Le document est déjà dématérialisé."),
     Reason("S9_CORRUPTED", "Le document est corrompu."),
+    # Chorus Pro's limits on numeroFactureSaisi (portal.chorus.limits; EVIDENCE.md § 5)
+    Reason(
+        "S9_NUMBER_INVALID",
+        f"Le numéro du document ne convient pas à Chorus Pro ({NUMBER_RULE}).",
+    ),
     # B3 — what Chorus says about the recipient structure
     Reason(
         "B3_STRUCTURE_NOT_FOUND", "Aucune structure Chorus Pro ne correspond au SIRET du client."
@@ -125,10 +144,18 @@ _CATALOGUE: tuple[Reason, ...] = (
         "Destinataire non encore vérifié dans Chorus Pro (vérification automatique avant l'envoi).",
         blocking=False,
     ),
+    # Not blocking either: the service's engagement rule is asked for before the send.
+    Reason(
+        "B3_SERVICE_NOT_CHECKED",
+        "Exigence de numéro d'engagement du service non encore consultée dans Chorus Pro "
+        "(consultation automatique avant l'envoi).",
+        blocking=False,
+    ),
 )
 
 REASONS: dict[str, Reason] = {reason.code: reason for reason in _CATALOGUE}
 BLOCKING_CODES: tuple[str, ...] = tuple(r.code for r in _CATALOGUE if r.blocking)
+NOTE_CODES: tuple[str, ...] = tuple(r.code for r in _CATALOGUE if not r.blocking)
 
 # Codes that can apply to each kind of document (a receipt always has a contract and a due
 # notice; a fee invoice has its own PDF and an optional contract).
@@ -161,13 +188,16 @@ def eligibility(
     document: Document,
     *,
     chorus_enabled: bool,
+    has_vat_exemption_code: bool,
     recipient: RecipientStructure | None,
     locked_by_caller: bool = False,
 ) -> Eligibility:
     """Every unmet condition for sending ``document`` to Chorus Pro now (S9 + B3).
 
-    ``recipient`` is the cached structure of the client's SIRET (``None`` when never looked
-    up); its rules only count once it has been refreshed from Chorus. ``locked_by_caller``:
+    ``has_vat_exemption_code``: a VAT exemption code of Chorus's list is chosen (documents
+    sent as ``EXONERATION`` need one, see ``is_vat_exempt``). ``recipient`` is the cached
+    structure of the client's SIRET (``None`` when never looked up); its rules only count
+    once it has been refreshed from Chorus. ``locked_by_caller``:
     the caller is the job that put the document *in progress* (the last check before
     sending), so that state is its own lock, not a reason.
     """
@@ -177,6 +207,8 @@ def eligibility(
 
     if not chorus_enabled:
         codes.add("S1_DISABLED")
+    if not has_vat_exemption_code and is_vat_exempt(document):
+        codes.add("S2_NO_VAT_EXEMPTION_CODE")
     if contract is None:
         codes.add("S9_NO_CONTRACT")
     elif not contract.is_chorus_enabled:
@@ -197,6 +229,8 @@ def eligibility(
         codes.add("S9_ALREADY_SENT")
     if document.is_corrupted:
         codes.add("S9_CORRUPTED")
+    if not is_acceptable_number(document.number):
+        codes.add("S9_NUMBER_INVALID")
 
     if recipient is None or recipient.refreshed_at is None:
         if clean(client.siret):
@@ -206,6 +240,30 @@ def eligibility(
     else:
         codes |= _recipient_codes(recipient, contract, service_code, engagement)
     return reasons_for(codes)
+
+
+def is_vat_exempt(document: Document) -> bool:
+    """Does the document go to Chorus as ``EXONERATION`` (then with an exemption code)?
+
+    Receipts always (insurance premiums are exempt from VAT); fee invoices when their VAT
+    amount is zero — the same split as ``portal.chorus.payload``.
+    """
+    if isinstance(document, Receipt):
+        return True
+    return to_money(document.vat_amount or 0) == 0
+
+
+def service_needs_consulting(service: RecipientService) -> bool:
+    """B3: is this service's engagement rule unknown though it may be invoiced?
+
+    Only active services other than ``FACTURES_PUBLIQUES`` are consulted (the others are
+    refused whatever their rule), and only those a contract uses.
+    """
+    return (
+        service.is_active
+        and service.code != PUBLIC_TO_PUBLIC_SERVICE
+        and service.engagement_required is None
+    )
 
 
 def _recipient_codes(
@@ -231,6 +289,8 @@ def _recipient_codes(
             codes.add("B3_ENGAGEMENT_REQUIRED")
         if service is not None and service.engagement_required:
             codes.add("B3_SERVICE_ENGAGEMENT_REQUIRED")
+        if service is not None and service_needs_consulting(service):
+            codes.add("B3_SERVICE_NOT_CHECKED")
         if recipient.engagement_or_service and not service_code:
             codes.add("B3_ENGAGEMENT_OR_SERVICE_REQUIRED")
     return codes

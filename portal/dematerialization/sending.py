@@ -10,9 +10,10 @@ A ``soumettre`` whose answer was lost is never repeated: the number is looked up
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
@@ -31,12 +32,14 @@ from portal.chorus.errors import (
 from portal.chorus.factory import client_from_settings
 from portal.chorus.http import thread_session
 from portal.chorus.payload import (
+    NO_ATTACHMENT_TYPE,
     AttachmentRef,
     PayloadError,
     build_submission,
     chorus_file_name,
     main_attachment_designation,
     main_attachment_file_name,
+    origin_of,
 )
 from portal.clock import today, utcnow
 from portal.dematerialization import audit, documents, playbook, recipients, reports, rules
@@ -71,12 +74,14 @@ class SendPlan:
 def plan(candidates: Sequence[Document], *, chorus_enabled: bool) -> SendPlan:
     """Split documents into sendable and skipped, with every reason (cached recipients)."""
     structures = _cached_structures(candidates)
+    has_vat_exemption_code = chorus_settings.has_vat_exemption_code()
     result = SendPlan()
     for document in candidates:
         client = document.client
         verdict = rules.eligibility(
             document,
             chorus_enabled=chorus_enabled,
+            has_vat_exemption_code=has_vat_exemption_code,
             recipient=structures.get(client.siret or ""),
         )
         if verdict.eligible:
@@ -104,9 +109,14 @@ def start_send(
     kind: JobKind,
     user: User | None,
     secondary_document_ids: Sequence[int] = (),
+    secondary_attachment_types: Mapping[int, str] | None = None,
     extra_skipped: Sequence[tuple[Document, list[rules.Reason]]] = (),
 ) -> Job:
     """Create a send job: eligible documents are locked (in progress), the others skipped.
+
+    ``secondary_attachment_types``: the Chorus type chosen for each secondary attachment (GED
+    document id → code of ``recuperer/typespj``); one left out gets the administrator's
+    default when the job runs.
 
     Locking is a compare-and-set on the document's Chorus state, so two jobs (two clicks,
     browsers, processes or servers) can never both hold a document. Flushes; the caller
@@ -118,7 +128,7 @@ def start_send(
         kind=kind.value,
         created_by_id=user.id if user else None,
         total=len(candidates) + len(extra_skipped),
-        options={"secondary_document_ids": list(secondary_document_ids)},
+        options=_send_options(secondary_document_ids, secondary_attachment_types or {}),
     )
     db.session.add(job)
     locked = _lock(planned.to_send)
@@ -133,6 +143,13 @@ def start_send(
     job.skipped = sum(1 for item in job.items if item.state == ItemState.SKIPPED.value)
     db.session.flush()
     return job
+
+
+def _send_options(ids: Sequence[int], types: Mapping[int, str]) -> dict[str, Any]:
+    options: dict[str, Any] = {"secondary_document_ids": list(ids)}
+    if types:  # JSON keys are strings
+        options["secondary_attachment_types"] = {str(key): code for key, code in types.items()}
+    return options
 
 
 def launch(job: Job) -> None:
@@ -196,6 +213,7 @@ class _JobMemo:
 
     job_key: tuple[int, datetime]
     settings: ChorusSettings
+    lookups: recipients.JobLookups
     structures: dict[str, Any] = field(default_factory=dict)
 
 
@@ -204,8 +222,28 @@ def _job_memo(job: Job) -> _JobMemo:
     key = (job.id, job.created_at)
     memo: _JobMemo | None = getattr(_local, "memo", None)
     if memo is None or memo.job_key != key:
-        memo = _local.memo = _JobMemo(key, chorus_settings.load())
+        settings = chorus_settings.load()
+        memo = _local.memo = _JobMemo(key, settings, _shared_lookups(key, settings))
     return memo
+
+
+# B3: the recipient lookups of the jobs running in this process, shared by their workers.
+_lookups: OrderedDict[tuple[int, datetime], recipients.JobLookups] = OrderedDict()
+_lookups_guard = threading.Lock()
+_KEPT_LOOKUPS = 16  # jobs whose lookups are remembered (a job runs in one process)
+
+
+def _shared_lookups(key: tuple[int, datetime], settings: ChorusSettings) -> recipients.JobLookups:
+    """The job's lookups: a structure checked less than the freshness setting before the
+    job was created is trusted; 0 hours means the job checks each structure once."""
+    with _lookups_guard:
+        lookups = _lookups.get(key)
+        if lookups is None:
+            since = key[1] - timedelta(hours=settings.recipient_freshness_hours)
+            lookups = _lookups[key] = recipients.JobLookups(since)
+            while len(_lookups) > _KEPT_LOOKUPS:
+                _lookups.popitem(last=False)
+        return lookups
 
 
 # The statements ``release`` runs for every document, built once (see ``portal.jobs.runner``).
@@ -232,8 +270,8 @@ class SendHandler:
         scope = audit.AuditScope(item.document_type, item.document_id, job.id, job.created_by_id)
         _local.audit = (item.id, scope)  # saved with the outcome by ``release``
         watched = job.kind == JobKind.SINGLE_SEND.value
-        job_created_at = job.created_at
         wanted = [int(i) for i in (job.options or {}).get("secondary_document_ids", [])]
+        wanted_types = (job.options or {}).get("secondary_attachment_types") or {}
         document = _snapshot(item.document_type, item.document_id)
         if document is None:
             return _failed("DOCUMENT_SUPPRIME", "Le document a été supprimé entre-temps.")
@@ -246,6 +284,8 @@ class SendHandler:
                 "La dématérialisation est désactivée dans les paramètres.",
             )
         siret = document.client.siret
+        contract = document.contract
+        service_code = contract.chorus_service_code if contract is not None else None
         structure = memo.structures.get(siret or "") or recipients.cached(siret)
         chosen = _secondary_documents(document, wanted)
         # Everything needed is loaded: detach it and end the transaction, so no transaction
@@ -254,22 +294,31 @@ class SendHandler:
         db.session.rollback()
         try:
             client = _client(settings, scope)
-            if siret and not recipients.is_fresh(structure, job_created_at):
+            if siret and not memo.lookups.trusts(structure, service_code):
                 context.set_step("Vérification du destinataire dans Chorus Pro")
-                recipients.refresh(siret, client)
-                structure = recipients.cached(siret)  # loaded with its services, then detached
+                # Loaded with its services, then detached.
+                structure = memo.lookups.check(siret, service_code, client)
                 db.session.expunge_all()
                 db.session.rollback()
             if siret and structure is not None:
                 memo.structures[siret] = structure
             verdict = rules.eligibility(
-                document, chorus_enabled=True, recipient=structure, locked_by_caller=True
+                document,
+                chorus_enabled=True,
+                has_vat_exemption_code=settings.vat_exemption_code is not None,
+                recipient=structure,
+                locked_by_caller=True,
             )
             if not verdict.eligible:
                 blocking = [r for r in verdict.reasons if r.blocking]
                 return _outcome(ItemState.SKIPPED, blocking[0].code, _join(blocking))
             payload = self._upload_and_build(
-                document, chosen, client, settings, scope, context if watched or chosen else None
+                document,
+                [(ged, wanted_types.get(str(ged.id))) for ged in chosen],
+                client,
+                settings,
+                scope,
+                context if watched or chosen else None,
             )
         except ChorusRefused as error:
             return _refused(error)
@@ -307,13 +356,21 @@ class SendHandler:
     def _upload_and_build(
         self,
         document: Document,
-        chosen: Sequence[ClientDocument],
+        chosen: Sequence[tuple[ClientDocument, str | None]],
         client: ChorusClient,
         settings: ChorusSettings,
         scope: audit.AuditScope,
         context: WorkContext | None,
     ) -> dict[str, Any]:
-        """Upload the main PDF then each chosen GED file, one at a time (bounded memory)."""
+        """Upload the main PDF then each chosen GED file, one at a time (bounded memory).
+
+        ``chosen``: each GED document with the type chosen for it on the send screen; none
+        (mass sends, the daily run, older jobs) takes the administrator's default type.
+        """
+        typed = [(ged, kind or settings.default_attachment_type) for ged, kind in chosen]
+        for ged, kind in typed:  # before any upload: nothing is sent for nothing
+            if not kind:
+                raise PayloadError(NO_ATTACHMENT_TYPE.format(name=ged.original_name))
         # Progress is published where someone watches it (a single send, attachments); a
         # mass send shows its progress per document already, and saves the commits.
         if context is not None:
@@ -326,14 +383,14 @@ class SendHandler:
         )
         main = AttachmentRef(main_id, main_attachment_designation(document))
         secondary = []
-        for position, ged in enumerate(chosen, start=1):
+        for position, (ged, kind) in enumerate(typed, start=1):
             if context is not None:
-                context.set_step(f"Dépôt de la pièce jointe {position}/{len(chosen)}")
+                context.set_step(f"Dépôt de la pièce jointe {position}/{len(typed)}")
             name = chorus_file_name(ged.original_name)
             content = storage.read_bytes(storage.GED, ged.stored_name)
             attachment_id = self._upload(client, scope, content, name, ged.mime_type)
             del content
-            secondary.append(AttachmentRef(attachment_id, ged.original_name[:100]))
+            secondary.append(AttachmentRef(attachment_id, ged.original_name[:100], kind))
         return build_submission(
             document,
             settings=settings,
@@ -372,9 +429,10 @@ class SendHandler:
             )
         except ChorusError:
             return None
-        kept = [
-            f for f in found if f.numero_facture == item.document_number and f.statut != "REJETEE"
-        ]
+        # A number goes to Chorus once, whatever its case and even once rejected
+        # (EVIDENCE.md § 5): an invoice found under it is this document's, REJETEE included.
+        number = item.document_number.casefold()
+        kept = [f for f in found if (f.numero_facture or "").casefold() == number]
         if kept:
             invoice = max(kept, key=lambda f: f.identifiant_facture_cpp)
             audit.record(
@@ -479,7 +537,10 @@ def _summary(job: Job) -> tuple[str, str, str]:
 def _snapshot(document_type: str, document_id: int) -> Document | None:
     """The document with everything the rules and the payload read, in one query."""
     statement = _SNAPSHOTS[DocumentType(document_type)]
-    return cast(Document | None, db.session.scalar(statement, {"document": document_id}))
+    document = cast(Document | None, db.session.scalar(statement, {"document": document_id}))
+    if document is not None:
+        origin_of(document)  # a credit note's origin, through re-issues (B10), before detaching
+    return document
 
 
 _receipt_contract = joinedload(Receipt.contract)
@@ -491,7 +552,7 @@ _SNAPSHOTS = {  # built once, as they run for every document
         _receipt_contract.joinedload(Contract.client),
         _receipt_contract.joinedload(Contract.bank_account),
         _receipt_contract.joinedload(Contract.company),
-        joinedload(Receipt.original_receipt),
+        joinedload(Receipt.original_receipt).joinedload(Receipt.replaced_by),
     ),
     DocumentType.FEE_INVOICE: select(FeeInvoice)
     .where(FeeInvoice.id == bindparam("document"))
@@ -500,6 +561,7 @@ _SNAPSHOTS = {  # built once, as they run for every document
         joinedload(FeeInvoice.company),
         _fee_invoice_contract.joinedload(Contract.bank_account),
         _fee_invoice_contract.joinedload(Contract.company),
+        joinedload(FeeInvoice.original_fee_invoice).joinedload(FeeInvoice.replaced_by),
     ),
 }
 

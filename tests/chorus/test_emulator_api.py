@@ -22,9 +22,11 @@ from portal.chorus.emulator.app import EmulatorApp
 from portal.chorus.emulator.codes import Code
 from portal.chorus.emulator.directory import DEFAULT_DIRECTORY_PATH, load_directory, parse_directory
 from portal.chorus.emulator.faults import Faults
+from portal.chorus.emulator.operations import ATTACHMENT_TYPE_LABELS, VAT_EXEMPTION_LABELS
 from portal.chorus.emulator.server import EmulatorOptions, build_state
 from portal.chorus.emulator.state import EmulatorState
 from tests.chorus.emulator_fixtures import (
+    ATTACHMENT_TYPE,
     BANK_DETAILS_ID,
     CLIENT_ID,
     CLIENT_SECRET,
@@ -153,7 +155,7 @@ def invoice(emu: Emu, numero: str = "Q2026-0001", **changes: Any) -> dict[str, A
             "deviseFacture": "EUR",
             "typeFacture": "FACTURE",
             "typeTva": "EXONERATION",
-            "motifExonerationTva": "Opérations d'assurance",
+            "motifExonerationTva": "ASSURANCE_261C",
             "modePaiement": "VIREMENT",
         },
         "montantTotal": {
@@ -182,6 +184,11 @@ def invoice(emu: Emu, numero: str = "Q2026-0001", **changes: Any) -> dict[str, A
 
 
 DELETE = object()
+
+
+def typed(identifier: int, kind: str = ATTACHMENT_TYPE) -> dict[str, Any]:
+    """A secondary attachment with a type of the emulator's list."""
+    return {"pieceJointeComplementaireId": identifier, "pieceJointeComplementaireType": kind}
 
 
 def accepted(emu: Emu, body: dict[str, Any]) -> int:
@@ -418,6 +425,11 @@ SIRET_EJ_OR_SERVICE = "21518844272944"
             Code.AMOUNTS_INCONSISTENT,
         ),
         ({"references__motifExonerationTva": DELETE}, Code.VAT_EXEMPTION_REASON_MISSING),
+        (
+            {"references__motifExonerationTva": "Opérations d'assurance (article 261 C du CGI)"},
+            Code.VAT_EXEMPTION_REASON_UNKNOWN,
+        ),
+        ({"references__motifExonerationTva": "assurance_261c"}, Code.VAT_EXEMPTION_REASON_UNKNOWN),
         ({"numeroFactureSaisi": "  "}, Code.INVALID_REQUEST),
     ],
 )
@@ -474,7 +486,9 @@ def test_a_fee_invoice_with_vat_and_a_credit_note_are_accepted(emu):
             montantTotal__montantAPayer=Decimal("600.00"),
         ),
     )
-    accepted(emu, invoice(emu, "AV1", references__typeFacture="AVOIR"))
+    accepted(
+        emu, invoice(emu, "AV1", references__typeFacture="AVOIR", references__modePaiement=DELETE)
+    )
 
 
 def test_vat_on_an_exempt_invoice_is_refused(emu):
@@ -517,30 +531,100 @@ def test_all_attachments_of_an_invoice_together_are_limited_to_120_mb(emu):
         emu.state.attachments[identifier].size = 10 * 1024 * 1024
     body = invoice(
         emu,
-        pieceJointeComplementaire=[{"pieceJointeComplementaireId": i} for i in ids[:11]],
+        pieceJointeComplementaire=[typed(i) for i in ids[:11]],
     )
     assert accepted(emu, body)  # main (13 bytes) + 11 × 10 MB ≤ 120 MB
     body = invoice(
         emu,
         "Q2",
-        pieceJointeComplementaire=[{"pieceJointeComplementaireId": i} for i in ids[:12]],
+        pieceJointeComplementaire=[typed(i) for i in ids[:12]],
     )
     assert emu.submit(body).code == Code.ATTACHMENTS_TOO_LARGE
 
 
-def test_a_number_already_submitted_is_refused_unless_the_first_was_rejected(emu):
+def test_a_number_already_submitted_is_refused_even_once_the_first_is_rejected(emu):
     accepted(emu, invoice(emu, "DUP-1"))
     duplicate = emu.submit(invoice(emu, "DUP-1"))
     assert duplicate.code == Code.DUPLICATE_NUMBER
     rejected_siret = "29787534677876"  # scenario "rejected"
-    accepted(emu, invoice(emu, "DUP-2", destinataire__codeDestinataire=rejected_siret))
-    assert emu.submit(invoice(emu, "DUP-2")).code == Code.DUPLICATE_NUMBER
+    first = accepted(emu, invoice(emu, "DUP-2", destinataire__codeDestinataire=rejected_siret))
     emu.control("clock/advance", {"hours": 48})
-    accepted(emu, invoice(emu, "DUP-2"))
+    status = emu.call("/cpro/factures/v1/consulter/historique", {"idFacture": first}).data
+    assert status["statutCourantCode"] == "REJETEE"
+    # « Émettez un nouveau document sous un nouveau numéro »: the number is spent.
+    again = emu.submit(invoice(emu, "DUP-2"))
+    assert again.code == Code.DUPLICATE_NUMBER
+    assert f"identifiant {first}" in again.data["libelle"]
     stats = emu.control("stats", method="GET").data
-    assert stats["submissions"] == {"DUP-1": 2, "DUP-2": 3}
-    assert stats["invoices_created"] == {"DUP-1": 1, "DUP-2": 2}
-    assert stats["duplicates"] == ["DUP-2"]
+    assert stats["submissions"] == {"DUP-1": 2, "DUP-2": 2}
+    assert stats["invoices_created"] == {"DUP-1": 1, "DUP-2": 1}
+    assert stats["duplicates"] == []
+
+
+def test_a_number_differing_only_by_its_case_is_the_same_number(emu):
+    accepted(emu, invoice(emu, "Fh2026-07"))
+    refused = emu.submit(invoice(emu, "FH2026-07"))
+    assert refused.code == Code.DUPLICATE_NUMBER
+    assert "Fh2026-07" in refused.data["libelle"]
+    assert emu.submit(invoice(emu, "fh2026-07")).code == Code.DUPLICATE_NUMBER
+
+
+@pytest.mark.parametrize(
+    "numero",
+    ["Q2026-000000000000001", "Q 2026 1", "Q-été", "Q.2026", "Q#1", "Q\n1"],
+    ids=["21 characters", "space", "accent", "dot", "hash", "newline"],
+)
+def test_a_number_chorus_cannot_take_is_refused(emu, numero):
+    refused = emu.submit(invoice(emu, numero))
+    assert refused.code == Code.NUMBER_INVALID
+
+
+def test_a_number_of_20_characters_with_plus_dash_underscore_and_slash_is_taken(emu):
+    accepted(emu, invoice(emu, "A+b-C_d/2026-0000001"))
+
+
+def credit_note(emu: Emu, numero: str = "AV2026-0001", **changes: Any) -> dict[str, Any]:
+    """A valid AVOIR: positive amounts, an origin, no payment mode (EVIDENCE.md § 5)."""
+    defaults: dict[str, Any] = {
+        "references__typeFacture": "AVOIR",
+        "references__numeroFactureOrigine": "Q2026-0001",
+        "references__modePaiement": DELETE,
+    }
+    return invoice(emu, numero, **{**defaults, **changes})
+
+
+def test_b10_a_credit_note_with_positive_amounts_an_origin_and_no_payment_mode_is_taken(emu):
+    identifier = accepted(emu, credit_note(emu))
+    assert emu.state.invoices[identifier].type_facture == "AVOIR"
+
+
+def test_b10_a_credit_note_without_origin_is_taken(emu):
+    # B10: the origin is sent "when known" (a refund of a premium Chorus never saw).
+    body = credit_note(emu)
+    del body["references"]["numeroFactureOrigine"]
+    accepted(emu, body)
+
+
+def test_b10_a_credit_note_with_negative_amounts_is_refused(emu):
+    body = credit_note(
+        emu,
+        montantTotal__montantHtTotal=Decimal("-109.00"),
+        montantTotal__montantTtcTotal=Decimal("-109.00"),
+        montantTotal__montantAPayer=Decimal("-109.00"),
+    )
+    refused = emu.submit(body)
+    assert refused.code == Code.AMOUNTS_INCONSISTENT
+    assert "un avoir porte des montants positifs" in refused.data["libelle"]
+
+
+def test_b10_a_credit_note_with_a_payment_mode_is_refused(emu):
+    body = credit_note(emu, references__modePaiement="VIREMENT")
+    assert emu.submit(body).code == Code.CREDIT_NOTE_PAYMENT_MODE
+
+
+def test_b10_an_invoice_naming_an_origin_is_refused(emu):
+    body = invoice(emu, "Q2026-0002", references__numeroFactureOrigine="Q2026-0001")
+    assert emu.submit(body).code == Code.ORIGIN_ON_INVOICE
 
 
 # -- invoice life ---------------------------------------------------------------------------------
@@ -663,6 +747,9 @@ def test_consulter_fournisseur_returns_the_invoice_as_submitted(emu):
     assert facture["destinataire"]["codeServiceExecutant"] == "FINANCES"
     assert facture["fournisseur"]["idFournisseur"] == SUPPLIER_ID
     assert facture["references"]["numeroBonCommande"] == "EJ-9"
+    assert facture["references"]["motifExonerationTva"] == "ASSURANCE_261C"
+    label = facture["references"]["libelleMotifExonerationTva"]
+    assert label == VAT_EXEMPTION_LABELS["ASSURANCE_261C"]
     assert facture["montantTotal"]["montantAPayer"] == Decimal("1090.00")
     unknown = emu.call("/cpro/factures/v1/consulter/fournisseur", {"identifiantFactureCPP": 1})
     assert unknown.code == Code.INVOICE_UNKNOWN
@@ -718,6 +805,30 @@ def test_structure_rules_are_consulted(emu):
     assert unknown.code == Code.STRUCTURE_UNKNOWN
 
 
+def test_b3_services_come_at_most_1000_a_page_whatever_is_asked():
+    data = json.loads(DEFAULT_DIRECTORY_PATH.read_text())
+    structure = data["public_structures"][0]
+    structure["services"] = [
+        {"idService": 31000000 + n, "codeService": f"S-{n:04d}", "libelleService": f"S {n}"}
+        for n in range(1005)
+    ]
+    emu = Emu(EmulatorState(parse_directory(data), faults=Faults()))
+    body = {
+        "idStructure": structure["idStructureCPP"],
+        "parametresRechercherServicesStructure": {"nbResultatsParPage": 5000},
+    }
+
+    answer = emu.call("/cpro/structures/v1/rechercher/services", body).data
+
+    assert len(answer["listeServices"]) == 1000
+    assert answer["parametresRetour"] == {
+        "pageCourante": 1,
+        "pages": 2,
+        "nbResultatsParPage": 1000,
+        "total": 1005,
+    }
+
+
 def test_services_are_listed_by_page_and_consulted(emu):
     path = "/cpro/structures/v1/rechercher/services"
     body = {
@@ -752,6 +863,17 @@ def test_the_account_finds_its_supplier_structures_and_bank_details(emu):
         45000001,
         45000002,
     ]
+    # Exactly the real answers' fields, nothing the real API lacks (EVIDENCE.md § 3).
+    assert mine["listeStructures"] == [
+        {
+            "idStructureCPP": SUPPLIER_ID,
+            "identifiant": "80283822726464",
+            "designationStructure": "Cabinet Dupont & Associés Courtage",
+        }
+    ]
+    assert {frozenset(b) for b in banks["listeCoordonneeBancaire"]} == {
+        frozenset({"idCoordonneeBancaire", "nomCoordonneeBancaire"})
+    }
     other = emu.call("/cpro/transverses/v1/recuperer/coordbanc/valides", {"idStructure": 26000100})
     assert other.code == Code.STRUCTURE_NOT_OWNED
 
@@ -763,6 +885,50 @@ def test_the_vat_exemption_reasons_are_listed(emu):
     assert all(r["codeMotifExonerationTva"] and r["libelleMotifExonerationTva"] for r in reasons)
     wrong = emu.call("/cpro/transverses/v1/recuperer/motifs/exonerationtva", {"langue": "FR"})
     assert (wrong.status, wrong.code) == (400, Code.INVALID_REQUEST)
+
+
+TYPES_PATH = "/cpro/transverses/v1/recuperer/typespj"
+
+
+def test_the_attachment_types_of_invoices_are_listed(emu):
+    answer = emu.call(TYPES_PATH, {"codeLangue": "FR", "typeObjet": "FACTURE"})
+    types = answer.data["listeTypePieceJointe"]
+    assert answer.code == 0 and len(types) >= 2
+    assert all(
+        t["codeTypePieceJointe"] and t["libelleTypePieceJointe"] and t["typeObjet"] == "FACTURE"
+        for t in types
+    )
+    assert "AUTRE" not in {t["codeTypePieceJointe"] for t in types}  # never proven
+    assert emu.call(TYPES_PATH, {}).data["listeTypePieceJointe"] == types
+    other = emu.call(TYPES_PATH, {"codeLangue": "FR", "typeObjet": "MEMOIRE"})
+    assert other.code == Code.EMPTY_RESULT
+    wrong = emu.call(TYPES_PATH, {"codeLangue": "FR", "typeObjet": "PIECE"})
+    assert (wrong.status, wrong.code) == (400, Code.INVALID_REQUEST)
+
+
+@pytest.mark.parametrize("kind", ["AUTRE", "aut", "", None, "X" * 500])
+def test_a_secondary_attachment_type_outside_the_list_is_refused(emu, kind):
+    item = {"pieceJointeComplementaireId": emu.attachment()}
+    if kind is not None:
+        item["pieceJointeComplementaireType"] = kind
+    answer = emu.submit(invoice(emu, pieceJointeComplementaire=[item]))
+    assert (answer.status, answer.code) == (200, Code.ATTACHMENT_TYPE_UNKNOWN), answer.data
+    assert "liste des types de pièces jointes" in answer.data["libelle"]
+    assert len(answer.data["libelle"]) < 300  # a forged value is not echoed whole
+    assert not emu.state.invoices
+
+
+def test_consulter_fournisseur_reports_the_type_each_attachment_was_sent_with(emu):
+    first, second = emu.attachment(), emu.attachment()
+    body = invoice(emu, pieceJointeComplementaire=[typed(first, "BDC"), typed(second)])
+    identifier = accepted(emu, body)
+    facture = emu.call(
+        "/cpro/factures/v1/consulter/fournisseur", {"identifiantFactureCPP": identifier}
+    ).data["facture"]
+    pieces = {p["pieceJointeId"]: p for p in facture["listeDesPiecesJointes"]["pieceJointe"]}
+    assert pieces[first]["pieceJointeTypeCode"] == "BDC"
+    assert pieces[first]["pieceJointeTypeLibelle"] == ATTACHMENT_TYPE_LABELS["BDC"]
+    assert pieces[second]["pieceJointeTypeCode"] == ATTACHMENT_TYPE
 
 
 def test_the_health_check_is_a_get(emu):
@@ -878,7 +1044,7 @@ def test_the_clock_and_config_can_be_changed_at_run_time(emu):
     assert after > before
     assert emu.control("clock/advance", {"weeks": 1}).status == 400
     config = emu.control("config", {"token_lifetime": 5, "speed": 60}).data
-    assert config == {"token_lifetime": 5, "speed": 60.0}
+    assert config == {"token_lifetime": 5, "speed": 60.0, "refusal_http_status": 200}
     assert emu.get_token().data["expires_in"] == 5
     assert emu.control("config", {"token_lifetime": -1}).status == 400
 
@@ -891,3 +1057,36 @@ def test_the_invoice_list_and_index_page_help_demonstrations(emu):
     assert index.status_code == 200
     assert "Émulateur Chorus Pro" in index.get_data(as_text=True)
     assert emu.http.post("/_emulator/stats").status_code == 405
+
+
+@pytest.mark.parametrize("http_status", [200, 400])
+def test_business_refusals_answer_the_same_body_on_the_chosen_http_status(emu, http_status):
+    assert emu.control("config", {"refusal_http_status": http_status}).status == 200
+
+    refused = emu.call("/cpro/transverses/v1/recuperer/coordbanc/valides", {"idStructure": 1})
+    empty = emu.call("/cpro/structures/v1/rechercher", {"structure": {"identifiantStructure": "1"}})
+    rejected = emu.submit(invoice(emu, destinataire__codeDestinataire="00000000000000"))
+
+    assert (refused.status, refused.code) == (http_status, Code.STRUCTURE_NOT_OWNED)
+    assert (empty.status, empty.code) == (http_status, Code.EMPTY_RESULT)
+    assert (rejected.status, rejected.code) == (http_status, Code.RECIPIENT_UNKNOWN)
+    assert set(refused.data) == {"codeRetour", "libelle"}
+    invalid = emu.submit({"numeroFactureSaisi": "X"})
+    assert (invalid.status, invalid.code) == (400, Code.INVALID_REQUEST)  # validation: always 400
+    ok = emu.call("/cpro/transverses/v1/recuperer/structures/actives/fournisseur", {})
+    assert (ok.status, ok.code) == (200, 0)
+
+
+@pytest.mark.parametrize("value", [201, "400", True, 400.0, None])
+def test_the_refusal_status_accepts_only_200_or_400(emu, value):
+    answer = emu.control("config", {"refusal_http_status": value})
+    assert answer.status == 400
+    assert emu.state.refusal_http_status == 200
+
+
+def test_the_refusal_status_is_a_start_up_option_too():
+    state = build_state(EmulatorOptions(speed=0, refusal_http_status=400))
+    refused = Emu(state).call(
+        "/cpro/transverses/v1/recuperer/coordbanc/valides", {"idStructure": 1}
+    )
+    assert (refused.status, refused.code) == (400, Code.STRUCTURE_NOT_OWNED)

@@ -3,15 +3,19 @@
 One fixture set — each S9/B3 condition alone, many at once, both document types, both
 terms, dates around the delay and cut-off boundaries, recipients found / not found /
 inactive / never refreshed / absent, services unknown / inactive / reserved / requiring an
-engagement — then, for every document: same eligible flag, same blocking reason codes, same
-"not yet checked" note, same due flag. Runs on SQLite and on PostgreSQL (TEST_DATABASE_URL).
+engagement, fee invoices with and without VAT, numbers Chorus Pro can or cannot take —
+then, for every document and every setup (S1 on / off, a VAT exemption code chosen or not):
+same eligible flag, same blocking reason codes, same "not yet checked" note, same due flag.
+Runs on SQLite and on PostgreSQL (TEST_DATABASE_URL).
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -34,14 +38,39 @@ SERVICES = [
     {"code": "ANCIEN", "is_active": False},
     {"code": "TECHNIQUE", "is_active": True, "engagement_required": True},
     {"code": "ANCIEN-TECH", "is_active": False, "engagement_required": True},
+    # Never consulted (B3: only the services contracts use are): the rule is unknown.
+    {"code": "NOUVEAU", "is_active": True, "engagement_required": None},
+    {"code": "ANCIEN-NOUVEAU", "is_active": False, "engagement_required": None},
 ]
 
 SERVICE_CODE_POOL = [
     *(None, "", "SERVICE-FIN", "SERVICE-FIN", "INCONNU", "FACTURES_PUBLIQUES", "ANCIEN"),
-    *("TECHNIQUE", "ANCIEN-TECH", " TECHNIQUE"),
+    *("TECHNIQUE", "ANCIEN-TECH", " TECHNIQUE", "NOUVEAU", "ANCIEN-NOUVEAU"),
 ]
 
 NO_STRUCTURE = object()  # marker: no cached structure for this SIRET
+_INVALID_NUMBERS = itertools.count(1)  # unique numbers Chorus cannot take (S9_NUMBER_INVALID)
+ZERO_VAT = {"vat_rate": Decimal("0.00"), "vat_amount": Decimal("0.00"), "total": Decimal("500.00")}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The settings the rules take as arguments: S1 and "a VAT exemption code is chosen"."""
+
+    chorus_enabled: bool = True
+    has_vat_exemption_code: bool = True
+
+    @property
+    def arguments(self) -> dict[str, bool]:
+        return {
+            "chorus_enabled": self.chorus_enabled,
+            "has_vat_exemption_code": self.has_vat_exemption_code,
+        }
+
+
+ON = Setup()
+NO_VAT_CODE = Setup(has_vat_exemption_code=False)
+SETUPS = (ON, Setup(chorus_enabled=False), NO_VAT_CODE)
 
 
 @dataclass
@@ -73,6 +102,9 @@ ALONE: list[tuple[str, dict[str, Any] | object]] = [
     ("contract", {"chorus_service_code": "TECHNIQUE", "chorus_engagement_number": "EJ-1"}),
     ("contract", {"chorus_service_code": "TECHNIQUE", "chorus_engagement_number": "  "}),
     ("contract", {"chorus_service_code": "ANCIEN-TECH"}),
+    ("contract", {"chorus_service_code": "NOUVEAU"}),
+    ("contract", {"chorus_service_code": "NOUVEAU", "chorus_engagement_number": "EJ-4"}),
+    ("contract", {"chorus_service_code": "ANCIEN-NOUVEAU"}),
     ("contract", {"chorus_engagement_number": "EJ-2"}),
     ("contract", {"term": "arrears"}),
     ("document", {"pdf_stored_name": None}),
@@ -80,6 +112,12 @@ ALONE: list[tuple[str, dict[str, Any] | object]] = [
     ("document", {"chorus_state": "in_progress"}),
     ("document", {"chorus_state": "sent", "chorus_invoice_id": 123}),
     ("document", {"is_corrupted": True}),
+    # Numbers Chorus Pro cannot take (S9_NUMBER_INVALID), and the longest one it can.
+    ("document", {"number": "Q 2026/01"}),
+    ("document", {"number": "Q2026-000000000000001"}),
+    ("document", {"number": "FACTURE-É1"}),
+    ("document", {"number": "q.2026.1"}),
+    ("document", {"number": "A+b-C_d/2026-0000001"}),
     ("structure", NO_STRUCTURE),
     ("structure", {"refreshed_at": None}),
     ("structure", {"refreshed_at": None, "is_found": False}),
@@ -159,10 +197,12 @@ def _random_case(rng: random.Random) -> Case:
     if kind == "fee_invoice" and rng.random() < 0.2:
         contract = None
     document = {
+        **sometimes({"number": f"N° {next(_INVALID_NUMBERS)}"}, {}, 0.1),
         "pdf_stored_name": sometimes(choose([None, ""]), "doc.pdf", 0.2),
         "chorus_state": sometimes(choose(["in_progress", "sent"]), "not_sent", 0.2),
         "is_corrupted": sometimes(True, False, 0.1),
         **_dated(kind, rng),
+        **(sometimes(ZERO_VAT, {}, 0.3) if kind == "fee_invoice" else {}),
     }
     structure: dict[str, Any] | object
     if rng.random() < 0.2:
@@ -197,6 +237,8 @@ def all_cases() -> list[Case]:
     cases.append(Case("fee_invoice", contract=None))
     cases.append(Case("fee_invoice", contract=None, structure={"is_active": False}))
     cases.append(Case("fee_invoice", contract=None, client={"siret": None}))
+    cases.append(Case("fee_invoice", document=dict(ZERO_VAT)))  # sent as EXONERATION
+    cases.append(Case("fee_invoice", contract=None, document=dict(ZERO_VAT)))
     rng = random.Random(20261127)
     cases.extend(_random_case(rng) for _ in range(300))
     return cases
@@ -275,10 +317,10 @@ class World:
     """Every answer, computed once on one fixture set (building it takes a few seconds)."""
 
     size: int = 0
-    python: dict[bool, dict[tuple[str, int], rules.Eligibility]] = field(default_factory=dict)
-    sql: dict[bool, dict[tuple[str, int], dict[str, Any]]] = field(default_factory=dict)
+    python: dict[Setup, dict[tuple[str, int], rules.Eligibility]] = field(default_factory=dict)
+    sql: dict[Setup, dict[tuple[str, int], dict[str, Any]]] = field(default_factory=dict)
     sql_duplicates: int = 0
-    eligible_where: dict[bool, set[tuple[str, int]]] = field(default_factory=dict)
+    eligible_where: dict[Setup, set[tuple[str, int]]] = field(default_factory=dict)
     due_python: dict[int, set[tuple[str, int]]] = field(default_factory=dict)
     due_sql: dict[int, set[tuple[str, int]]] = field(default_factory=dict)
     daily_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -293,20 +335,18 @@ def _observe() -> World:
     world = World(size=len(documents))
     world.numbers = {key(d): d.number for d in documents}
     world.effective = {key(d): rules.effective_date(d) for d in documents}
-    for enabled in (True, False):
-        world.python[enabled] = {
-            key(d): queries.document_eligibility(d, chorus_enabled=enabled) for d in documents
+    for setup in SETUPS:
+        world.python[setup] = {
+            key(d): queries.document_eligibility(d, **setup.arguments) for d in documents
         }
         rows: dict[tuple[str, int], dict[str, Any]] = {}
         for kind, model in MODELS:
-            for row in db.session.execute(
-                queries.eligibility_select(model, chorus_enabled=enabled)
-            ):
+            for row in db.session.execute(queries.eligibility_select(model, **setup.arguments)):
                 world.sql_duplicates += (kind, row.id) in rows
                 rows[(kind, row.id)] = dict(row._mapping)
-        world.sql[enabled] = rows
-        world.eligible_where[enabled] = sql_ids(
-            lambda model, enabled=enabled: queries.eligible_condition(model, chorus_enabled=enabled)
+        world.sql[setup] = rows
+        world.eligible_where[setup] = sql_ids(
+            lambda model, setup=setup: queries.eligible_condition(model, **setup.arguments)
         )
     for shift in (-1, 0, 1):
         today = TODAY + timedelta(days=shift)
@@ -316,7 +356,7 @@ def _observe() -> World:
                 model, today=today, delays=DELAYS, cutoff=CUTOFF
             )
         )
-    daily = queries.due_documents_select(today=TODAY, delays=DELAYS, cutoff=CUTOFF)
+    daily = queries.due_documents_select(today=TODAY, delays=DELAYS, cutoff=CUTOFF, **ON.arguments)
     world.daily_rows = [dict(row._mapping) for row in db.session.execute(daily)]
     return world
 
@@ -343,12 +383,10 @@ class Row:
 # -- the agreement ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("chorus_enabled", [True, False])
-def test_python_and_sql_agree_on_eligibility_and_every_reason(
-    world: World, chorus_enabled: bool
-) -> None:
-    expected = world.python[chorus_enabled]
-    rows = world.sql[chorus_enabled]
+@pytest.mark.parametrize("setup", SETUPS, ids=repr)
+def test_python_and_sql_agree_on_eligibility_and_every_reason(world: World, setup: Setup) -> None:
+    expected = world.python[setup]
+    rows = world.sql[setup]
     assert world.sql_duplicates == 0, "the joins duplicated a document"
     assert set(rows) == set(expected)
     mismatches = []
@@ -363,13 +401,13 @@ def test_python_and_sql_agree_on_eligibility_and_every_reason(
     assert not mismatches
 
 
-@pytest.mark.parametrize("chorus_enabled", [True, False])
+@pytest.mark.parametrize("setup", SETUPS, ids=repr)
 def test_the_sql_eligible_condition_selects_exactly_the_eligible_documents(
-    world: World, chorus_enabled: bool
+    world: World, setup: Setup
 ) -> None:
-    expected = {k for k, v in world.python[chorus_enabled].items() if v.eligible}
-    assert world.eligible_where[chorus_enabled] == expected
-    if chorus_enabled:
+    expected = {k for k, v in world.python[setup].items() if v.eligible}
+    assert world.eligible_where[setup] == expected
+    if setup.chorus_enabled:
         assert expected, "the fixture set has eligible documents"
 
 
@@ -392,7 +430,7 @@ def test_the_daily_selection_lists_due_documents_with_the_same_verdicts_and_date
     assert {(row["document_type"], row["document_id"]) for row in rows} == world.due_python[0]
     for row in rows:
         document_key = (row["document_type"], row["document_id"])
-        verdict = world.python[True][document_key]
+        verdict = world.python[ON][document_key]
         assert row["number"] == world.numbers[document_key]
         assert row["effective_on"] == world.effective[document_key]
         assert row["eligible"] == verdict.eligible
@@ -402,7 +440,7 @@ def test_the_daily_selection_lists_due_documents_with_the_same_verdicts_and_date
 
 
 def test_the_fixture_set_exercises_every_reason_alone_and_combined(world: World) -> None:
-    verdicts = [*world.python[True].values(), *world.python[False].values()]
+    verdicts = [verdict for verdicts in world.python.values() for verdict in verdicts.values()]
     alone = {next(iter(v.codes)) for v in verdicts if len(v.codes) == 1}
     seen = {code for v in verdicts for code in v.codes}
     assert seen == set(rules.BLOCKING_CODES)
@@ -413,11 +451,12 @@ def test_the_fixture_set_exercises_every_reason_alone_and_combined(world: World)
     }
     assert max(len(v.codes) for v in verdicts) >= 6
     assert any(not v.eligible for v in verdicts) and any(v.eligible for v in verdicts)
-    assert any(r.code == "B3_NOT_CHECKED" for v in verdicts for r in v.reasons)
+    notes = {r.code for v in verdicts for r in v.reasons if not r.blocking}
+    assert notes == set(rules.NOTE_CODES) == {"B3_NOT_CHECKED", "B3_SERVICE_NOT_CHECKED"}
 
 
 def test_every_blocking_reason_has_a_sql_twin_for_the_models_it_applies_to() -> None:
-    receipt_codes = queries.reason_conditions(Receipt, chorus_enabled=True)
-    fee_codes = queries.reason_conditions(FeeInvoice, chorus_enabled=True)
+    receipt_codes = queries.reason_conditions(Receipt, **ON.arguments)
+    fee_codes = queries.reason_conditions(FeeInvoice, **ON.arguments)
     assert tuple(receipt_codes) == rules.RECEIPT_CODES
     assert tuple(fee_codes) == rules.FEE_INVOICE_CODES

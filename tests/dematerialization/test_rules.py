@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,11 +17,14 @@ import pytest
 from portal.billing.models import FeeInvoice, Receipt
 from portal.dematerialization import rules
 from portal.dematerialization.models import RecipientService, RecipientStructure
-from portal.dematerialization.rules import Eligibility, Reason, eligibility
+from portal.dematerialization.rules import Eligibility, Reason
 from portal.portfolio.models import Client, Contract
 
 SIRET = "21750001600019"
 REFRESHED = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+
+# A VAT exemption code is chosen unless a test says otherwise (S2_NO_VAT_EXEMPTION_CODE).
+eligibility = partial(rules.eligibility, has_vat_exemption_code=True)
 
 
 def client(**kw: Any) -> Client:
@@ -133,6 +137,36 @@ def test_reasons_are_french_sentences() -> None:
         assert reason.message[0].isupper() and reason.message.endswith((".", ")"))
 
 
+# -- S2: VAT exemption code ---------------------------------------------------------------------
+
+
+def test_a_receipt_is_not_eligible_while_no_vat_exemption_code_is_chosen() -> None:
+    verdict = eligibility(
+        receipt(), chorus_enabled=True, has_vat_exemption_code=False, recipient=structure()
+    )
+    assert verdict.codes == {"S2_NO_VAT_EXEMPTION_CODE"}
+    assert verdict.messages == [
+        "Aucun motif d'exonération de TVA Chorus Pro n'est choisi "
+        "(Administration › Paramètres › Système)."
+    ]
+
+
+def test_a_fee_invoice_without_vat_needs_the_exemption_code_and_one_with_vat_does_not() -> None:
+    without_vat = fee_invoice(vat_amount=Decimal("0.00"), total=Decimal("500.00"))
+    with_vat = fee_invoice(vat_amount=Decimal("100.00"))
+    assert codes_of(without_vat, has_vat_exemption_code=False) == {"S2_NO_VAT_EXEMPTION_CODE"}
+    assert codes_of(with_vat, has_vat_exemption_code=False) == set()
+    assert codes_of(without_vat) == set()
+
+
+def test_documents_go_as_vat_exempt_exactly_like_the_payload_sends_them() -> None:
+    assert rules.is_vat_exempt(receipt())
+    assert rules.is_vat_exempt(fee_invoice(vat_amount=Decimal("0.00")))
+    assert rules.is_vat_exempt(fee_invoice(vat_amount=Decimal("0.004")))  # 0.00 once rounded
+    assert not rules.is_vat_exempt(fee_invoice(vat_amount=Decimal("0.01")))
+    assert not rules.is_vat_exempt(fee_invoice(vat_amount=Decimal("-20.00")))  # a credit note
+
+
 # -- S9 -----------------------------------------------------------------------------------------
 
 
@@ -210,6 +244,25 @@ def test_s9_an_already_dematerialized_document_is_not_offered_again() -> None:
 
 def test_s9_a_corrupted_receipt_is_not_sendable() -> None:
     assert codes_of(receipt(is_corrupted=True)) == {"S9_CORRUPTED"}
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["Q2026-000000000000001", "Q 2026 1", "Q-été", "Q.1", "Q#1", "Q1\n", "Q1 "],
+    ids=["21 characters", "space", "accent", "dot", "hash", "newline", "trailing space"],
+)
+def test_s9_a_number_chorus_cannot_take_blocks_before_any_call(number: str) -> None:
+    assert codes_of(receipt(number=number)) == {"S9_NUMBER_INVALID"}
+    assert codes_of(fee_invoice(number=number)) == {"S9_NUMBER_INVALID"}
+    message = rules.REASONS["S9_NUMBER_INVALID"].message
+    assert "20 caractères au plus" in message and "+ - _ /" in message
+
+
+@pytest.mark.parametrize("number", ["A+b-C_d/2026-0000001", "q1", "FH2026-00012"])
+def test_s9_letters_digits_and_plus_dash_underscore_slash_up_to_20_characters_are_taken(
+    number: str,
+) -> None:
+    assert codes_of(receipt(number=number)) == set()
 
 
 def test_s9_a_fee_invoice_without_contract_reports_only_the_missing_contract() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -14,9 +15,16 @@ from portal.jobs.runner import get_runner
 from portal.models_base import ChorusState
 from portal.notifications.models import Notification
 from portal.portfolio.models import ClientDocument
+from portal.settings import chorus as keys
+from portal.settings import store
 from tests import factories
-from tests.chorus.emulator_fixtures import emulator_client
-from tests.dematerialization.conftest import SIRET_PAID, sendable_contract, sendable_receipt
+from tests.chorus.emulator_fixtures import ATTACHMENT_TYPE, emulator_client
+from tests.dematerialization.conftest import (
+    SIRET_PAID,
+    SUPPLIER_SERVICE_ID,
+    sendable_contract,
+    sendable_receipt,
+)
 
 
 def run(app: Flask, documents, *, kind=JobKind.MASS_SEND, user=None, **kw) -> Job:
@@ -83,6 +91,56 @@ def test_s11_a_single_send_with_two_ged_attachments_is_recorded_and_notified(
     assert "factures/soumettre" in operations
     events = db.session.scalars(select(ChorusStatusEvent)).all()
     assert [e.status_code for e in events] == ["DEPOSEE"]
+
+
+def test_each_attachment_goes_with_its_chosen_type_and_an_unchosen_one_with_the_default(
+    app: Flask, chorus, chorus_admin
+) -> None:
+    receipt = sendable_receipt()
+    first = ged_file(receipt.client, "Bon de commande.pdf", b"%PDF-1.4 bon de commande")
+    second = ged_file(receipt.client, "Annexe.pdf", b"%PDF-1.4 annexe")
+
+    job = run(
+        app,
+        [receipt],
+        kind=JobKind.SINGLE_SEND,
+        user=chorus_admin,
+        secondary_document_ids=[first.id, second.id],
+        secondary_attachment_types={first.id: "BDC"},
+    )
+
+    assert job.succeeded == 1, job.items[0].error_message
+    assert job.options["secondary_attachment_types"] == {str(first.id): "BDC"}
+    db.session.refresh(receipt)
+    sent = chorus.state.invoices[receipt.chorus_invoice_id].body["pieceJointeComplementaire"]
+    assert [
+        (p["pieceJointeComplementaireDesignation"], p["pieceJointeComplementaireType"])
+        for p in sent
+    ] == [("Bon de commande.pdf", "BDC"), ("Annexe.pdf", ATTACHMENT_TYPE)]
+
+
+def test_without_a_default_an_untyped_attachment_fails_before_any_upload(
+    app: Flask, chorus, chorus_admin
+) -> None:
+    store.put(keys.DEFAULT_ATTACHMENT_TYPE, None)
+    db.session.commit()
+    receipt = sendable_receipt()
+    annex = ged_file(receipt.client, "Annexe.pdf", b"%PDF-1.4 annexe")
+
+    job = run(
+        app,
+        [receipt],
+        kind=JobKind.SINGLE_SEND,
+        user=chorus_admin,
+        secondary_document_ids=[annex.id],
+    )
+
+    item = job.items[0]
+    assert (item.state, item.error_code) == (ItemState.FAILED.value, "DONNEES_INCOMPLETES")
+    assert "« Annexe.pdf » n'a pas de type Chorus Pro" in item.error_message
+    assert chorus.state.stats_snapshot()["attachments"] == 0
+    db.session.refresh(receipt)
+    assert receipt.chorus_state == ChorusState.NOT_SENT.value
 
 
 def test_s13_a_mass_send_reports_every_document_with_its_outcome(
@@ -245,3 +303,28 @@ def test_s11_a_failed_single_send_notifies_with_the_csv_report(
 
 def test_siret_of_the_paid_structure_is_the_emulator_default() -> None:
     assert SIRET_PAID == "21588139298698"
+
+
+@pytest.mark.parametrize("http_status", [200, 400])
+def test_b8_a_refusal_answered_as_http_200_or_400_fails_the_document_the_same_way(
+    app: Flask, chorus, chorus_admin, http_status
+) -> None:
+    chorus.state.refusal_http_status = http_status
+    # Bank coordinates that are not the supplier's: Chorus refuses the invoice.
+    company = factories.make_company()
+    account = factories.make_bank_account(
+        company, chorus_supplier_service_id=SUPPLIER_SERVICE_ID, chorus_bank_details_id=1
+    )
+    receipt = sendable_receipt(sendable_contract(company=company, bank_account=account))
+
+    job = run(app, [receipt], user=chorus_admin)
+
+    [item] = job.items
+    assert (item.state, item.error_code) == (ItemState.FAILED.value, "20113")
+    assert "coordonnées bancaires ne sont pas valides" in item.error_message
+    assert item.explanation
+    db.session.refresh(receipt)
+    assert receipt.chorus_state == ChorusState.NOT_SENT.value  # sendable again once fixed
+    statuses = chorus.state.stats_snapshot()["http_statuses"]
+    assert statuses["factures/soumettre:" + str(http_status)] == 1
+    assert chorus.state.stats_snapshot()["submissions"] == {receipt.number: 1}  # never retried

@@ -145,3 +145,33 @@ def test_b10_the_credit_note_reaches_chorus_as_an_avoir_referencing_the_original
     assert body["references"]["typeFacture"] == "AVOIR"
     assert body["references"]["numeroFactureOrigine"] == "Q-2026-0100"
     assert body["montantTotal"]["montantTtcTotal"] == 109.0  # positive amounts in an AVOIR
+
+
+def test_b10_a_fee_invoice_credit_note_reaches_chorus_as_an_avoir_without_payment_mode(
+    app: Flask, chorus, chorus_admin
+) -> None:
+    original = receipt_for(SIRET_PAID, number="Q-2026-0200")  # gives a sendable contract
+    invoice = factories.make_fee_invoice(
+        number="FH-2026-0100", client=original.contract.client, contract=original.contract
+    )
+    credit_note = factories.make_fee_invoice(
+        number="AV-2026-0001",
+        client=invoice.client,
+        contract=invoice.contract,
+        amount_ht=Decimal("-500.00"),
+        vat_amount=Decimal("-100.00"),
+        total=Decimal("-600.00"),
+        original_fee_invoice=invoice,
+    )
+    for document in (invoice, credit_note):
+        store_generated_pdf(document)
+    db.session.commit()
+
+    send(app, invoice, credit_note)
+
+    db.session.refresh(credit_note)
+    body = chorus.state.invoices[credit_note.chorus_invoice_id].body
+    assert body["references"]["typeFacture"] == "AVOIR"
+    assert body["references"]["numeroFactureOrigine"] == "FH-2026-0100"
+    assert "modePaiement" not in body["references"]
+    assert body["montantTotal"]["montantTtcTotal"] == 600.0

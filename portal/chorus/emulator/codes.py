@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import enum
 
+from portal.chorus.limits import NUMBER_RULE
 
+
+@enum.unique  # two refusals sharing a number would silently become one
 class Code(enum.IntEnum):
     OK = 0
     EMPTY_RESULT = 20000
@@ -38,6 +41,11 @@ class Code(enum.IntEnum):
     DUPLICATE_NUMBER = 20117
     MAIN_ATTACHMENT_MISSING = 20118
     VAT_EXEMPTION_REASON_MISSING = 20119
+    VAT_EXEMPTION_REASON_UNKNOWN = 20120
+    ATTACHMENT_TYPE_UNKNOWN = 20121
+    NUMBER_INVALID = 20130
+    CREDIT_NOTE_PAYMENT_MODE = 20131
+    ORIGIN_ON_INVOICE = 20132
     STRUCTURE_UNKNOWN = 20201
     INVOICE_UNKNOWN = 20202
     STRUCTURE_NOT_OWNED = 20203
@@ -81,6 +89,18 @@ LIBELLES: dict[Code, str] = {
     Code.DUPLICATE_NUMBER: "Le numéro de facture a déjà été utilisé par ce fournisseur.",
     Code.MAIN_ATTACHMENT_MISSING: "La pièce jointe principale est obligatoire.",
     Code.VAT_EXEMPTION_REASON_MISSING: "Le motif d'exonération de TVA est obligatoire.",
+    Code.VAT_EXEMPTION_REASON_UNKNOWN: (
+        "Le motif d'exonération de TVA n'est pas un code de la liste des motifs de Chorus Pro."
+    ),
+    Code.ATTACHMENT_TYPE_UNKNOWN: (
+        "Le type de la pièce jointe complémentaire n'est pas un code de la liste des types de "
+        "pièces jointes de Chorus Pro."
+    ),
+    Code.NUMBER_INVALID: (
+        f"Le numéro de facture ne respecte pas le format attendu ({NUMBER_RULE})."
+    ),
+    Code.CREDIT_NOTE_PAYMENT_MODE: "Un avoir ne porte pas de mode de paiement.",
+    Code.ORIGIN_ON_INVOICE: "La référence à une facture d'origine est réservée aux avoirs.",
     Code.STRUCTURE_UNKNOWN: "La structure est inconnue de Chorus Pro.",
     Code.INVOICE_UNKNOWN: "La facture est introuvable pour ce fournisseur.",
     Code.STRUCTURE_NOT_OWNED: "La structure n'est pas rattachée au compte technique utilisé.",

@@ -29,11 +29,13 @@ from portal.chorus.limits import (
     MAX_FILE_BYTES,
     MAX_NAME_LENGTH,
     MAX_TOTAL_BYTES,
+    is_acceptable_number,
 )
 from portal.clock import PARIS
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
+MAX_SERVICES_PER_PAGE = 1000  # rechercher/services
 
 Body = Mapping[str, Any]
 Answer = dict[str, Any]
@@ -131,13 +133,12 @@ def supplier_structures(ctx: Context, _body: Body) -> Answer:
     if not suppliers:
         raise Refusal(Code.EMPTY_RESULT)
     return {
+        # Exactly the real answer's fields: the SIRET is ``identifiant`` here (EVIDENCE.md § 3).
         "listeStructures": [
             {
                 "idStructureCPP": s.id_structure_cpp,
-                "identifiantStructure": s.siret,
-                "typeIdentifiantStructure": "SIRET",
+                "identifiant": s.siret,
                 "designationStructure": s.designation,
-                "statut": "ACTIVE",
             }
             for s in suppliers
         ]
@@ -150,26 +151,24 @@ def bank_details(ctx: Context, body: Body) -> Answer:
         raise Refusal(Code.STRUCTURE_NOT_OWNED)
     if not supplier.bank_coordinates:
         raise Refusal(Code.EMPTY_RESULT)
+    # Only the id and the name, as the real API: no IBAN, no BIC (EVIDENCE.md § 3).
     return {
         "listeCoordonneeBancaire": [
-            {
-                "idCoordonneeBancaire": c.id_coordonnee_bancaire,
-                "nomCoordonneeBancaire": c.name,
-                "iban": c.iban,
-                "bic": c.bic,
-            }
+            {"idCoordonneeBancaire": c.id_coordonnee_bancaire, "nomCoordonneeBancaire": c.name}
             for c in supplier.bank_coordinates
         ]
     }
 
 
-# Illustrative reasons: the real list is only known to a connected account (API.md says `[?]`).
+# Illustrative reasons: the real list is only known to a connected account (API.md says `[?]`,
+# EVIDENCE.md § 1). ``soumettre`` accepts these codes only (stricter than a free text).
 VAT_EXEMPTION_REASONS = (
     ("ASSURANCE_261C", "Opérations d'assurance et de réassurance (article 261 C du CGI)"),
     ("FRANCHISE_293B", "TVA non applicable, article 293 B du CGI"),
     ("FORMATION_261_4", "Formation professionnelle continue (article 261-4-4° du CGI)"),
     ("AUTOLIQUIDATION", "Autoliquidation (article 283 du CGI)"),
 )
+VAT_EXEMPTION_LABELS = dict(VAT_EXEMPTION_REASONS)
 
 
 def vat_exemption_reasons(_ctx: Context, _body: Body) -> Answer:
@@ -177,6 +176,39 @@ def vat_exemption_reasons(_ctx: Context, _body: Body) -> Answer:
         "listeMotifsExonerationTva": [
             {"codeMotifExonerationTva": code, "libelleMotifExonerationTva": label}
             for code, label in VAT_EXEMPTION_REASONS
+        ]
+    }
+
+
+# Illustrative secondary attachment types of invoices (EVIDENCE.md § 2): the answer's shape and
+# the three-letter codes (``AUT`` « Autre ») follow Chorus's published example of
+# ``recuperer/typespj``, which shows no invoice types. ``AUTRE``, the value the portal used to
+# send unverified, is deliberately absent. ``soumettre`` accepts these codes only.
+ATTACHMENT_OBJECT_TYPE = "FACTURE"
+ATTACHMENT_TYPES = (
+    ("AUT", "Autre"),
+    ("ATT", "Attestation"),
+    ("BDC", "Bon de commande"),
+    ("CTR", "Contrat"),
+    ("DEV", "Devis"),
+    ("ASF", "Attestation de service fait"),
+)
+ATTACHMENT_TYPE_LABELS = dict(ATTACHMENT_TYPES)
+FIRST_ATTACHMENT_TYPE_ID = 54100
+
+
+def attachment_types(_ctx: Context, body: Body) -> Answer:
+    if body.get("typeObjet") not in (None, ATTACHMENT_OBJECT_TYPE):
+        raise Refusal(Code.EMPTY_RESULT)  # the emulator knows invoice attachments only
+    return {
+        "listeTypePieceJointe": [
+            {
+                "codeTypePieceJointe": code,
+                "idTypePieceJointe": FIRST_ATTACHMENT_TYPE_ID + index,
+                "libelleTypePieceJointe": label,
+                "typeObjet": ATTACHMENT_OBJECT_TYPE,
+            }
+            for index, (code, label) in enumerate(ATTACHMENT_TYPES)
         ]
     }
 
@@ -295,6 +327,8 @@ def search_services(ctx: Context, body: Body) -> Answer:
     if not services:
         raise Refusal(Code.EMPTY_RESULT)
     page, size = _page(body.get("parametresRechercherServicesStructure"), 10)
+    # [?] Bet (EVIDENCE.md § 6): at most 1,000 services a page, whatever is asked for.
+    size = min(size, MAX_SERVICES_PER_PAGE)
     selected, info = _paginate([_service_json(s) for s in services], page, size)
     return {"listeServices": selected, "parametresRetour": info}
 
@@ -337,6 +371,9 @@ def _check_amounts(body: Body) -> dict[str, Decimal]:
     to_pay = _cents(totals["montantAPayer"])
     discount = _cents(totals.get("montantRemiseGlobaleTTC") or 0)
     if min(ht, tva, ttc, to_pay, discount) < ZERO:
+        # The type carries the sign: an AVOIR's amounts are positive too (EVIDENCE.md § 5).
+        if body["references"]["typeFacture"] == "AVOIR":
+            raise Refusal(Code.AMOUNTS_INCONSISTENT, "(un avoir porte des montants positifs)")
         raise Refusal(Code.AMOUNTS_INCONSISTENT, "(montants négatifs : utilisez un AVOIR)")
     if ht + tva - discount != ttc:
         raise Refusal(Code.AMOUNTS_INCONSISTENT, f"(HT {ht} + TVA {tva} ≠ TTC {ttc})")
@@ -345,9 +382,39 @@ def _check_amounts(body: Body) -> dict[str, Decimal]:
     references = body["references"]
     if references["typeTva"] in ("EXONERATION", "SANS_TVA") and tva != ZERO:
         raise Refusal(Code.AMOUNTS_INCONSISTENT, "(TVA non nulle sur une facture exonérée)")
-    if references["typeTva"] == "EXONERATION" and not references.get("motifExonerationTva"):
-        raise Refusal(Code.VAT_EXEMPTION_REASON_MISSING)
+    if references["typeTva"] == "EXONERATION":
+        reason = references.get("motifExonerationTva")
+        if not reason:
+            raise Refusal(Code.VAT_EXEMPTION_REASON_MISSING)
+        if reason not in VAT_EXEMPTION_LABELS:
+            raise Refusal(Code.VAT_EXEMPTION_REASON_UNKNOWN, f"({str(reason)[:60]})")
     return {"ht": ht, "tva": tva, "ttc": ttc, "a_payer": to_pay}
+
+
+def _check_credit_note(body: Body) -> None:
+    """B10 (EVIDENCE.md § 5): an AVOIR has no payment mode; only an AVOIR names an origin.
+
+    The origin stays optional on an AVOIR (a refund of a premium Chorus never saw).
+    """
+    references = body["references"]
+    if references["typeFacture"] == "AVOIR":
+        if references.get("modePaiement") is not None:
+            raise Refusal(Code.CREDIT_NOTE_PAYMENT_MODE)
+    elif references.get("numeroFactureOrigine") is not None:
+        raise Refusal(Code.ORIGIN_ON_INVOICE)
+
+
+def _check_number(ctx: Context, supplier: Supplier, numero: str) -> None:
+    """A number Chorus can take, never submitted by this supplier before, whatever its case
+    or the earlier invoice's status — a rejected invoice's number included (EVIDENCE.md § 5)."""
+    if not is_acceptable_number(numero):
+        raise Refusal(Code.NUMBER_INVALID, f"({numero[:60]})")
+    earlier = ctx.state.by_number.get((supplier.id_structure_cpp, numero.casefold()))
+    if earlier:
+        raise Refusal(
+            Code.DUPLICATE_NUMBER,
+            f"(facture n° {earlier[0].numero}, identifiant {earlier[0].id})",
+        )
 
 
 def _check_recipient(ctx: Context, body: Body) -> PublicStructure:
@@ -404,9 +471,8 @@ def _check_attachments(ctx: Context, body: Body) -> tuple[int, ...]:
     if body["modeDepot"] != "SAISIE_API" and len(main) != 1:
         raise Refusal(Code.MAIN_ATTACHMENT_MISSING, "(une et une seule)")
     ids = [item["pieceJointePrincipaleId"] for item in main]
-    ids += [
-        item["pieceJointeComplementaireId"] for item in body.get("pieceJointeComplementaire") or []
-    ]
+    secondary = body.get("pieceJointeComplementaire") or []
+    ids += [item["pieceJointeComplementaireId"] for item in secondary]
     total = 0
     for identifier in ids:
         attachment = ctx.state.attachments.get(identifier)
@@ -415,6 +481,12 @@ def _check_attachments(ctx: Context, body: Body) -> tuple[int, ...]:
         total += attachment.size
     if total > MAX_TOTAL_BYTES:
         raise Refusal(Code.ATTACHMENTS_TOO_LARGE)
+    for item in secondary:
+        # Stricter than a free text: the type must be a code of ``recuperer/typespj``.
+        kind = item.get("pieceJointeComplementaireType")
+        if kind not in ATTACHMENT_TYPE_LABELS:
+            shown = "absent" if not kind else str(kind)[:60]
+            raise Refusal(Code.ATTACHMENT_TYPE_UNKNOWN, f"({shown})")
     return tuple(ids)
 
 
@@ -426,16 +498,12 @@ def submit(ctx: Context, body: Body) -> Answer:
         if not numero.strip():
             raise Refusal(Code.INVALID_REQUEST, "(numeroFactureSaisi vide)")
         supplier = _check_supplier(ctx, body)
+        _check_number(ctx, supplier, numero)
         recipient = _check_recipient(ctx, body)
         attachment_ids = _check_attachments(ctx, body)
         amounts = _check_amounts(body)
+        _check_credit_note(body)
         now = state.clock.now()
-        for earlier in state.by_number.get((supplier.id_structure_cpp, numero), []):
-            if earlier.status(now)[0] != "REJETEE":
-                raise Refusal(
-                    Code.DUPLICATE_NUMBER,
-                    f"(facture n° {numero}, identifiant {earlier.id})",
-                )
         invoice = Invoice(
             id=state.new_invoice_id(),
             owner=ctx.login,
@@ -595,9 +663,19 @@ def get_invoice(ctx: Context, body: Body) -> Answer:
             codeServiceExecutant=service.code,
             libelleServiceExecutant=service.label,
         )
+    # The secondary attachments' types as sent, with their labels (Swagger ``PJointe``).
+    sent_types = {
+        item["pieceJointeComplementaireId"]: item.get("pieceJointeComplementaireType")
+        for item in sent.get("pieceJointeComplementaire") or []
+    }
     attachments = [
         {
-            "pieceJointeTypeCode": "FACTURE" if index == 0 else "AUTRE",
+            "pieceJointeTypeCode": "FACTURE" if index == 0 else sent_types.get(identifier),
+            **(
+                {"pieceJointeTypeLibelle": ATTACHMENT_TYPE_LABELS[sent_types[identifier]]}
+                if index > 0 and sent_types.get(identifier) in ATTACHMENT_TYPE_LABELS
+                else {}
+            ),
             "pieceJointeDesignation": ctx.state.attachments[identifier].name
             if identifier in ctx.state.attachments
             else "",
@@ -608,6 +686,7 @@ def get_invoice(ctx: Context, body: Body) -> Answer:
         }
         for index, identifier in enumerate(invoice.attachment_ids)
     ]
+    reason_label = VAT_EXEMPTION_LABELS.get(references.get("motifExonerationTva") or "")
     facture: Answer = {
         "identifiantFactureCPP": invoice.id,
         "numeroFacture": invoice.numero,
@@ -652,6 +731,7 @@ def get_invoice(ctx: Context, body: Body) -> Answer:
                 )
                 if references.get(name)
             },
+            **({"libelleMotifExonerationTva": reason_label} if reason_label else {}),
         },
         "montantTotal": {
             "montantHtTotal": invoice.amounts["ht"],

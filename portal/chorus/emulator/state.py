@@ -24,6 +24,9 @@ from portal.chorus.emulator.faults import Faults
 
 DEFAULT_TOKEN_LIFETIME = 3600
 DEFAULT_SPEED = 1440.0  # one simulated day per real minute
+# Business refusals (non-zero codeRetour) answer HTTP 200 by default; the real API may answer
+# them as HTTP 400 with the same body (EVIDENCE.md § 3), which this setting switches to.
+REFUSAL_HTTP_STATUSES = (200, 400)
 FIRST_INVOICE_ID = 7_000_001
 FIRST_ATTACHMENT_ID = 9_000_001
 
@@ -163,10 +166,12 @@ class EmulatorState:
         speed: float = DEFAULT_SPEED,
         faults: Faults | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        refusal_http_status: int = 200,
     ) -> None:
         self.lock = threading.RLock()
         self.directory = directory
         self.token_lifetime = token_lifetime
+        self.refusal_http_status = refusal_http_status
         self.clock = SimClock(speed, monotonic=monotonic)
         self.faults = faults or Faults()
         self.stats = Stats()
@@ -229,7 +234,8 @@ class EmulatorState:
     def store_invoice(self, invoice: Invoice) -> None:
         with self.lock:
             self.invoices[invoice.id] = invoice
-            key = (invoice.supplier.id_structure_cpp, invoice.numero)
+            # Numbers are one supplier numbering space whatever their case (EVIDENCE.md § 5).
+            key = (invoice.supplier.id_structure_cpp, invoice.numero.casefold())
             self.by_number.setdefault(key, []).append(invoice)
             self.by_numero.setdefault(invoice.numero, []).append(invoice)
             self.stats.created[invoice.numero] += 1
