@@ -6,6 +6,8 @@ gunicorn's threaded worker with keep-alive, the emulator costs a benchmark what 
 
     BENCH_EMULATOR_LATENCY_MS=50 gunicorn -k gthread --threads 32 --keep-alive 60 \\
         --bind 127.0.0.1:8099 bench.emulator_wsgi:app
+
+``BENCH_EMULATOR_DIRECTORY`` names a directory file (``--directory`` of the emulator).
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from portal.chorus.emulator.server import EmulatorOptions, build_state
 
 app = EmulatorApp(
     build_state(
-        EmulatorOptions(latency_ms=int(os.environ.get("BENCH_EMULATOR_LATENCY_MS", "0")), speed=0)
+        EmulatorOptions(
+            directory=os.environ.get("BENCH_EMULATOR_DIRECTORY") or None,
+            latency_ms=int(os.environ.get("BENCH_EMULATOR_LATENCY_MS", "0")),
+            speed=0,
+        )
     )
 )

@@ -160,7 +160,9 @@ def make_recipient(
     """A cached Chorus recipient structure (B3), found, active and refreshed by default.
 
     ``services`` are dicts of ``RecipientService`` fields; default: the public-to-public
-    service plus an active ``SERVICE-FIN`` (the service code of ``make_contract``).
+    service plus an active ``SERVICE-FIN`` (the service code of ``make_contract``). Services
+    are consulted (no engagement number required) unless ``engagement_required`` says
+    otherwise (``None``: never consulted).
     """
     if services is None:
         services = [
@@ -177,7 +179,9 @@ def make_recipient(
     }
     values.update(kw)
     structure = RecipientStructure(**values)
-    structure.services = [RecipientService(**service) for service in services]
+    structure.services = [
+        RecipientService(**{"engagement_required": False, **service}) for service in services
+    ]
     db.session.add(structure)
     db.session.flush()
     return structure

@@ -46,6 +46,25 @@ def test_send_benchmark_sends_every_document(workers: str) -> None:
     assert "portal overhead" in out
 
 
+def test_send_benchmark_recipients_scenario_counts_chorus_calls_per_document() -> None:
+    out = run_bench(
+        "send.py",
+        "recipients",
+        "--documents",
+        "12",
+        "--structures",
+        "3",
+        "--services",
+        "30",
+        "--latency-ms",
+        "0",
+        "--workers",
+        "2",
+    )
+    assert "2 worker(s), cold cache:" in out and "2 worker(s), second job:" in out
+    assert "Chorus calls per document" in out and "structures/consulter/service" in out
+
+
 def test_send_benchmark_memory_run() -> None:
     out = run_bench("send.py", "memory")
     assert ": sent, 13 attachments stored by Chorus" in out and "growth" in out

@@ -70,7 +70,9 @@ class RecipientService(db.Model):  # type: ignore[name-defined,misc]
     code: Mapped[str] = mapped_column(String(100))
     label: Mapped[str] = mapped_column(String(200), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
-    engagement_required: Mapped[bool] = mapped_column(default=False)
+    # From ``consulter/service``, asked only for the services contracts use: None until
+    # consulted since the structure's last refresh (unknown, never "not required").
+    engagement_required: Mapped[bool | None] = mapped_column(default=None)
 
     structure: Mapped[RecipientStructure] = relationship(back_populates="services")
 

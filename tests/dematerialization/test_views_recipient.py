@@ -55,12 +55,14 @@ def test_b3_checking_in_chorus_caches_the_structure_and_shows_rules_and_services
     assert "Commune de Saint-Aubin-sur-Loire" in html
     assert "26000100" in html and "Active" in html
     assert "Aucune règle particulière" in html
-    # Active services only, never FACTURES_PUBLIQUES; TECHNIQUE needs an engagement number.
+    # Active services only, never FACTURES_PUBLIQUES; only the contract's one is consulted.
     assert "FINANCES" in html and "TECHNIQUE" in html
     assert "ANCIEN-SVC" not in html and "FACTURES_PUBLIQUES" not in html
     technique = html[html.index(">TECHNIQUE<") :]
-    assert "N° d'engagement obligatoire" in technique[: technique.index("</tr>")]
+    assert "N° d'engagement obligatoire" not in technique[: technique.index("</tr>")]
+    assert 'data-testid="service-not-consulted"' not in html
     assert "Utilisé par ce contrat" in html  # FINANCES
+    assert chorus.state.stats_snapshot()["calls"]["structures/consulter/service"] == 1
     assert 'data-testid="use-service-TECHNIQUE"' in html
     structure = recipients.cached(SIRET_PAID)
     assert structure is not None and structure.refreshed_at is not None
@@ -91,6 +93,27 @@ def test_b3_using_a_service_sets_the_contract_service_code(
     assert "n&#39;est pas un service actif" in text(refused)
     db.session.refresh(contract)
     assert contract.chorus_service_code == "TECHNIQUE"
+
+
+def test_b3_checking_again_consults_the_service_the_contract_now_uses(
+    as_gestionnaire: FlaskClient, chorus
+) -> None:
+    contract = sendable_contract()
+    db.session.commit()
+    url = f"/dematerialisation/contrats/{contract.id}/verifier"
+    post(as_gestionnaire, url)
+    use_service = f"/dematerialisation/contrats/{contract.id}/service"
+    post(as_gestionnaire, use_service, {"code": "TECHNIQUE"})
+
+    before = contract_page(as_gestionnaire, contract)
+    html = text(post(as_gestionnaire, url, headers={"HX-Request": "true"}))
+
+    # Chosen but not consulted yet: said so, never shown as "no engagement number needed".
+    assert 'data-testid="service-not-consulted"' in before
+    technique = html[html.index(">TECHNIQUE<") :]
+    assert "N° d'engagement obligatoire" in technique[: technique.index("</tr>")]
+    calls = chorus.state.stats_snapshot()["calls"]
+    assert calls["structures/rechercher"] == 2 and calls["structures/consulter/service"] == 2
 
 
 def test_b3_a_chorus_error_is_shown_in_french_and_remembered(
