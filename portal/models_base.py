@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from portal.db_types import AwareDateTime
 
+# Primary keys are 32-bit integers on PostgreSQL: an id from a request beyond this is no row.
+MAX_ROW_ID = 2**31 - 1
+
 
 class ChorusState(enum.StrEnum):
     """Where a document stands with Chorus Pro (the portal's side, not Chorus's status)."""

@@ -16,7 +16,12 @@ _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
 def fold(text: str | None) -> str:
     """Lower case, without accents or ligatures, with single spaces: what searches compare."""
     decomposed = unicodedata.normalize("NFKD", text or "")
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    # Control characters (NUL included, which PostgreSQL refuses in text) separate words.
+    bare = "".join(
+        " " if unicodedata.category(char) == "Cc" else char
+        for char in decomposed
+        if not unicodedata.combining(char)
+    )
     return " ".join(bare.casefold().translate(_LIGATURES).split())
 
 

@@ -10,12 +10,24 @@ from flask import Flask, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import Engine, event
+from werkzeug.routing import IntegerConverter
 
 from portal import crypto, formatting
 from portal.extensions import bootstrap, csrf, db, htmx, login_manager, migrate
+from portal.models_base import MAX_ROW_ID
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: an id past the database's integer range is a 404, not a
+    database error (PostgreSQL refuses it; SQLite would merely find nothing)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def init_extensions(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter
     instance = Path(app.config["INSTANCE_PATH"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
@@ -122,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.access import enforce_access
     from portal.auth.views import bp as auth_bp
     from portal.billing.views import bp as billing_bp
+    from portal.chorus.golive_views import bp as golive_bp
     from portal.chorus.views import bp as chorus_bp
     from portal.dashboard import bp as dashboard_bp
     from portal.dematerialization.daily_views import bp as daily_bp
@@ -143,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_bp,
         settings_bp,
         chorus_bp,
+        golive_bp,
         jobs_bp,
         daily_bp,
         followup_bp,

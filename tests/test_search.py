@@ -16,6 +16,7 @@ from portal.search import fold, search_key
         ("Cæcum", "caecum"),
         ("Straße", "strasse"),
         ("l'Haÿ-les-Roses", "l'hay-les-roses"),
+        ("Mai\x00rie\tde\nSèvres", "mai rie de sevres"),
         ("", ""),
         (None, ""),
     ],

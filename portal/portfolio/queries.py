@@ -158,3 +158,45 @@ def contracts_of_client(client_id: int) -> Sequence[Contract]:
         .where(Contract.client_id == client_id)
         .order_by(Contract.starts_on.desc(), Contract.number)
     ).all()
+
+
+# -- « Mise en service » (Chorus go-live checklist) ---------------------------------------------
+
+
+def has_siret() -> ColumnElement[bool]:
+    return Client.siret.is_not(None) & (func.trim(Client.siret) != "")
+
+
+def clients_with_siret(search: str | None, limit: int) -> tuple[Sequence[Client], int]:
+    """The first ``limit`` clients with a SIRET matching ``search``, and how many match."""
+    statement = _clients_matching(search).where(has_siret())
+    clients = db.session.scalars(statement.limit(limit)).all()
+    if len(clients) < limit:
+        return clients, len(clients)
+    matching = select(func.count()).select_from(statement.order_by(None).subquery())
+    return clients, db.session.scalar(matching) or 0
+
+
+def chorus_contracts_of(client_id: int) -> Sequence[Contract]:
+    """A client's contracts with Chorus Pro enabled, by number."""
+    return db.session.scalars(
+        select(Contract)
+        .where(Contract.client_id == client_id, Contract.is_chorus_enabled.is_(True))
+        .order_by(Contract.number, Contract.id)
+    ).all()
+
+
+def bank_accounts_with_chorus_use() -> list[tuple[BankAccount, bool]]:
+    """Every bank account (société loaded), and whether a Chorus-enabled contract uses it."""
+    used = (
+        select(Contract.id)
+        .where(Contract.bank_account_id == BankAccount.id, Contract.is_chorus_enabled.is_(True))
+        .exists()
+    )
+    rows = db.session.execute(
+        select(BankAccount, used)
+        .join(BankAccount.company)
+        .options(joinedload(BankAccount.company))
+        .order_by(Company.name, BankAccount.label, BankAccount.id)
+    ).all()
+    return [(account, bool(is_used)) for account, is_used in rows]
