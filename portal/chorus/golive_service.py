@@ -22,7 +22,6 @@ from portal.portfolio import queries
 from portal.portfolio.client_picker import ClientOptions
 from portal.portfolio.models import Client, Contract
 from portal.settings import chorus as chorus_settings
-from portal.settings import reference_lists
 from portal.validators import ValidationFailed
 
 THROTTLE_NAME = "go_live"
@@ -204,10 +203,5 @@ def run(choice: Choice) -> Run:
     if report.vat_reasons:
         services.store_vat_exemption_reasons(report.vat_reasons, api_url=settings.api_url)
     if report.attachment_types:
-        reference_lists.save(
-            reference_lists.ATTACHMENT_TYPES,
-            [(kind.code, kind.label) for kind in report.attachment_types],
-            api_url=settings.api_url,
-        )
-        db.session.flush()
+        services.store_attachment_types(report.attachment_types, api_url=settings.api_url)
     return Run(label, report=report, reminded=reminded)

@@ -9,9 +9,10 @@ flush; the view commits.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Generic, Protocol, TypeVar
 
 from portal.chorus import diagnostics, health, throttle
 from portal.chorus.client import ChorusClient, RetryPolicy
@@ -208,41 +209,67 @@ def lookup_bank_choices() -> BankLookup:
     )
 
 
-# -- Motif d'exonération de TVA (API.md: a code of Chorus's list) -------------------------------
+# -- Listes de référence de Chorus (API.md: codes of Chorus's lists, never guessed) ---------------
+
+
+class ReferenceEntry(Protocol):
+    """One row of a Chorus reference list: a code and Chorus's label for it."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def label(self) -> str | None: ...
+
+
+Entry = TypeVar("Entry", bound=ReferenceEntry)
 
 
 @dataclass(frozen=True)
-class VatReasonLookup:
-    """The VAT exemption reasons Chorus accepts, or the French reason they could not be read."""
+class ReferenceLookup(Generic[Entry]):
+    """The rows of a Chorus list just read, or the French reason it could not be read."""
 
-    reasons: tuple[VatExemptionReason, ...] = ()
+    items: tuple[Entry, ...] = ()
     error: str | None = None
 
 
-def lookup_vat_exemption_reasons() -> VatReasonLookup:
-    """``recuperer/motifs/exonerationtva`` with the stored settings; the list read replaces
-    the stored copy the Système tab offers (an empty answer keeps it). Flushes."""
+def read_and_store(
+    name: str, read: Callable[[ChorusClient], Sequence[Entry]]
+) -> ReferenceLookup[Entry]:
+    """Read reference list ``name`` from Chorus with the stored settings; the rows read
+    replace the stored copy the screens offer (an empty answer keeps it). Flushes."""
     settings = chorus_settings.load()
     try:
         with _client(settings) as client:
-            reasons = tuple(client.list_vat_exemption_reasons())
+            items = tuple(read(client))
     except ChorusError as error:
-        return VatReasonLookup(error=str(error))
-    store_vat_exemption_reasons(reasons, api_url=settings.api_url)
-    return VatReasonLookup(reasons=reasons)
+        return ReferenceLookup(error=str(error))
+    store_reference_list(name, items, api_url=settings.api_url)
+    return ReferenceLookup(items=items)
+
+
+def store_reference_list(name: str, items: Sequence[ReferenceEntry], *, api_url: str) -> None:
+    """Keep the rows Chorus answered as the codes that may be chosen (not an empty answer,
+    which says more about that answer than about the list). Flushes."""
+    if not items:
+        return
+    reference_lists.save(name, [(item.code, item.label) for item in items], api_url=api_url)
+    db.session.flush()
+
+
+# -- Motif d'exonération de TVA (API.md: a code of Chorus's list) -------------------------------
+
+
+def lookup_vat_exemption_reasons() -> ReferenceLookup[VatExemptionReason]:
+    """``recuperer/motifs/exonerationtva``, stored for the Système tab. Flushes."""
+    return read_and_store(
+        reference_lists.VAT_EXEMPTION_REASONS, ChorusClient.list_vat_exemption_reasons
+    )
 
 
 def store_vat_exemption_reasons(reasons: Sequence[VatExemptionReason], *, api_url: str) -> None:
-    """Keep the list Chorus answered as the codes that may be chosen (not an empty one,
-    which says more about that answer than about the list). Flushes."""
-    if not reasons:
-        return
-    reference_lists.save(
-        reference_lists.VAT_EXEMPTION_REASONS,
-        [(reason.code, reason.label) for reason in reasons],
-        api_url=api_url,
-    )
-    db.session.flush()
+    """Keep the reasons read (see :func:`store_reference_list`). Flushes."""
+    store_reference_list(reference_lists.VAT_EXEMPTION_REASONS, reasons, api_url=api_url)
 
 
 # -- Types de pièces jointes complémentaires (EVIDENCE.md § 2) ----------------------------------
@@ -252,21 +279,13 @@ ATTACHMENT_TYPES_THROTTLE = "attachment_types"
 ATTACHMENT_TYPES_INTERVAL = timedelta(seconds=5)
 
 
-@dataclass(frozen=True)
-class AttachmentTypeLookup:
-    """The attachment types Chorus accepts, or the French reason they could not be read."""
-
-    types: tuple[AttachmentType, ...] = ()
-    error: str | None = None
-
-
-def claim_attachment_types_lookup() -> AttachmentTypeLookup | None:
+def claim_attachment_types_lookup() -> ReferenceLookup[AttachmentType] | None:
     """Claim a read of the list now (throttled across processes): None when allowed, else
     the lookup to show instead. Flushes: commit before calling :func:`lookup_attachment_types`."""
     wait = throttle.claim(ATTACHMENT_TYPES_THROTTLE, ATTACHMENT_TYPES_INTERVAL)
     if wait is None:
         return None
-    return AttachmentTypeLookup(
+    return ReferenceLookup(
         error=(
             "La liste des types de pièces jointes vient d'être demandée à Chorus Pro : "
             f"réessayez dans {wait} s."
@@ -274,27 +293,11 @@ def claim_attachment_types_lookup() -> AttachmentTypeLookup | None:
     )
 
 
-def lookup_attachment_types() -> AttachmentTypeLookup:
-    """``recuperer/typespj`` with the stored settings; the list read replaces the stored
-    copy the Système tab and the send screen offer (an empty answer keeps it). Flushes."""
-    settings = chorus_settings.load()
-    try:
-        with _client(settings) as client:
-            types = tuple(client.list_attachment_types())
-    except ChorusError as error:
-        return AttachmentTypeLookup(error=str(error))
-    store_attachment_types(types, api_url=settings.api_url)
-    return AttachmentTypeLookup(types=types)
+def lookup_attachment_types() -> ReferenceLookup[AttachmentType]:
+    """``recuperer/typespj``, stored for the Système tab and the send screen. Flushes."""
+    return read_and_store(reference_lists.ATTACHMENT_TYPES, ChorusClient.list_attachment_types)
 
 
 def store_attachment_types(types: Sequence[AttachmentType], *, api_url: str) -> None:
-    """Keep the types Chorus answered as the codes that may be chosen (not an empty answer,
-    which says more about that answer than about the list). Flushes."""
-    if not types:
-        return
-    reference_lists.save(
-        reference_lists.ATTACHMENT_TYPES,
-        [(kind.code, kind.label) for kind in types],
-        api_url=api_url,
-    )
-    db.session.flush()
+    """Keep the types read (see :func:`store_reference_list`). Flushes."""
+    store_reference_list(reference_lists.ATTACHMENT_TYPES, types, api_url=api_url)

@@ -9,6 +9,8 @@ while dematerialization is off (S1).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
@@ -119,13 +121,14 @@ def vat_reason_lookup() -> Response:
     lookup = services.lookup_vat_exemption_reasons()
     db.session.commit()
     vat = vat_exemption.current()
-    choices = vat.choices()
-    picked = request.args.get("vat_exemption_code", "")
-    if picked not in {code for code, _text in choices}:
-        picked = vat.code or ""
-    form = SystemSettingsForm(formdata=None, data={"vat_exemption_code": picked})
-    form.vat_exemption_code.choices = choices
-    return render(VAT_REASON_LOOKUP, VAT_REASON_LOOKUP, lookup=lookup, form=form, vat_exemption=vat)
+    return _offer_list_choice(
+        VAT_REASON_LOOKUP,
+        "vat_exemption_code",
+        vat.choices(),
+        vat.code,
+        lookup=lookup,
+        vat_exemption=vat,
+    )
 
 
 @bp.route("/types-pieces-jointes")
@@ -139,16 +142,28 @@ def attachment_type_lookup() -> Response:
         lookup = services.lookup_attachment_types()
         db.session.commit()
     types = attachment_types.current()
-    choices = types.choices()
-    picked = request.args.get("default_attachment_type", "")
-    if picked not in {code for code, _text in choices}:
-        picked = types.default or ""
-    form = SystemSettingsForm(formdata=None, data={"default_attachment_type": picked})
-    form.default_attachment_type.choices = choices
-    return render(
+    return _offer_list_choice(
         ATTACHMENT_TYPE_LOOKUP,
-        ATTACHMENT_TYPE_LOOKUP,
+        "default_attachment_type",
+        types.choices(),
+        types.default,
         lookup=lookup,
-        form=form,
         attachment_types=types,
     )
+
+
+def _offer_list_choice(
+    template: str,
+    field: str,
+    choices: list[tuple[str, str]],
+    stored: str | None,
+    **context: Any,
+) -> Response:
+    """The Système tab's select ``field`` offering ``choices``: the code the admin had picked
+    (sent in the query string) stays selected when offered, else the ``stored`` one."""
+    picked = request.args.get(field, "")
+    if picked not in {code for code, _text in choices}:
+        picked = stored or ""
+    form = SystemSettingsForm(formdata=None, data={field: picked})
+    form[field].choices = choices
+    return render(template, template, form=form, **context)

@@ -39,6 +39,7 @@ from portal.chorus import services as chorus_services
 from portal.chorus.errors import ChorusError, ChorusRefused
 from portal.chorus.factory import client_from_settings
 from portal.chorus.limits import MAX_FILE_BYTES, MAX_TOTAL_BYTES
+from portal.chorus.results import AttachmentType
 from portal.dematerialization import attachments, documents, panels, playbook, recipients, sending
 from portal.dematerialization import services as demat_services
 from portal.dematerialization.documents import Document
@@ -357,12 +358,14 @@ def load_attachment_types(kind: str, document_id: int) -> Response:
     )
 
 
-def _types_loaded_message(lookup: chorus_services.AttachmentTypeLookup) -> tuple[str, str]:
+def _types_loaded_message(
+    lookup: chorus_services.ReferenceLookup[AttachmentType],
+) -> tuple[str, str]:
     if lookup.error:
         return f"Types de pièces jointes non chargés : {lookup.error}", "danger"
-    if not lookup.types:
+    if not lookup.items:
         return "Chorus Pro ne renvoie aucun type de pièce jointe.", "warning"
-    count = len(lookup.types)
+    count = len(lookup.items)
     return f"{count} type(s) de pièces jointes chargé(s) depuis Chorus Pro.", "success"
 
 

@@ -16,9 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from portal.settings import chorus, reference_lists
-from portal.settings.reference_lists import ReferenceList
+from portal.settings.reference_lists import MAX_CODE_LENGTH, ReferenceList
 
-MAX_CODE_LENGTH = 100  # longer posted values are refused before any comparison
 SHOWN_CODE_LENGTH = 30  # how much of a refused value a message repeats
 SETTINGS_PLACE = "Administration › Paramètres › Système"
 CHOOSE_FROM_LIST = (
@@ -82,24 +81,13 @@ class AttachmentTypes:
         return None
 
     def choices(self) -> list[tuple[str, str]]:
-        """The Système tab's choice list: none, then Chorus's types (and the stored default
-        when the copy of the list does not have it, so saving other settings keeps it)."""
-        choices = [("", NONE_CHOSEN_CHOICE)]
-        choices += [(item.code, item.text) for item in self.types.items]
-        if self.default is not None and self.default not in self.types:
-            note = "absent de la liste de Chorus Pro" if self.is_known else "actuel"
-            choices.append((self.default, f"{self.default} ({note})"))
-        return choices
+        """The Système tab's choice list (see :meth:`ReferenceList.choices`)."""
+        return self.types.choices(NONE_CHOSEN_CHOICE, stored=self.default)
 
     def check_default(self, raw: str | None) -> str | None:
         """Pure: the default to store for a submitted choice (None: no default);
         ``ValueError`` (French) for a code that is neither listed nor the stored one."""
-        code = (raw or "").strip()
-        if not code:
-            return None
-        if len(code) <= MAX_CODE_LENGTH and (code in self.types or code == self.default):
-            return code
-        raise ValueError(CHOOSE_FROM_LIST)
+        return self.types.check_choice(raw, stored=self.default, refusal=CHOOSE_FROM_LIST)
 
     def check_piece(self, raw: str | None) -> str:
         """Pure: the type to send for one attachment — the posted code, else the default;

@@ -22,6 +22,7 @@ ATTACHMENT_TYPES = "attachment_types"
 NAMES = frozenset({VAT_EXEMPTION_REASONS, ATTACHMENT_TYPES})
 
 _KEY_PREFIX = "chorus.list."
+MAX_CODE_LENGTH = 100  # longer posted values are refused before any comparison
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,28 @@ class ReferenceList:
     def label_of(self, code: str | None) -> str | None:
         """Chorus's label of ``code``, when the list has it."""
         return next((item.label for item in self.items if item.code == code), None)
+
+    def choices(
+        self, none_chosen: str, *, stored: str | None, stored_text: str | None = None
+    ) -> list[tuple[str, str]]:
+        """A choice list: ``none_chosen``, then the list's codes, then the ``stored`` code
+        (shown as ``stored_text``) when the list lacks it, so saving other settings keeps it."""
+        choices = [("", none_chosen)]
+        choices += [(item.code, item.text) for item in self.items]
+        if stored is not None and stored not in self:
+            note = "absent de la liste de Chorus Pro" if self.is_known else "actuel"
+            choices.append((stored, f"{stored_text or stored} ({note})"))
+        return choices
+
+    def check_choice(self, raw: str | None, *, stored: str | None, refusal: str) -> str | None:
+        """Pure: the code to store for a submitted choice (None: none chosen);
+        ``ValueError(refusal)`` for anything that is neither listed nor the ``stored`` code."""
+        code = (raw or "").strip()
+        if not code:
+            return None
+        if len(code) <= MAX_CODE_LENGTH and (code in self or code == stored):
+            return code
+        raise ValueError(refusal)
 
 
 def load(name: str, *, api_url: str) -> ReferenceList:

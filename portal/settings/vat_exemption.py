@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from portal.settings import chorus, reference_lists, store
 from portal.settings.reference_lists import ReferenceList
 
-MAX_CODE_LENGTH = 100
 CHOOSE_FROM_LIST = (
     "Choisissez un motif dans la liste de Chorus Pro "
     "(bouton « Choisir parmi les motifs de Chorus Pro »)."
@@ -71,27 +70,16 @@ class VatExemption:
         return None
 
     def choices(self) -> list[tuple[str, str]]:
-        """The choice list of the Système tab: none, then Chorus's reasons (and the stored
-        code when the copy of the list does not have it, so saving keeps it)."""
-        choices = [("", NONE_CHOSEN_CHOICE)]
-        choices += [(item.code, item.text) for item in self.reasons.items]
-        if self.code is not None and self.code not in self.reasons:
-            note = "absent de la liste de Chorus Pro" if self.reasons.is_known else "actuel"
-            choices.append((self.code, f"{self.text} ({note})"))
-        return choices
+        """The choice list of the Système tab (see :meth:`ReferenceList.choices`)."""
+        return self.reasons.choices(NONE_CHOSEN_CHOICE, stored=self.code, stored_text=self.text)
 
     def check(self, raw: str | None) -> tuple[str | None, str | None]:
         """Pure: the (code, label) to store for a submitted choice; ``ValueError`` (French)
         for anything that is not a code of the stored list nor the code already stored."""
-        code = (raw or "").strip()
-        if not code:
+        code = self.reasons.check_choice(raw, stored=self.code, refusal=CHOOSE_FROM_LIST)
+        if code is None:
             return None, None
-        if len(code) <= MAX_CODE_LENGTH:
-            if code in self.reasons:
-                return code, self.reasons.label_of(code)
-            if code == self.code:
-                return self.code, self.label
-        raise ValueError(CHOOSE_FROM_LIST)
+        return code, self.reasons.label_of(code) if code in self.reasons else self.label
 
 
 def current(settings: chorus.ChorusSettings | None = None) -> VatExemption:

@@ -65,8 +65,8 @@ def drive_session(app: Flask, emulator: RunningEmulator) -> None:
     assert chorus_services.lookup_bank_choices().error is None
     # The administrator picks the default type of secondary attachments in Chorus's list.
     attachment_types = chorus_services.lookup_attachment_types()
-    assert attachment_types.types, attachment_types.error
-    store.put(keys.DEFAULT_ATTACHMENT_TYPE, attachment_types.types[0].code)
+    assert attachment_types.items, attachment_types.error
+    store.put(keys.DEFAULT_ATTACHMENT_TYPE, attachment_types.items[0].code)
     db.session.commit()
 
     contract = sendable_contract()

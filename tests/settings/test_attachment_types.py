@@ -4,7 +4,6 @@ administrator's default, never guessed (issue 10 § 2, EVIDENCE.md § 2)."""
 from __future__ import annotations
 
 from html import unescape
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -17,38 +16,24 @@ from portal.settings.attachment_types import (
     LIST_NOT_LOADED,
     AttachmentTypes,
 )
-from portal.settings.reference_lists import ReferenceItem, ReferenceList
-from tests.factories import csrf_token_from
+from portal.settings.reference_lists import ReferenceList
+from tests.settings.chorus_lists import (
+    SYSTEM_URL,
+    enable_chorus_with_list,
+    fetched,
+    post_system_form,
+)
 
-SYSTEM_URL = "/administration/parametres/systeme"
 TYPES = [("AUT", "Autre"), ("BDC", "Bon de commande")]
 
 
 def listed(*codes: tuple[str, str | None], default: str | None = None) -> AttachmentTypes:
     """A stored ``default`` with a fetched copy of the list holding ``codes``."""
-    items = tuple(ReferenceItem(code, label) for code, label in codes)
-    fetched = reference_lists.utcnow()
-    return AttachmentTypes(default, ReferenceList("attachment_types", items, fetched))
+    return AttachmentTypes(default, fetched(reference_lists.ATTACHMENT_TYPES, codes))
 
 
 def _enable_chorus_with_the_list() -> None:
-    store.put_bool(chorus.CHORUS_ENABLED, True)
-    reference_lists.save(reference_lists.ATTACHMENT_TYPES, TYPES, api_url=chorus.load().api_url)
-    db.session.commit()
-
-
-def _post(client: FlaskClient, **changes: Any):
-    token = csrf_token_from(client.get(SYSTEM_URL).get_data(as_text=True))
-    data = {
-        "csrf_token": token,
-        "environment": "emulator",
-        "supplier_id": "25000001",
-        "cutoff_date": "2026-01-31",
-        "vat_exemption_code": "",
-        "default_attachment_type": "",
-        **changes,
-    }
-    return client.post(SYSTEM_URL, data=data)
+    enable_chorus_with_list(reference_lists.ATTACHMENT_TYPES, TYPES)
 
 
 # -- the default type (Système tab) ---------------------------------------------------------------
@@ -131,7 +116,7 @@ def test_the_system_tab_offers_chorus_types_and_saves_the_default(as_admin: Flas
     assert '<option value="BDC">BDC — Bon de commande</option>' in html
     assert "Choisir parmi les types de Chorus Pro" in html
 
-    assert _post(as_admin, default_attachment_type="BDC").status_code == 303
+    assert post_system_form(as_admin, default_attachment_type="BDC").status_code == 303
     db.session.expire_all()
     assert chorus.load().default_attachment_type == "BDC"
     assert attachment_types.current().usable_default == "BDC"
@@ -143,7 +128,7 @@ def test_the_server_refuses_a_default_outside_the_list_next_to_the_field(
     as_admin: FlaskClient,
 ) -> None:
     _enable_chorus_with_the_list()
-    response = _post(as_admin, default_attachment_type="AUTRE")
+    response = post_system_form(as_admin, default_attachment_type="AUTRE")
     html = unescape(response.get_data(as_text=True))
     assert response.status_code == 422
     assert CHOOSE_FROM_LIST in html
@@ -160,4 +145,4 @@ def test_a_list_read_from_another_environment_offers_nothing(as_admin: FlaskClie
     html = unescape(as_admin.get(SYSTEM_URL).get_data(as_text=True))
     assert "BDC — Bon de commande" not in html
     assert "n'a pas encore été lue pour cet environnement" in html
-    assert _post(as_admin, default_attachment_type="BDC").status_code == 422
+    assert post_system_form(as_admin, default_attachment_type="BDC").status_code == 422

@@ -3,49 +3,33 @@
 from __future__ import annotations
 
 from html import unescape
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from portal.extensions import db
 from portal.settings import chorus, reference_lists, store, vat_exemption
-from portal.settings.reference_lists import ReferenceItem, ReferenceList
 from portal.settings.vat_exemption import CHOOSE_FROM_LIST, VatExemption
 from tests.factories import csrf_token_from
+from tests.settings.chorus_lists import (
+    SYSTEM_URL,
+    enable_chorus_with_list,
+    fetched,
+    post_system_form,
+)
 
-SYSTEM_URL = "/administration/parametres/systeme"
 REASONS = [("ASSURANCE_261C", "Opérations d'assurance"), ("FRANCHISE_293B", "Franchise en base")]
 FREE_TEXT = "TVA non applicable, article 261 C du CGI (opérations d'assurance)"
 
 
 def listed(*codes: tuple[str, str | None], code: str | None = None) -> VatExemption:
     """A stored choice ``code`` with a fetched copy of the list holding ``codes``."""
-    items = tuple(ReferenceItem(c, label) for c, label in codes)
-    fetched = reference_lists.utcnow()
     label = dict(codes).get(code) if code else None
-    return VatExemption(code, label, ReferenceList("vat_exemption_reasons", items, fetched))
+    return VatExemption(code, label, fetched(reference_lists.VAT_EXEMPTION_REASONS, codes))
 
 
 def _enable_chorus_with_the_list() -> None:
-    store.put_bool(chorus.CHORUS_ENABLED, True)
-    reference_lists.save(
-        reference_lists.VAT_EXEMPTION_REASONS, REASONS, api_url=chorus.load().api_url
-    )
-    db.session.commit()
-
-
-def _post(client: FlaskClient, **changes: Any):
-    token = csrf_token_from(client.get(SYSTEM_URL).get_data(as_text=True))
-    data = {
-        "csrf_token": token,
-        "environment": "emulator",
-        "supplier_id": "25000001",
-        "cutoff_date": "2026-01-31",
-        "vat_exemption_code": "",
-        **changes,
-    }
-    return client.post(SYSTEM_URL, data=data)
+    enable_chorus_with_list(reference_lists.VAT_EXEMPTION_REASONS, REASONS)
 
 
 # -- the pure choice ----------------------------------------------------------------------------
@@ -116,7 +100,7 @@ def test_a_listed_code_is_stored_with_its_label(as_admin: FlaskClient) -> None:
     _enable_chorus_with_the_list()
     store.put(chorus.VAT_EXEMPTION_CLEARED_TEXT, FREE_TEXT)
     db.session.commit()
-    response = _post(as_admin, vat_exemption_code="ASSURANCE_261C")
+    response = post_system_form(as_admin, vat_exemption_code="ASSURANCE_261C")
     assert response.status_code == 303, response.get_data(as_text=True)[-1500:]
     settings = chorus.load()
     assert settings.vat_exemption_code == "ASSURANCE_261C"
@@ -131,7 +115,7 @@ def test_free_text_is_refused_next_to_the_field_and_nothing_is_saved(
     as_admin: FlaskClient,
 ) -> None:
     _enable_chorus_with_the_list()
-    response = _post(as_admin, vat_exemption_code=FREE_TEXT, supplier_id="99")
+    response = post_system_form(as_admin, vat_exemption_code=FREE_TEXT, supplier_id="99")
     assert response.status_code == 422
     html = unescape(response.get_data(as_text=True))
     assert CHOOSE_FROM_LIST in html
