@@ -335,7 +335,7 @@ class _Run:
         detail = self.client.get_structure(summary.id_structure_cpp)
         self.recipient_structure = detail
         name = detail.designation or summary.designation or str(summary.id_structure_cpp)
-        rules = "; ".join(structure_rules(detail))
+        rules = " ; ".join(structure_rules(detail))
         return _ok(
             f"Structure {detail.id_structure_cpp or summary.id_structure_cpp} « {name} » "
             f"active. Règles : {rules}."
