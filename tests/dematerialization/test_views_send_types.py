@@ -116,7 +116,9 @@ def test_a_forged_type_is_refused_next_to_its_attachment_and_starts_nothing(
         row = html.split(f'name="type-{piece.id}"', 1)[1]
         assert 'data-testid="piece-type-error"' in row.split("</td>", 1)[0]
         assert re.search(
-            rf'class="form-select form-select-sm piece-type-select is-invalid" name="type-{piece.id}"', html
+            rf'class="form-select form-select-sm piece-type-select is-invalid" '
+            rf'name="type-{piece.id}"',
+            html,
         )
     assert job_count() == 0
 
