@@ -34,6 +34,7 @@ def test_an_admin_picks_a_client_and_its_contract_and_runs_the_checklist(
     log_in(page, "admin")
     page.goto("/administration/parametres/systeme")
     page.get_by_test_id("go-live-nav").click()
+    page.wait_for_url("**/mise-en-service/")  # loaded: htmx listens before we type
     expect(page.get_by_role("heading", name="Mise en service de Chorus Pro")).to_be_visible()
 
     page.get_by_label("Rechercher un client par nom, ville ou SIRET").fill("aubin")
