@@ -23,8 +23,8 @@ from portal.billing.models import ZERO, Allocation, FeeInvoice, Payment, Payment
 from portal.chorus.limits import MAX_NUMBER_LENGTH, NUMBER_RULE, is_acceptable_number
 from portal.chorus.statuses import REJECTED_STATUS
 from portal.db_types import Money
-from portal.dematerialization import audit
-from portal.dematerialization.models import DocumentType, ExchangeOutcome
+from portal.dematerialization import audit, documents
+from portal.dematerialization.models import ExchangeOutcome
 from portal.extensions import db
 from portal.portfolio.models import Client, Company, Contract
 from portal.validators import ValidationFailed
@@ -378,7 +378,7 @@ def reissue(document: Document, number: str, *, user: User | None) -> Document:
         raise ValidationFailed({"number": NUMBER_TAKEN[taken]})
     copy = _copy_of(document, number)
     db.session.add(copy)
-    _flush_unique(NUMBER_TAKEN["receipt" if isinstance(copy, Receipt) else "fee_invoice"])
+    _flush_unique(NUMBER_TAKEN[documents.type_of(copy)])
     # Compare-and-set: of two concurrent re-issues of one original, only one links its copy.
     model = type(document)
     linked = db.session.execute(
@@ -432,9 +432,7 @@ def _copy_of(document: Document, number: str) -> Document:
 
 def _audit_reissue(original: Document, copy: Document, user: User | None) -> None:
     """One line in each document's trail (B9), in the caller's transaction."""
-    document_type = (
-        DocumentType.RECEIPT if isinstance(original, Receipt) else DocumentType.FEE_INVOICE
-    )
+    document_type = documents.type_of(original)
     user_id = user.id if user is not None else None
     lines = (
         (original, f"Rejetée dans Chorus Pro : réémise sous le numéro {copy.number}"),
