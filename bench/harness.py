@@ -76,6 +76,14 @@ def bench_app(
         shutil.rmtree(root, ignore_errors=True)
 
 
+def current_rss_mb() -> float:
+    """Resident set size of this process now (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _run(url: str, statement: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as connection:

@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 from flask import Flask  # noqa: E402
 from sqlalchemy import insert, update  # noqa: E402
 
-from bench.harness import bench_app  # noqa: E402  (after the path tweak for direct runs)
+from bench.harness import bench_app, current_rss_mb  # noqa: E402  (after the path tweak for direct runs)
 from portal import storage  # noqa: E402
 from portal.billing.models import Receipt  # noqa: E402
 from portal.chorus.emulator.directory import DEFAULT_DIRECTORY_PATH  # noqa: E402
@@ -363,14 +363,6 @@ def throughput(args: argparse.Namespace) -> None:
         )
     finally:
         emulator.stop()
-
-
-def current_rss_mb() -> float:
-    """Resident set size of this process now (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class PeakSampler:

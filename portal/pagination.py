@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+# No list has this many pages: a larger number asked for is brought down to it.
+MAX_PAGE = 1_000_000
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def requested_page(raw: object) -> int:
+    """The page a request asks for (``?page=``): 1 unless ASCII digits, at most ``MAX_PAGE``.
+
+    Never a database error: the offset stays small enough for every database, and a list
+    brings a page past its end back to its last page (``clamp``).
+    """
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not _DIGITS.fullmatch(text):
+        return 1
+    if len(text) > len(str(MAX_PAGE)):
+        return MAX_PAGE
+    return min(max(int(text), 1), MAX_PAGE)
 
 
 def page_count(total: int, size: int) -> int:

@@ -4,6 +4,7 @@
 like production, but on the test's instance folder (its PDFs) and database schema, then
 waits for a shared start instant so several processes really run at once.
 ``environment(app, start_at)`` is the environment such a process needs.
+``python -c SCHEDULER_DAILY_FIRING`` is a scheduler process at 19:00 (``fire_daily_run``).
 """
 
 from __future__ import annotations
@@ -62,3 +63,16 @@ def create() -> Flask:
     start_at = float(os.environ.get("PORTAL_TEST_START_AT", "0"))
     time.sleep(max(0.0, start_at - time.time()))
     return app
+
+
+# A scheduler process firing the daily run (run with ``python -c``, like ``APP`` with flask).
+SCHEDULER_DAILY_FIRING = "from tests.process_app import fire_daily_run; fire_daily_run()"
+
+
+def fire_daily_run() -> None:
+    """The scheduler's 19:00 firing in a process of its own, which then lives on as the
+    scheduler process does (tests kill it; it ends by itself after two minutes)."""
+    from portal.jobs.scheduler import PortalScheduler
+
+    PortalScheduler(create()).run_daily()
+    time.sleep(120)

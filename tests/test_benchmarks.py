@@ -78,3 +78,9 @@ def test_lists_benchmark() -> None:
 def test_daily_benchmark() -> None:
     out = run_bench("daily.py", "--receipts", "300", "--fee-invoices", "30", "--repeat", "2")
     assert "due documents" in out and "selection worst" in out
+
+
+def test_jobs_benchmark_measures_the_runner_memory_over_many_jobs() -> None:
+    out = run_bench("jobs.py", "--jobs", "10", "--warmup", "2")
+    assert "RSS growth" in out
+    assert "kept by the runner (tasks, active jobs, owned jobs): (0, 0, 0)" in out

@@ -107,6 +107,8 @@ def observer_for(scope: AuditScope) -> Callable[[Exchange], None]:
             return
         if exchange.http_status in (401, 403):
             outcome = ExchangeOutcome.AUTHENTICATION
+        elif exchange.http_status == 429:  # throttled: transient, retried (issue 11)
+            outcome = ExchangeOutcome.UNAVAILABLE
         elif exchange.code_retour not in (None, 0) or (
             exchange.http_status is not None and 400 <= exchange.http_status < 500
         ):

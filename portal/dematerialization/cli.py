@@ -16,7 +16,7 @@ from portal.dematerialization import daily, queries, sending
 from portal.dematerialization.documents import Document
 from portal.extensions import db
 from portal.jobs.links import job_url
-from portal.jobs.models import ExecutionState, Job, JobKind
+from portal.jobs.models import COMMAND_LINE, ExecutionState, Job, JobKind
 from portal.jobs.runner import get_runner
 from portal.settings import chorus as chorus_settings
 
@@ -62,7 +62,7 @@ def _wait_and_report(job: Job) -> None:
     db.session.expire_all()
     job = db.session.get(Job, job.id) or job
     click.echo(
-        f"Terminée : {job.succeeded} envoyé(s), {job.skipped} ignoré(s), "
+        f"{job.status.label} : {job.succeeded} envoyé(s), {job.skipped} ignoré(s), "
         f"{job.failed} refusé(s) ou en échec."
     )
     if job.report is not None:
@@ -88,22 +88,66 @@ def send(numbers: tuple[str, ...], all_eligible: bool, limit: int | None) -> Non
     if not documents:
         raise click.ClickException("Aucun document à envoyer.")
     job = sending.start_send(documents, kind=JobKind.MASS_SEND, user=None)
+    job.options = {**(job.options or {}), "trigger": COMMAND_LINE}  # who ran it (B9)
     db.session.commit()
     sending.launch(job)
     _wait_and_report(job)
 
 
+REASON_MAX = 200
+
+
+def forced_note(day: date, today_is: date, force: bool, reason: str | None) -> str | None:
+    """What ``--force --reason`` writes to the history; refuses a future day without them.
+
+    Running a day consumes it (its 19:00 run will not happen), and a future day sends its
+    documents early: it takes ``--force`` and a reason (raises ``click.UsageError``).
+    """
+    reason = (reason or "").strip() or None
+    if force and reason is None:
+        raise click.UsageError(
+            '--force exige une raison : --reason "…" (écrite dans l\'historique).'
+        )
+    if reason is not None and not force:
+        raise click.UsageError("--reason ne s'emploie qu'avec --force.")
+    if reason is not None and len(reason) > REASON_MAX:
+        raise click.UsageError(f"La raison ne doit pas dépasser {REASON_MAX} caractères.")
+    if day > today_is and not force:
+        raise click.UsageError(
+            f"Le {day:%d/%m/%Y} est dans le futur (nous sommes le {today_is:%d/%m/%Y}) : "
+            "l'exécuter maintenant enverrait ses documents en avance et son envoi de 19 h "
+            "n'aurait plus lieu. Si c'est voulu, ajoutez --force --reason \"…\"."
+        )
+    if reason is None:
+        return None
+    return f"Lancée en avance avec --force : {reason}" if day > today_is else f"--force : {reason}"
+
+
 @chorus_cli.command("run-daily")
 @click.option("--date", "run_on", type=click.DateTime(["%Y-%m-%d"]), default=None)
-def run_daily(run_on: date | None) -> None:
-    """Run the automatic daily dematerialization now (date: today in Europe/Paris)."""
-    day = run_on.date() if run_on else today()  # type: ignore[attr-defined]
-    execution = daily.run_daily(day, trigger=daily.COMMAND)
+@click.option("--force", is_flag=True, help="Exécuter un jour futur (avec --reason).")
+@click.option(
+    "--reason",
+    default=None,
+    help=f"Pourquoi forcer ({REASON_MAX} caractères au plus), écrit dans l'historique.",
+)
+def run_daily(run_on: date | None, force: bool, reason: str | None) -> None:
+    """Run the automatic daily dematerialization now (date: today in Europe/Paris).
+
+    The day is then done: its 19:00 run does not happen again. A future date is refused
+    unless ``--force --reason "…"`` is given.
+    """
+    today_is = today()
+    day = run_on.date() if run_on else today_is  # type: ignore[attr-defined]
+    note = forced_note(day, today_is, force, reason)
+    execution = daily.run_daily(day, trigger=daily.COMMAND, note=note)
     if execution.state == ExecutionState.SKIPPED.value:
-        click.echo(f"Ignoré : {execution.message}")
+        click.echo(f"Ignoré (envoi du {day:%d/%m/%Y}) : {execution.message}")
         return
     if execution.state == ExecutionState.FAILED.value:
         raise click.ClickException(f"Échec : {execution.message}")
+    if day > today_is:
+        click.echo(f"Attention : l'envoi de 19 h du {day:%d/%m/%Y} n'aura pas lieu (jour exécuté).")
     if execution.job is not None:
         _wait_and_report(execution.job)
 
@@ -128,6 +172,7 @@ def sync_statuses() -> None:
         detail = item.explanation if item.state == "succeeded" else item.error_message
         click.echo(f"  {item.document_number} : {detail or item.state}")
     click.echo(
-        f"Terminée : {job.succeeded} consulté(s), {job.failed} en échec, {job.skipped} ignoré(s)."
+        f"{job.status.label} : {job.succeeded} consulté(s), {job.failed} en échec, "
+        f"{job.skipped} ignoré(s)."
     )
     click.echo(f"Détail : {job_url(job.id)}")

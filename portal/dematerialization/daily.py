@@ -17,15 +17,23 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal.auth.models import User
 from portal.billing.models import FeeInvoice, Receipt
-from portal.clock import PARIS, now
+from portal.clock import PARIS, now, to_paris
 from portal.dematerialization import queries, sending
 from portal.dematerialization.documents import Document
 from portal.dematerialization.models import DocumentType
 from portal.dematerialization.rules import Delays, Eligibility
 from portal.extensions import db
 from portal.jobs import executions
-from portal.jobs.models import ExecutionState, JobKind, TaskExecution
+from portal.jobs.models import (
+    BY_HAND,
+    COMMAND_LINE,
+    ExecutionState,
+    JobKind,
+    TaskExecution,
+    process_name,
+)
 from portal.pagination import PageNumbers, clamp, page_count
 from portal.portfolio.models import Client, Contract
 from portal.settings import chorus as chorus_settings
@@ -44,8 +52,8 @@ NO_CUTOFF = "date de coupure non renseignée"
 # Execution triggers (``TaskExecution.trigger``, at most 20 characters).
 SCHEDULED = "planifiée"  # the 19:00 cron firing
 CATCH_UP = "rattrapage"  # the portal came back after 19:00 the same evening
-MANUAL = "manuelle"  # "Lancer maintenant" on the administration page
-COMMAND = "commande"  # flask chorus run-daily
+MANUAL = BY_HAND  # "Lancer maintenant" on the administration page (records the person)
+COMMAND = COMMAND_LINE  # flask chorus run-daily
 AUTOMATIC_TRIGGERS = (SCHEDULED, CATCH_UP)
 TRIGGER_LABELS = {
     SCHEDULED: "Planifiée (19 h)",
@@ -55,8 +63,52 @@ TRIGGER_LABELS = {
 }
 
 
+# A claim taken less than this before a firing was taken at the same moment (two processes or
+# servers firing at 19:00), not earlier in the day.
+SAME_MOMENT = timedelta(minutes=1)
+
+
 def claim_key(run_on: date) -> str:
     return f"{DAILY_TASK}:{run_on.isoformat()}"
+
+
+def day_run(day: date) -> TaskExecution | None:
+    """The execution that ran ``day`` (it holds the day's claim), with its job and person."""
+    return executions.holder(claim_key(day))
+
+
+def ran_when_by(execution: TaskExecution, moment: datetime) -> str:
+    """« aujourd'hui à 19:00 par l'automate », « le 03/12/2026 à 15:02 par Alice Martin »."""
+    started = to_paris(execution.started_at)
+    when = "aujourd'hui" if started.date() == to_paris(moment).date() else f"le {_fr(started)}"
+    return f"{when} à {started:%H:%M} par {execution.launched_by}"
+
+
+def skip_reason(holder: TaskExecution | None, moment: datetime, *, same_process: bool) -> str:
+    """Why a run of an already claimed day did nothing, said from the execution holding it.
+
+    « par un autre processus » only when it is true: another process claimed the day at the
+    same moment. Otherwise when and by whom the day was run (B9).
+    """
+    if holder is None:  # the holder failed and gave the day back while this run looked
+        return (
+            "Une autre exécution de ce jour, lancée au même moment, a échoué entre-temps "
+            "(voir l'historique) : rien n'a été relancé."
+        )
+    text = ran_when_by(holder, moment)
+    if holder.job_id is not None:
+        text += f" (tâche n° {holder.job_id})"
+    if not same_process and moment - holder.started_at < SAME_MOMENT:
+        return f"Exécutée au même moment par un autre processus : lancée {text}."
+    return f"Déjà exécutée {text}."
+
+
+def _skip_message(holder: TaskExecution | None) -> str:
+    # ``worker`` is ``host:pid:thread``: the process is all but the thread.
+    same_process = holder is not None and (holder.worker or "").rsplit(":", 1)[0] == (
+        process_name()
+    )
+    return skip_reason(holder, now(), same_process=same_process)
 
 
 def _claimed(day: date) -> bool:
@@ -318,20 +370,26 @@ def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
 # -- the run ------------------------------------------------------------------------------------
 
 
-def run_daily(run_on: date, *, trigger: str) -> TaskExecution:
+def run_daily(
+    run_on: date, *, trigger: str, user: User | None = None, note: str | None = None
+) -> TaskExecution:
     """Run the automatic dematerialization for ``run_on`` once; commits and launches the job.
 
-    Returns the execution recorded: started (with its job), failed (with the reason, e.g. an
-    empty cut-off: nothing selected, no report, no notification) or skipped (another
-    process already ran this day). A failed execution releases the day, so a run after the
-    fix is not taken for a duplicate.
+    Whoever runs it (the schedule, a person with ``user``, the command line) claims the day:
+    its 19:00 run does not happen again. Returns the execution recorded: started (with its
+    job), failed (with the reason, e.g. an empty cut-off: nothing selected, no report, no
+    notification) or skipped (the day already ran: the message says when and by whom). A
+    failed execution releases the day, so a run after the fix is not taken for a duplicate.
+    ``note`` (e.g. why a future day was forced) is kept in the execution's message.
     """
     execution = executions.claim(
         DAILY_TASK,
         run_on,
         claim_key(run_on),
         trigger=trigger,
-        skipped_message="Envoi du jour déjà exécuté par un autre processus.",
+        skipped_message=_skip_message,
+        user=user,
+        message=note,
     )
     if execution.state == ExecutionState.SKIPPED.value:
         return execution
@@ -347,8 +405,9 @@ def run_daily(run_on: date, *, trigger: str) -> TaskExecution:
         if problem is not None:
             return _fail(execution, problem[0].upper() + problem[1:] + ".")
         job = sending.start_send(
-            due_documents(run_on, settings), kind=JobKind.DAILY_SEND, user=None
+            due_documents(run_on, settings), kind=JobKind.DAILY_SEND, user=user
         )
+        job.options = {**(job.options or {}), "trigger": trigger}  # who ran it (B9)
         execution.job_id = job.id
         db.session.commit()
     except Exception as error:
@@ -365,7 +424,7 @@ def run_daily(run_on: date, *, trigger: str) -> TaskExecution:
 
 def _fail(execution: TaskExecution, message: str) -> TaskExecution:
     execution.state = ExecutionState.FAILED.value
-    execution.message = message
+    execution.message = f"{message} {execution.message}" if execution.message else message
     execution.claim_key = None
     db.session.commit()
     return execution
@@ -395,7 +454,7 @@ def history(page: int = 1, size: int = 10) -> HistoryPage:
     executions = db.session.scalars(
         select(TaskExecution)
         .where(TaskExecution.task == DAILY_TASK)
-        .options(selectinload(TaskExecution.job))
+        .options(selectinload(TaskExecution.job), selectinload(TaskExecution.started_by))
         .order_by(TaskExecution.started_at.desc(), TaskExecution.id.desc())
         .limit(size)
         .offset((page - 1) * size)

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.auth.access import requires
@@ -21,6 +22,7 @@ from portal.dematerialization.models import DocumentType
 from portal.htmx import hx_redirect, is_htmx, render
 from portal.jobs import scheduler
 from portal.jobs.models import ExecutionState
+from portal.pagination import requested_page
 from portal.settings import chorus
 from portal.settings.services import parse_date, parse_delay
 
@@ -47,10 +49,11 @@ def preview() -> Response:
         abort(404)
     run_on = daily.next_run_on()
     wanted = TYPES_BY_SLUG.get(request.args.get("type", ""))
-    page = request.args.get("page", 1, type=int) or 1
+    page = requested_page(request.args.get("page"))
     context: dict[str, Any] = {
         "run_on": run_on,
         "run_at": daily.next_run_at(),
+        **_today_run(),
         "problems": daily.trigger_problems(settings),
         "cutoff": settings.cutoff_date,
         "delays": settings,
@@ -85,6 +88,15 @@ def preview() -> Response:
     return render("daily/preview.html", None, sections=sections, counts=counts, **context)
 
 
+def _today_run() -> dict[str, Any]:
+    """Today's run if it already happened: the execution holding the day, and when/by whom."""
+    execution = daily.day_run(today())
+    return {
+        "today_run": execution,
+        "today_run_text": daily.ran_when_by(execution, now()) if execution else None,
+    }
+
+
 # -- Déclencheurs des tâches (administration) ----------------------------------------------------
 
 
@@ -106,6 +118,7 @@ def triggers_context(page: int = 1) -> dict[str, Any]:
         "history": daily.history(page),
         "trigger_labels": daily.TRIGGER_LABELS,
         "now": now(),
+        **_today_run(),
     }
 
 
@@ -121,7 +134,7 @@ def triggers() -> Response:
     """The trigger panel alone (history pagination); the full page is the recipients page."""
     if not is_htmx():
         return hx_redirect(url_for("settings.recipients_page"))
-    page = request.args.get("page", 1, type=int) or 1
+    page = requested_page(request.args.get("page"))
     return render(
         "settings/recipients.html", "jobs/_task_triggers.html", triggers=triggers_context(page)
     )
@@ -133,12 +146,12 @@ def run_now() -> Response:
     """ "Lancer maintenant": today's run through the same entry point as the schedule."""
     if not chorus.is_chorus_enabled():
         abort(404)
-    execution = daily.run_daily(today(), trigger=daily.MANUAL)
+    execution = daily.run_daily(today(), trigger=daily.MANUAL, user=current_user)
     if execution.state == ExecutionState.STARTED.value and execution.job_id is not None:
         flash("Envoi automatique du jour lancé.", "success")
         return hx_redirect(url_for("jobs.detail", job_id=execution.job_id))
     if execution.state == ExecutionState.SKIPPED.value:
-        flash("L'envoi automatique du jour a déjà été exécuté : rien n'a été relancé.", "warning")
+        flash(f"L'envoi automatique du jour n'a pas été relancé. {execution.message}", "warning")
     else:
         flash(f"Échec de l'envoi automatique : {execution.message}", "danger")
     return hx_redirect(url_for("settings.recipients_page"))

@@ -432,6 +432,7 @@ def run_status_sync(
         claim,
         trigger=trigger,
         skipped_message="Suivi des statuts déjà lancé par un autre processus pour ce créneau.",
+        user=user,
     )
     if execution.state == ExecutionState.SKIPPED.value:
         return execution

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.chorus.client import ChorusClient
-from portal.chorus.errors import ChorusError
+from portal.chorus.errors import ChorusError, ChorusUnavailable
 from portal.chorus.results import ServiceSummary
 from portal.clock import utcnow
 from portal.dematerialization.models import RecipientService, RecipientStructure
@@ -128,7 +128,9 @@ class JobLookups:
     answer is fresh (refreshed at or after ``since``: the job's creation minus the freshness
     setting); each (structure, service) is consulted at most once per job. A failed lookup
     is remembered: the job's other documents of that structure or service fail with the
-    same error instead of asking Chorus again.
+    same error instead of asking Chorus again — except a transient failure, which the
+    documents' automatic retries ask again, once per round (``attempt``: the tries already
+    made by the asking document).
     """
 
     def __init__(self, since: datetime) -> None:
@@ -136,7 +138,8 @@ class JobLookups:
         self._guard = threading.Lock()
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._asked: set[tuple[str, str]] = set()
-        self._failures: dict[tuple[str, str], ChorusError] = {}
+        # A failure and the round (document tries) it happened in.
+        self._failures: dict[tuple[str, str], tuple[ChorusError, int]] = {}
 
     def trusts(self, structure: RecipientStructure | None, service_code: str | None) -> bool:
         """May the rules use this cached ``structure`` for this service code as it is?
@@ -148,7 +151,7 @@ class JobLookups:
         return fresh and service_to_consult(structure, service_code) is None
 
     def check(
-        self, siret: str, service_code: str | None, client: ChorusClient
+        self, siret: str, service_code: str | None, client: ChorusClient, attempt: int = 0
     ) -> RecipientStructure | None:
         """The structure of ``siret`` as cached after asking Chorus what is still needed.
 
@@ -159,8 +162,8 @@ class JobLookups:
         structure_key = (siret, "")
         with self._lock(structure_key):
             structure = _reload(siret)
-            if structure_key not in self._asked and not is_fresh(structure, self.since):
-                self._ask(structure_key, lambda: refresh_structure(siret, client))
+            if self._may_ask(structure_key, attempt) and not is_fresh(structure, self.since):
+                self._ask(structure_key, attempt, lambda: refresh_structure(siret, client))
                 structure = _reload(siret)
             self._raise_failure(structure_key)
         code = clean(service_code)
@@ -169,9 +172,9 @@ class JobLookups:
         service_key = (siret, code)
         with self._lock(service_key):
             structure = _reload(siret)  # another worker may have consulted it meanwhile
-            if service_key not in self._asked and structure is not None:
+            if self._may_ask(service_key, attempt) and structure is not None:
                 consulted = structure
-                self._ask(service_key, lambda: consult_service(consulted, code, client))
+                self._ask(service_key, attempt, lambda: consult_service(consulted, code, client))
                 structure = _reload(siret)
             self._raise_failure(service_key)
         return structure
@@ -180,21 +183,30 @@ class JobLookups:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def _ask(self, key: tuple[str, str], call: Callable[[], object]) -> None:
+    def _may_ask(self, key: tuple[str, str], attempt: int) -> bool:
+        failure = self._failures.get(key)
+        if failure is not None:  # asked again only by a later round of a transient failure
+            error, round_ = failure
+            return isinstance(error, ChorusUnavailable) and attempt > round_
+        return key not in self._asked
+
+    def _ask(self, key: tuple[str, str], attempt: int, call: Callable[[], object]) -> None:
         self._asked.add(key)
         try:
             call()
         except ChorusError as error:
             db.session.rollback()
-            self._failures[key] = error
+            self._failures[key] = (error, attempt)
         except BaseException:
             self._asked.discard(key)  # not a Chorus answer (database, bug): may be retried
             raise
+        else:
+            self._failures.pop(key, None)
 
     def _raise_failure(self, key: tuple[str, str]) -> None:
         failure = self._failures.get(key)
         if failure is not None:
-            raise failure
+            raise failure[0]
 
 
 def _reload(siret: str) -> RecipientStructure | None:

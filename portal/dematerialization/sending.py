@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -25,6 +25,7 @@ from portal.auth.models import User
 from portal.billing.models import FeeInvoice, Receipt
 from portal.chorus.client import ChorusClient
 from portal.chorus.errors import (
+    ChorusConfigurationError,
     ChorusError,
     ChorusRefused,
     ChorusUnavailable,
@@ -41,6 +42,7 @@ from portal.chorus.payload import (
     main_attachment_file_name,
     origin_of,
 )
+from portal.chorus.results import InvoiceSummary
 from portal.clock import today, utcnow
 from portal.dematerialization import audit, documents, playbook, recipients, reports, rules
 from portal.dematerialization.documents import Document
@@ -56,6 +58,7 @@ from portal.settings import chorus as chorus_settings
 from portal.settings.chorus import ChorusSettings
 
 SUBMIT = "factures/soumettre"
+LOOKUP = "factures/rechercher/fournisseur"
 SENDING_KINDS = (JobKind.SINGLE_SEND, JobKind.MASS_SEND, JobKind.DAILY_SEND)
 CHORUS_ADMINS = "chorus_admins"
 
@@ -297,7 +300,7 @@ class SendHandler:
             if siret and not memo.lookups.trusts(structure, service_code):
                 context.set_step("Vérification du destinataire dans Chorus Pro")
                 # Loaded with its services, then detached.
-                structure = memo.lookups.check(siret, service_code, client)
+                structure = memo.lookups.check(siret, service_code, client, item.tries)
                 db.session.expunge_all()
                 db.session.rollback()
             if siret and structure is not None:
@@ -322,10 +325,26 @@ class SendHandler:
             )
         except ChorusRefused as error:
             return _refused(error)
+        except ChorusUnavailable as error:
+            return _transient(error, scope)
         except ChorusError as error:
             return _outcome(ItemState.FAILED, type(error).__name__, str(error))
         except PayloadError as error:
             return _outcome(ItemState.FAILED, "DONNEES_INCOMPLETES", str(error))
+
+        if item.attempts:
+            # An earlier attempt of this item may have reached Chorus (its answer was lost,
+            # then a look-up found nothing): look again before sending it a second time.
+            context.set_step("Vérification dans Chorus Pro avant un nouvel essai")
+            try:
+                found = _find_in_chorus(client, settings, item.document_number)
+            except ChorusUnavailable as error:
+                return _transient(error, scope)
+            except ChorusError as error:
+                return _outcome(ItemState.FAILED, type(error).__name__, str(error))
+            if found is not None:
+                audit.write_pending(scope)
+                return _reconciled(scope, found)
 
         context.mark_submitting("Soumission de la facture")
         try:
@@ -337,7 +356,7 @@ class SendHandler:
                 audit.note(scope, SUBMIT, ExchangeOutcome.UNKNOWN, message=str(error))
                 audit.write_pending(scope)  # the outcome may be recorded by another process
                 raise OutcomeUnknown from error
-            return _outcome(ItemState.FAILED, "ChorusUnavailable", str(error))
+            return _transient(error, scope)  # refused at the door (429, no connection)
         except ChorusError as error:
             return _outcome(ItemState.FAILED, type(error).__name__, str(error))
         audit.note(
@@ -424,40 +443,26 @@ class SendHandler:
         if settings.supplier_id is None:
             return None
         try:
-            found = _client(settings, scope).find_invoices(
-                item.document_number, settings.supplier_id
-            )
+            found = _find_in_chorus(_client(settings, scope), settings, item.document_number)
         except ChorusError:
             return None
-        # A number goes to Chorus once, whatever its case and even once rejected
-        # (EVIDENCE.md § 5): an invoice found under it is this document's, REJETEE included.
-        number = item.document_number.casefold()
-        kept = [f for f in found if (f.numero_facture or "").casefold() == number]
-        if kept:
-            invoice = max(kept, key=lambda f: f.identifiant_facture_cpp)
-            audit.record(
-                scope,
-                "factures/rechercher/fournisseur",
-                ExchangeOutcome.OK,
-                chorus_invoice_id=invoice.identifiant_facture_cpp,
-                message="Rapprochement : la facture a bien été reçue par Chorus Pro",
-            )
-            return ItemOutcome(
-                ItemState.SUCCEEDED,
-                chorus_invoice_id=invoice.identifiant_facture_cpp,
-                chorus_status=invoice.statut or "DEPOSEE",
-            )
+        if found is not None:
+            return _reconciled(scope, found)
         audit.record(
             scope,
-            "factures/rechercher/fournisseur",
+            LOOKUP,
             ExchangeOutcome.OK,
             message="Rapprochement : facture absente de Chorus Pro, elle peut être renvoyée",
         )
-        return _outcome(
-            ItemState.FAILED,
-            "ISSUE_INCONNUE",
-            "La réponse de Chorus Pro a été perdue et la facture n'y figure pas : "
-            "elle peut être renvoyée.",
+        # Retried by the job (which looks the number up again first) while the policy allows.
+        return replace(
+            _outcome(
+                ItemState.FAILED,
+                "ISSUE_INCONNUE",
+                "La réponse de Chorus Pro a été perdue et la facture n'y figure pas : "
+                "elle peut être renvoyée.",
+            ),
+            transient=True,
         )
 
     def release(self, job: Job, item: JobItem, outcome: ItemOutcome) -> None:
@@ -528,10 +533,13 @@ def _summary(job: Job) -> tuple[str, str, str]:
     kind = JobKind(job.kind).label
     body = (
         f"{job.succeeded} envoyé(s), {job.skipped} ignoré(s), {job.failed} refusé(s) ou en échec "
-        f"sur {job.total} document(s). Le rapport CSV détaille chaque document."
+        f"sur {job.total} document(s). Le rapport CSV détaille chaque document. "
+        f"Lancée par {job.launched_by}."
     )
-    level = "success" if job.failed == 0 else "warning"
-    return f"{kind} terminée", body, level
+    if job.resumed_count:
+        body += " Interrompue puis reprise par un autre processus."
+    outcome = job.outcome  # « terminée », « terminée avec erreurs », « en échec »…
+    return f"{kind} {outcome.label.lower()}", body, outcome.colour
 
 
 def _snapshot(document_type: str, document_id: int) -> Document | None:
@@ -581,6 +589,50 @@ def _secondary_documents(document: Document, wanted: Sequence[int]) -> list[Clie
 def _client(settings: ChorusSettings, scope: audit.AuditScope) -> ChorusClient:
     return client_from_settings(
         settings, session=thread_session(), observer=audit.observer_for(scope)
+    )
+
+
+def _find_in_chorus(
+    client: ChorusClient, settings: ChorusSettings, number: str
+) -> InvoiceSummary | None:
+    """The invoice Chorus holds under this number, if any (B7).
+
+    A number goes to Chorus once, whatever its case and even once rejected (EVIDENCE.md
+    § 5): an invoice found under it is this document's, REJETEE included.
+    """
+    if settings.supplier_id is None:
+        raise ChorusConfigurationError("Identifiant fournisseur manquant.", operation=LOOKUP)
+    wanted = number.casefold()
+    found = client.find_invoices(number, settings.supplier_id)
+    kept = [f for f in found if (f.numero_facture or "").casefold() == wanted]
+    return max(kept, key=lambda f: f.identifiant_facture_cpp) if kept else None
+
+
+def _reconciled(scope: audit.AuditScope, invoice: InvoiceSummary) -> ItemOutcome:
+    audit.record(
+        scope,
+        LOOKUP,
+        ExchangeOutcome.OK,
+        chorus_invoice_id=invoice.identifiant_facture_cpp,
+        message="Rapprochement : la facture a bien été reçue par Chorus Pro",
+    )
+    return ItemOutcome(
+        ItemState.SUCCEEDED,
+        chorus_invoice_id=invoice.identifiant_facture_cpp,
+        chorus_status=invoice.statut or "DEPOSEE",
+    )
+
+
+def _transient(error: ChorusUnavailable, scope: audit.AuditScope) -> ItemOutcome:
+    """Chorus could not be reached or turned the call away: nothing was done, try later.
+
+    The failed call itself is in the audit already (the client's observer).
+    """
+    audit.write_pending(scope)  # what succeeded before it (uploads) stays in the audit
+    return replace(
+        _outcome(ItemState.FAILED, type(error).__name__, str(error)),
+        transient=True,
+        retry_after=error.retry_after,
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import os
+import socket
 from datetime import date, datetime
 from typing import Any
 
@@ -10,10 +12,15 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
-from portal.clock import utcnow
+from portal.clock import to_paris, utcnow
 from portal.db_types import AwareDateTime
 from portal.extensions import db
 from portal.notifications.models import StoredReport
+
+
+def process_name() -> str:
+    """This process as jobs name their owner: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class JobKind(enum.StrEnum):
@@ -45,19 +52,62 @@ JOB_KIND_LABELS = {
 
 
 class JobState(enum.StrEnum):
+    """Where the job is in its life; what it means to a user is its ``JobStatus``."""
+
     RUNNING = "running"
     FINISHING = "finishing"
     DONE = "done"
+    FAILED = "failed"  # its finalization failed (``Job.error``)
+
+
+class JobStatus(enum.StrEnum):
+    """A job as users see it, in every list and badge: its state and what its counts say."""
+
+    RUNNING = "running"
+    FINISHING = "finishing"
+    DONE = "done"
+    DONE_WITH_ERRORS = "done_with_errors"
     FAILED = "failed"
+    RESUMED = "resumed"
 
     @property
     def label(self) -> str:
-        return {
-            JobState.RUNNING: "En cours",
-            JobState.FINISHING: "Finalisation",
-            JobState.DONE: "Terminée",
-            JobState.FAILED: "En échec",
-        }[self]
+        return JOB_STATUS_LOOKS[self][0]
+
+    @property
+    def colour(self) -> str:
+        """Bootstrap colour of its badge, also the level of a notification about it."""
+        return JOB_STATUS_LOOKS[self][1]
+
+
+JOB_STATUS_LOOKS = {
+    JobStatus.RUNNING: ("En cours", "info"),
+    JobStatus.FINISHING: ("Finalisation", "info"),
+    JobStatus.DONE: ("Terminée", "success"),
+    JobStatus.DONE_WITH_ERRORS: ("Terminée avec erreurs", "warning"),
+    JobStatus.FAILED: ("En échec", "danger"),
+    JobStatus.RESUMED: ("Interrompue puis reprise", "info"),
+}
+
+
+def job_status(state: str, *, succeeded: int, failed: int, resumed_count: int) -> JobStatus:
+    """What a job in ``state`` with these counts is to a user.
+
+    A failed finalization, or failures without a single success, is « En échec »; failures
+    beside successes are « Terminée avec erreurs »; a clean job whose process died and that
+    another process took over is « Interrompue puis reprise ». Skipped documents are no errors.
+    """
+    if state == JobState.RUNNING:
+        return JobStatus.RUNNING
+    if state == JobState.FINISHING:
+        return JobStatus.FINISHING
+    if state == JobState.FAILED or (failed and not succeeded):
+        return JobStatus.FAILED
+    if failed:
+        return JobStatus.DONE_WITH_ERRORS
+    if resumed_count:
+        return JobStatus.RESUMED
+    return JobStatus.DONE
 
 
 class ItemState(enum.StrEnum):
@@ -85,8 +135,29 @@ ITEM_STATE_LABELS = {
     ItemState.FAILED: "Refusée / en échec",
     ItemState.SKIPPED: "Ignorée",
 }
+# A pending item waiting for its automatic retry (``JobItem.waits_for_retry``).
+RETRY_PLANNED_LABEL = "Nouvel essai prévu"
 
 UNFINISHED_ITEM_STATES = (ItemState.PENDING, ItemState.CLAIMED, ItemState.SUBMITTING)
+
+# Triggers with a meaning for attribution (``TaskExecution.trigger``, ``Job.options["trigger"]``).
+COMMAND_LINE = "commande"  # flask chorus …
+BY_HAND = "manuelle"  # a button of the portal
+
+
+def launcher(user: User | None, trigger: str | None) -> str:
+    """Who started a job or an execution, for « lancée par … » (B9).
+
+    The person when there is one; otherwise the command line, or the scheduler
+    (« l'automate »). A run by hand recorded before attribution existed has no person.
+    """
+    if user is not None:
+        return user.display_name
+    if trigger == COMMAND_LINE:
+        return "la ligne de commande"
+    if trigger == BY_HAND:
+        return "un utilisateur"
+    return "l'automate"
 
 
 class Job(db.Model):  # type: ignore[name-defined,misc]
@@ -106,6 +177,12 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("stored_reports.id"))
+    # The process working on the job renews ``heartbeat_at`` while it runs; a job whose
+    # heartbeat is older than the lease lost its process and is adopted by another one
+    # (``portal.jobs.sweeper``), which counts it in ``resumed_count``.
+    owner: Mapped[str | None] = mapped_column(String(120), default=lambda: process_name())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(AwareDateTime, default=utcnow)
+    resumed_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     created_by: Mapped[User | None] = relationship()
     report: Mapped[StoredReport | None] = relationship()
@@ -126,8 +203,32 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
         return self.succeeded + self.failed + self.skipped
 
     @property
+    def launched_by(self) -> str:
+        return launcher(self.created_by, (self.options or {}).get("trigger"))
+
+    @property
     def is_running(self) -> bool:
         return self.state in (JobState.RUNNING.value, JobState.FINISHING.value)
+
+    @property
+    def status(self) -> JobStatus:
+        return job_status(
+            self.state,
+            succeeded=self.succeeded,
+            failed=self.failed,
+            resumed_count=self.resumed_count or 0,
+        )
+
+    @property
+    def outcome(self) -> JobStatus:
+        """The status the job ends with once finalized (for the end notification)."""
+        state = JobState.DONE.value if self.is_running else self.state
+        return job_status(
+            state,
+            succeeded=self.succeeded,
+            failed=self.failed,
+            resumed_count=self.resumed_count or 0,
+        )
 
     @property
     def item_state_labels(self) -> dict[ItemState, str]:
@@ -135,6 +236,8 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
         return {**ITEM_STATE_LABELS, ItemState.SUCCEEDED: self.kind_enum.succeeded_label}
 
     def item_state_label(self, item: JobItem) -> str:
+        if item.waits_for_retry:
+            return RETRY_PLANNED_LABEL
         return self.item_state_labels[item.state_enum]
 
     @property
@@ -167,12 +270,30 @@ class JobItem(db.Model):  # type: ignore[name-defined,misc]
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_message: Mapped[str | None] = mapped_column(Text)
     explanation: Mapped[str | None] = mapped_column(Text)
+    # Transient failures (Chorus unavailable, 429) put the item back to ``pending`` until
+    # ``retry_at``; ``tries`` counts the attempts that ended that way.
+    retry_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    tries: Mapped[int] = mapped_column(default=0, server_default="0")
 
     job: Mapped[Job] = relationship(back_populates="items")
 
     @property
     def state_enum(self) -> ItemState:
         return ItemState(self.state)
+
+    @property
+    def waits_for_retry(self) -> bool:
+        return self.state == ItemState.PENDING.value and self.retry_at is not None
+
+    def retry_note(self, attempts: int) -> str:
+        """« Nouvel essai à 19:42 (2/5) » (Paris time; attempt number / ``attempts`` of the
+        policy) for an item waiting for its automatic retry, else ``""``."""
+        if not self.waits_for_retry or self.retry_at is None:
+            return ""
+        attempt = (self.tries or 0) + 1
+        at = to_paris(self.retry_at)
+        # A policy lowered meanwhile still lets the planned attempt happen: never « 5/3 ».
+        return f"Nouvel essai à {at:%H:%M} ({attempt}/{max(attempts, attempt)})"
 
 
 class ExecutionState(enum.StrEnum):
@@ -185,7 +306,7 @@ class ExecutionState(enum.StrEnum):
         return {
             ExecutionState.STARTED: "Lancée",
             ExecutionState.FAILED: "En échec",
-            ExecutionState.SKIPPED: "Ignorée (déjà exécutée ailleurs)",
+            ExecutionState.SKIPPED: "Ignorée",  # why: the execution's message
         }[self]
 
 
@@ -208,9 +329,16 @@ class TaskExecution(db.Model):  # type: ignore[name-defined,misc]
     worker: Mapped[str | None] = mapped_column(String(120))
     message: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    # The person who started a run by hand (B9); None for the scheduler and the command line.
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     job: Mapped[Job | None] = relationship()
+    started_by: Mapped[User | None] = relationship()
 
     @property
     def state_enum(self) -> ExecutionState:
         return ExecutionState(self.state)
+
+    @property
+    def launched_by(self) -> str:
+        return launcher(self.started_by, self.trigger)

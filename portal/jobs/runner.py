@@ -6,8 +6,12 @@ Guarantees (B7):
 - nothing irreversible happens before the attempt is recorded (``WorkContext.mark_submitting``
   commits the item as ``submitting``); the transaction is never held across an HTTP call;
 - an item whose outcome is unknown (timeout, crash, restart) is left ``submitting`` and
-  resolved by ``recover()`` through the handler's ``reconcile`` (a look-up in Chorus), which
-  runs at start-up and at the start of every job; the job ends once every item is final.
+  resolved by ``recover()`` through the handler's ``reconcile`` (a look-up in Chorus);
+- a transient failure (the handler's outcome says ``transient``) puts the item back to
+  ``pending`` until ``retry_at``, as the retry policy allows (``portal.jobs.retries``);
+- every process sweeps on a timer (``portal.jobs.sweeper``): it renews the heartbeat of the
+  jobs it runs, recovers expired leases, adopts the jobs whose process died and starts the
+  retries that are due; the job ends, with its report, once every item is final.
 
 A job kind plugs in with a ``JobHandler`` registered with ``register_handler``.
 """
@@ -15,14 +19,12 @@ A job kind plugs in with a ``JobHandler`` registered with ``register_handler``.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, current_app, has_app_context
@@ -31,11 +33,22 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from portal.clock import utcnow
 from portal.extensions import db
-from portal.jobs.models import UNFINISHED_ITEM_STATES, ItemState, Job, JobItem, JobKind, JobState
+from portal.jobs import retries
+from portal.jobs.models import (
+    UNFINISHED_ITEM_STATES,
+    ItemState,
+    Job,
+    JobItem,
+    JobKind,
+    JobState,
+    process_name,
+)
 from portal.sql import changed_rows, serialized_writes
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.dml import Update
+
+    from portal.jobs.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +70,12 @@ RECONCILE_PAUSES = (1.0, 3.0, 10.0)
 
 @dataclass(frozen=True)
 class ItemOutcome:
-    """How an item ended. ``state`` is SUCCEEDED, FAILED or SKIPPED."""
+    """How an item ended. ``state`` is SUCCEEDED, FAILED or SKIPPED.
+
+    A FAILED outcome marked ``transient`` (nothing irreversible happened, or a look-up
+    proved it had no effect) is retried after a delay while the retry policy allows;
+    ``retry_after`` is the server's ``Retry-After`` in seconds, if it sent one.
+    """
 
     state: ItemState
     chorus_invoice_id: int | None = None
@@ -65,6 +83,8 @@ class ItemOutcome:
     error_code: str | None = None
     error_message: str | None = None
     explanation: str | None = None
+    transient: bool = False
+    retry_after: float | None = None
 
 
 class OutcomeUnknown(Exception):
@@ -78,13 +98,19 @@ class OutcomeUnknown(Exception):
 
 _items = JobItem.__table__
 _UNFINISHED = [state.value for state in UNFINISHED_ITEM_STATES]
+# A pending item is due unless it waits for a planned retry.
+_due = (_items.c.retry_at.is_(None)) | (_items.c.retry_at <= bindparam("now"))
 
 _CLAIM = (
     update(_items)
     .where(
         _items.c.id
         == select(_items.c.id)
-        .where(_items.c.job_id == bindparam("job"), _items.c.state == ItemState.PENDING.value)
+        .where(
+            _items.c.job_id == bindparam("job"),
+            _items.c.state == ItemState.PENDING.value,
+            _due,
+        )
         .order_by(_items.c.id)
         .limit(1)
         .scalar_subquery(),
@@ -95,22 +121,28 @@ _CLAIM = (
         claimed_by=bindparam("worker"),
         started_at=bindparam("now"),
         lease_until=bindparam("lease"),
+        retry_at=None,
     )
     .returning(*_items.c)
 )
 _ANY_PENDING = (
     select(_items.c.id)
-    .where(_items.c.job_id == bindparam("job"), _items.c.state == ItemState.PENDING.value)
+    .where(_items.c.job_id == bindparam("job"), _items.c.state == ItemState.PENDING.value, _due)
     .limit(1)
 )
+# A worker writes an item only while it still holds it: a worker that outlived its lease (a
+# frozen process, a very slow call) finds the item taken over by recovery and drops it.
+_held = (
+    _items.c.id == bindparam("item"),
+    _items.c.claimed_by == bindparam("worker"),
+    _items.c.state.in_([ItemState.CLAIMED.value, ItemState.SUBMITTING.value]),
+)
 _SET_STEP = (
-    update(_items)
-    .where(_items.c.id == bindparam("item"))
-    .values(step=bindparam("text"), lease_until=bindparam("lease"))
+    update(_items).where(*_held).values(step=bindparam("text"), lease_until=bindparam("lease"))
 )
 _MARK_SUBMITTING = (
     update(_items)
-    .where(_items.c.id == bindparam("item"))
+    .where(*_held[:2], _items.c.state == ItemState.CLAIMED.value)
     .values(
         state=ItemState.SUBMITTING.value,
         attempts=_items.c.attempts + 1,
@@ -118,8 +150,10 @@ _MARK_SUBMITTING = (
         lease_until=bindparam("lease"),
     )
 )
-# The SET clause comes from the outcome's values (``_outcome_values``).
+# The SET clause comes from the outcome's values (``_outcome_values``); a worker records only
+# an item it holds, recovery any unfinished one.
 _RECORD = update(_items).where(_items.c.id == bindparam("item"), _items.c.state.in_(_UNFINISHED))
+_RECORD_HELD = update(_items).where(*_held)
 _jobs = Job.__table__
 _COUNT_OUTCOME = {
     state: update(_jobs).where(_jobs.c.id == bindparam("job")).values({column: column + 1})
@@ -131,8 +165,16 @@ _COUNT_OUTCOME = {
 }
 
 
+class ClaimLost(Exception):
+    """The worker no longer holds its item (its lease expired and recovery took it over)."""
+
+
 class WorkContext:
-    """What a handler may do while processing one item."""
+    """What a handler may do while processing one item.
+
+    Both writes raise ``ClaimLost`` when the item is no longer this worker's: nothing
+    irreversible may follow.
+    """
 
     def __init__(self, item_id: int, worker: str) -> None:
         self.item_id = item_id
@@ -148,15 +190,18 @@ class WorkContext:
 
     def _write(self, statement: Update, step: str | None) -> None:
         with serialized_writes():
-            db.session.execute(
+            held = changed_rows(
                 statement,
                 {
                     "item": self.item_id,
+                    "worker": self.worker,
                     "text": step[:120] if step else None,
                     "lease": utcnow() + lease(),
                 },
             )
             db.session.commit()
+        if held != 1:
+            raise ClaimLost(self.item_id)
 
 
 class JobHandler(Protocol):
@@ -187,18 +232,19 @@ def handler_for(kind: str) -> JobHandler:
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    return f"{process_name()}:{threading.get_ident()}"
 
 
 # -- the work loop ------------------------------------------------------------------------------
 
 
 def claim_next(job_id: int, worker: str) -> JobItem | None:
-    """Claim one pending item of the job (compare-and-set); returns it detached, None when none.
+    """Claim one due pending item of the job (compare-and-set); detached, None when none.
 
-    One ``UPDATE … WHERE id = (first pending) AND state = 'pending' RETURNING …``: a worker
-    that loses the race to another gets no row and tries the next pending item. The item
-    comes back detached, so later commits do not expire what the handler reads.
+    One ``UPDATE … WHERE id = (first due pending) AND state = 'pending' RETURNING …``: a
+    worker that loses the race to another gets no row and tries the next pending item. The
+    item comes back detached, so later commits do not expire what the handler reads. Items
+    waiting for a planned retry are left to the sweeper, which starts workers when due.
     """
     while True:
         now = utcnow()
@@ -215,10 +261,71 @@ def claim_next(job_id: int, worker: str) -> JobItem | None:
             item = JobItem(**row)
             make_transient_to_detached(item)
             return item
-        remaining = db.session.execute(_ANY_PENDING, {"job": job_id}).first()
+        remaining = db.session.execute(_ANY_PENDING, {"job": job_id, "now": now}).first()
         db.session.commit()
         if remaining is None:
             return None
+
+
+def settle(
+    job_id: int,
+    item_id: int,
+    outcome: ItemOutcome,
+    *,
+    job: Job | None = None,
+    item: JobItem | None = None,
+    worker: str | None = None,
+) -> bool:
+    """Store an item's outcome: a transient failure is retried while the policy allows,
+    anything else is recorded as final (``record``). Returns whether this call stored it.
+
+    ``worker``: the worker holding the item (nothing is stored if it lost it); None for
+    recovery, which settles whatever unfinished item it reconciled."""
+    if outcome.state is ItemState.FAILED and outcome.transient:
+        tries = 1 + (
+            item.tries
+            if item is not None
+            else db.session.scalar(select(JobItem.tries).where(JobItem.id == item_id)) or 0
+        )
+        policy = retries.load_policy()
+        delay = policy.delay_after(tries, outcome.retry_after)
+        if delay is not None:
+            retry_at = utcnow() + timedelta(seconds=delay)
+            return _plan_retry(item_id, outcome, tries, retry_at, worker)
+        outcome = replace(
+            outcome,
+            error_message=f"{outcome.error_message or 'Échec temporaire'} "
+            f"(abandon après {tries} essai{'s' if tries > 1 else ''}).",
+        )
+        return record(job_id, item_id, outcome, job=job, item=item, tries=tries, worker=worker)
+    return record(job_id, item_id, outcome, job=job, item=item, worker=worker)
+
+
+def _plan_retry(
+    item_id: int, outcome: ItemOutcome, tries: int, retry_at: datetime, worker: str | None
+) -> bool:
+    """Put the item back to pending until ``retry_at`` (compare-and-set); commits."""
+    statement = update(JobItem).where(JobItem.id == item_id, JobItem.state.in_(_UNFINISHED))
+    if worker is not None:
+        statement = statement.where(JobItem.claimed_by == worker)
+    with serialized_writes():
+        planned = changed_rows(
+            statement.values(
+                state=ItemState.PENDING.value,
+                claimed_by=None,
+                lease_until=None,
+                step=None,
+                retry_at=retry_at,
+                tries=tries,
+                error_code=outcome.error_code,
+                error_message=outcome.error_message,
+                explanation=outcome.explanation,
+            )
+        )
+        db.session.commit()
+    if planned:
+        log.info("item %s: transient failure %d, retry at %s", item_id, tries, retry_at)
+    return planned == 1
 
 
 def record(
@@ -228,6 +335,8 @@ def record(
     *,
     job: Job | None = None,
     item: JobItem | None = None,
+    tries: int | None = None,
+    worker: str | None = None,
 ) -> bool:
     """Store a final outcome once (compare-and-set on the unfinished states); commits.
 
@@ -241,8 +350,12 @@ def record(
         db.session.rollback()
         return False
     handler = handler_for(job.kind)
+    values = _outcome_values(outcome)
+    if tries is not None:
+        values["tries"] = tries
+    statement, held = (_RECORD, {}) if worker is None else (_RECORD_HELD, {"worker": worker})
     with serialized_writes():
-        if changed_rows(_RECORD, {"item": item_id, **_outcome_values(outcome)}) != 1:
+        if changed_rows(statement, {"item": item_id, **held, **values}) != 1:
             db.session.rollback()
             return False
         db.session.execute(_COUNT_OUTCOME[outcome.state], {"job": job_id})
@@ -256,6 +369,7 @@ def _outcome_values(outcome: ItemOutcome) -> dict[str, Any]:
         "state": outcome.state.value,
         "finished_at": utcnow(),
         "lease_until": None,
+        "retry_at": None,
         "step": None,
         "chorus_invoice_id": outcome.chorus_invoice_id,
         "chorus_status": outcome.chorus_status,
@@ -266,36 +380,47 @@ def _outcome_values(outcome: ItemOutcome) -> dict[str, Any]:
 
 
 def process_item(job: Job, item: JobItem, worker: str, handler: JobHandler) -> None:
-    """Process one claimed item and record its outcome (``job`` and ``item`` detached)."""
+    """Process one claimed item and store its outcome (``job`` and ``item`` detached)."""
     try:
         outcome = handler.process(job, item, WorkContext(item.id, worker))
-        record(job.id, item.id, outcome, job=job, item=item)
+        settle(job.id, item.id, outcome, job=job, item=item, worker=worker)
+        return
+    except ClaimLost:
+        db.session.rollback()
+        log.warning(
+            "job %s item %s: taken over by recovery, dropped by %s", job.id, item.id, worker
+        )
         return
     except OutcomeUnknown:
         db.session.rollback()
-        _try_reconcile(job.id, item.id)
+        _try_reconcile(job.id, item.id, worker)
         return
     except Exception as exc:  # a bug must not leave a document locked: record and go on
         log.exception("job %s item %s failed unexpectedly", job.id, item.id)
         db.session.rollback()
         state = db.session.scalar(select(JobItem.state).where(JobItem.id == item.id))
         if state == ItemState.SUBMITTING.value:
-            _try_reconcile(job.id, item.id)
+            _try_reconcile(job.id, item.id, worker)
             return
         outcome = ItemOutcome(
             ItemState.FAILED,
             error_code="ERREUR_INTERNE",
             error_message=f"Erreur interne du portail ({type(exc).__name__}).",
         )
-    record(job.id, item.id, outcome)
+    record(job.id, item.id, outcome, worker=worker)
 
 
-def _try_reconcile(job_id: int, item_id: int) -> bool:
-    """Ask the handler to resolve an unknown outcome now; True when resolved."""
+def _try_reconcile(job_id: int, item_id: int, worker: str | None = None) -> bool:
+    """Ask the handler to resolve an unknown outcome now; True when resolved.
+
+    ``worker``: the worker that submitted, which resolves only an item it still holds.
+    """
     job = db.session.get(Job, job_id)
     item = db.session.get(JobItem, item_id)
     if job is None or item is None or item.state != ItemState.SUBMITTING.value:
         return True
+    if worker is not None and item.claimed_by != worker:
+        return True  # taken over by recovery: the new holder resolves it
     try:
         outcome = handler_for(job.kind).reconcile(job, item)
     except Exception:
@@ -312,7 +437,7 @@ def _try_reconcile(job_id: int, item_id: int) -> bool:
         )
         db.session.commit()
         return False
-    return record(job_id, item_id, outcome)
+    return settle(job_id, item_id, outcome, worker=worker)
 
 
 def unfinished_count(job_id: int) -> int:
@@ -322,7 +447,7 @@ def unfinished_count(job_id: int) -> int:
             .select_from(JobItem)
             .where(
                 JobItem.job_id == job_id,
-                JobItem.state.in_([s.value for s in UNFINISHED_ITEM_STATES]),
+                JobItem.state.in_(_UNFINISHED),
             )
         )
         or 0
@@ -330,14 +455,20 @@ def unfinished_count(job_id: int) -> int:
 
 
 def try_finish(job_id: int) -> bool:
-    """Finalize the job exactly once when every item is final; returns whether this call did."""
+    """Finalize the job exactly once when every item is final; returns whether this call did.
+
+    The process that takes the job to ``finishing`` becomes its owner; the report, the
+    notifications and the final state are committed together, and only while it still owns
+    the job (another process may have adopted it, see ``portal.jobs.sweeper``).
+    """
     if unfinished_count(job_id):
         db.session.commit()
         return False
+    me = process_name()
     taken = changed_rows(
         update(Job)
         .where(Job.id == job_id, Job.state == JobState.RUNNING.value)
-        .values(state=JobState.FINISHING.value)
+        .values(state=JobState.FINISHING.value, owner=me, heartbeat_at=utcnow())
     )
     db.session.commit()
     if taken != 1:
@@ -345,30 +476,41 @@ def try_finish(job_id: int) -> bool:
     job = db.session.get(Job, job_id)
     if job is None:
         return False
+    final = {"state": JobState.DONE.value, "error": None}
     try:
         handler_for(job.kind).finalize(job)
-        job.state = JobState.DONE.value
     except Exception as exc:
         log.exception("finalizing job %s failed", job_id)
         db.session.rollback()
-        job = db.session.get(Job, job_id)
-        if job is None:
-            return False
-        job.state = JobState.FAILED.value
-        job.error = f"Erreur pendant la finalisation : {type(exc).__name__}"
-    job.finished_at = utcnow()
+        final = {
+            "state": JobState.FAILED.value,
+            "error": f"Erreur pendant la finalisation : {type(exc).__name__}",
+        }
+    db.session.flush()
+    ended = changed_rows(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.FINISHING.value, Job.owner == me)
+        .values(**final, finished_at=utcnow())
+    )
+    if ended != 1:  # adopted by another process meanwhile: its finalization wins
+        db.session.rollback()
+        return False
     db.session.commit()
     return True
 
 
 def work(job_id: int) -> None:
-    """One worker: claim and process items until none is left, then try to finish the job."""
+    """One worker: claim and process items until none is due, then try to finish the job."""
     worker = worker_name()
     job = _detached_job(job_id)
     if job is not None:
         handler = handler_for(job.kind)
+        beat = time.monotonic()
         while (item := claim_next(job_id, worker)) is not None:
             process_item(job, item, worker, handler)
+            if time.monotonic() - beat > lease().total_seconds() / 3:
+                _heartbeat(job_id)  # a long job stays ours even without a sweeper
+                beat = time.monotonic()
     for pause in RECONCILE_PAUSES:
         # Only items of unknown outcome (lease given up) are worth waiting for: an item
         # another worker is submitting is that worker's, which records it and finishes.
@@ -378,6 +520,15 @@ def work(job_id: int) -> None:
         for item_id in _submitting_ids(job_id, expired_only=True):
             _try_reconcile(job_id, item_id)
     try_finish(job_id)
+
+
+def _heartbeat(job_id: int) -> None:
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.owner == process_name())
+        .values(heartbeat_at=utcnow())
+    )
+    db.session.commit()
 
 
 def _detached_job(job_id: int) -> Job | None:
@@ -400,80 +551,122 @@ def _submitting_ids(job_id: int | None, *, expired_only: bool = False) -> list[i
     return ids
 
 
-def recover() -> list[int]:
-    """Resolve what crashed or timed-out workers left behind; returns jobs that need workers.
+def recover(job_id: int | None = None) -> None:
+    """Resolve the items crashed or timed-out workers left behind (of one job, or all).
 
     Safe to run in every process at once: every change is a compare-and-set.
     """
-    now = utcnow()
-    for item_id in _submitting_ids(None, expired_only=True):
-        job_id = db.session.scalar(select(JobItem.job_id).where(JobItem.id == item_id))
-        if job_id is not None:
-            _try_reconcile(job_id, item_id)
+    for item_id in _submitting_ids(job_id, expired_only=True):
+        owner = db.session.scalar(select(JobItem.job_id).where(JobItem.id == item_id))
+        if owner is not None:
+            _try_reconcile(owner, item_id)
     # Claimed but never submitted by a worker that died: safe to hand out again.
+    released = update(JobItem).where(
+        JobItem.state == ItemState.CLAIMED.value, JobItem.lease_until < utcnow()
+    )
+    if job_id is not None:
+        released = released.where(JobItem.job_id == job_id)
     db.session.execute(
-        update(JobItem)
-        .where(JobItem.state == ItemState.CLAIMED.value, JobItem.lease_until < now)
-        .values(state=ItemState.PENDING.value, claimed_by=None, lease_until=None)
+        released.values(state=ItemState.PENDING.value, claimed_by=None, lease_until=None)
     )
     db.session.commit()
-    running = list(db.session.scalars(select(Job.id).where(Job.state == JobState.RUNNING.value)))
+
+
+def has_due_items(job_id: int) -> bool:
+    due = db.session.execute(_ANY_PENDING, {"job": job_id, "now": utcnow()}).first()
     db.session.commit()
-    needing_workers = []
-    for job_id in running:
-        pending = db.session.scalar(
-            select(func.count())
-            .select_from(JobItem)
-            .where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING.value)
-        )
-        if pending:
-            needing_workers.append(job_id)
-        else:
-            try_finish(job_id)
-    return needing_workers
+    return due is not None
 
 
 # -- the pool -----------------------------------------------------------------------------------
 
 
 class JobRunner:
-    """Thread pool of the web process (``JOB_WORKERS`` threads, default 4)."""
+    """Thread pool of a process (``JOB_WORKERS`` threads, default 4) and the jobs it runs.
+
+    It keeps no reference to finished work: a task's future is dropped when it ends, and a
+    job leaves ``owned`` once it is no longer running.
+    """
 
     def __init__(self, app: Flask, workers: int) -> None:
         self.app = app
         self.workers = max(1, workers)
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="job")
-        self._futures: dict[int, list[Future[None]]] = {}
         self._lock = threading.Lock()
+        self._tasks: set[Future[None]] = set()
+        self._active: dict[int, int] = {}  # job id → workers on it in this process
+        self.owned: set[int] = set()  # jobs this process runs (heartbeat renewed)
+        self.sweeper: Sweeper | None = None
 
     def start(self, job_id: int) -> None:
-        """Put workers on a committed job (at most one per item, at most the pool size)."""
+        """Put workers on a job (at most one per due item, at most the pool size)."""
         with self.app.app_context():
             pending = db.session.scalar(
-                select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id)
+                select(func.count())
+                .select_from(JobItem)
+                .where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING.value)
             )
-            db.session.commit()
-        count = max(1, min(self.workers, pending or 1))
-        for _ in range(count):
-            self._submit(job_id, self._run, job_id)
-
-    def _submit(self, job_id: int | None, task: Callable[..., None], *args: object) -> None:
-        """Run ``task`` in the pool, remembered under the job it serves (None: maintenance)."""
-        future = self._executor.submit(task, *args)
+            db.session.remove()
         with self._lock:
-            self._futures.setdefault(job_id or 0, []).append(future)
+            self.owned.add(job_id)
+            wanted = max(1, min(self.workers, pending or 1)) - self._active.get(job_id, 0)
+        for _ in range(wanted):
+            self._submit(self._run, job_id, job_id=job_id)
+
+    def _submit(self, task: Callable[..., None], *args: object, job_id: int | None = None) -> None:
+        """Run ``task`` in the pool; the future is forgotten when it ends."""
+        with self._lock:
+            if job_id is not None:
+                self._active[job_id] = self._active.get(job_id, 0) + 1
+            future = self._executor.submit(task, *args)
+            self._tasks.add(future)
+        future.add_done_callback(lambda done: self._forget(done, job_id))
+
+    def _forget(self, future: Future[None], job_id: int | None) -> None:
+        with self._lock:
+            self._tasks.discard(future)
+            if job_id is not None:
+                left = self._active.get(job_id, 1) - 1
+                if left > 0:
+                    self._active[job_id] = left
+                else:
+                    self._active.pop(job_id, None)
+
+    def has_workers(self, job_id: int) -> bool:
+        with self._lock:
+            return job_id in self._active
 
     def launch(self, job_id: int) -> None:
-        """Start a new job: reconcile leftovers first (B7), in the pool, then put workers on it."""
-        self._submit(job_id, self._recover_then_start, job_id)
+        """Start a new job of this process, and make sure this process sweeps (B7)."""
+        with self._lock:
+            self.owned.add(job_id)
+        self.start_sweeping()
+        self.start(job_id)
+
+    def start_sweeping(self) -> None:
+        """Start the periodic sweep of this process (``JOB_SWEEP_SECONDS``; 0: never)."""
+        from portal.jobs.sweeper import Sweeper, sweep_interval
+
+        interval = sweep_interval(self.app)
+        with self._lock:
+            if self.sweeper is not None or not interval:
+                return
+            self.sweeper = Sweeper(self, interval)
+        self.sweeper.start()
 
     def launch_recovery(self) -> None:
-        """Reconcile and resume interrupted jobs in the background (process start-up)."""
-        self._submit(None, self.recover_and_resume)
+        """One sweep now, in the pool (what a process does when it starts)."""
+        self._submit(self.recover_and_resume)
 
-    def _recover_then_start(self, job_id: int) -> None:
-        self.recover_and_resume(exclude=job_id)
-        self.start(job_id)
+    def sweep(self) -> datetime | None:
+        """One sweep of this process (see ``portal.jobs.sweeper.sweep``)."""
+        from portal.jobs.sweeper import sweep
+
+        return sweep(self)
+
+    def recover_and_resume(self) -> None:
+        """Recover what dead processes left and resume it (start-up, tests)."""
+        self.sweep()
 
     def _run(self, job_id: int) -> None:
         with self.app.app_context():
@@ -482,30 +675,17 @@ class JobRunner:
             finally:
                 db.session.remove()
 
-    def recover_and_resume(self, exclude: int | None = None) -> None:
-        """Start-up and job-start recovery: reconcile, then resume interrupted jobs."""
-        with self.app.app_context():
-            try:
-                resume = recover()
-            except Exception:
-                log.exception("recovery failed")
-                resume = []
-            finally:
-                db.session.remove()
-        for job_id in resume:
-            if job_id != exclude:
-                self.start(job_id)
-
     def wait(self, job_id: int, timeout: float | None = None) -> None:
-        """Block until the job is no longer running in the database (CLI, tests)."""
+        """Block until the job is no longer running in the database (CLI, tests).
+
+        While it waits, it drives the job as a sweep would (retries that come due, an owner
+        that died), so a command line waiting for its job needs nothing else.
+        """
+        from portal.jobs.sweeper import drive
+
         deadline = None if timeout is None else time.monotonic() + timeout
+        next_drive = time.monotonic() + 0.5
         while True:
-            with self._lock:
-                futures = list(self._futures.get(job_id, []))
-            for future in futures:
-                future.result(
-                    timeout=None if deadline is None else max(0, deadline - time.monotonic())
-                )
             with self.app.app_context():
                 state = db.session.scalar(select(Job.state).where(Job.id == job_id))
                 db.session.remove()
@@ -513,16 +693,30 @@ class JobRunner:
                 return
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} still {state}")
+            if time.monotonic() >= next_drive:
+                with self.app.app_context():
+                    try:
+                        drive(self, job_id)
+                    finally:
+                        db.session.remove()
+                next_drive = time.monotonic() + 0.5
             time.sleep(0.05)
 
     def wait_idle(self, timeout: float | None = None) -> None:
         """Block until every task submitted to this pool so far is done (tests)."""
-        with self._lock:
-            futures = [f for group in self._futures.values() for f in group]
-        for future in futures:
-            future.result(timeout=timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                futures = list(self._tasks)
+            if not futures:
+                return
+            for future in futures:
+                remaining = None if deadline is None else max(0, deadline - time.monotonic())
+                future.result(timeout=remaining)
 
     def shutdown(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.stop()
         self._executor.shutdown(wait=True, cancel_futures=False)
 
 

@@ -72,10 +72,13 @@ class PortalScheduler:
         self.scheduler.shutdown(wait=False)
 
     def startup(self) -> None:
-        """Reconcile what a previous run of the process left, then align the schedule."""
+        """Recover what a previous run of the process left, sweep from now on, align the
+        schedule."""
         from portal.jobs.runner import get_runner
 
-        get_runner(self.app).recover_and_resume()
+        runner = get_runner(self.app)
+        runner.sweep()
+        runner.start_sweeping()
         self.sync()
 
     def sync(self) -> None:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, abort, request, send_file
+from flask import Blueprint, abort, request
 from werkzeug.wrappers import Response
 
-from portal import storage
 from portal.extensions import db
 from portal.htmx import render
-from portal.jobs import queries
+from portal.jobs import queries, retries
 from portal.jobs.models import Job
-from portal.pagination import page_count
+from portal.notifications import reports
+from portal.pagination import page_count, requested_page
 
 bp = Blueprint("jobs", __name__, url_prefix="/taches")
 
@@ -26,7 +24,7 @@ def _job_or_404(job_id: int) -> Job:
 
 @bp.route("/")
 def index() -> Response:
-    page = request.args.get("page", 1, type=int) or 1
+    page = requested_page(request.args.get("page"))
     jobs, total = queries.jobs_page(page)
     pages = page_count(total, queries.PAGE_SIZE)
     return render(
@@ -45,6 +43,7 @@ def detail(job_id: int) -> Response:
         items=queries.items_of(job, state),
         state_filter=state,
         item_state_labels=job.item_state_labels,
+        retry_attempts=retries.load_policy().attempts,
     )
 
 
@@ -60,13 +59,5 @@ def progress(job_id: int) -> Response:
 
 @bp.route("/<int:job_id>/rapport")
 def report(job_id: int) -> Response:
-    """The job's CSV report (visible to whoever may see the job)."""
-    job = _job_or_404(job_id)
-    if job.report is None or not storage.exists(storage.REPORTS, job.report.stored_name):
-        abort(404)
-    return send_file(
-        io.BytesIO(storage.read_bytes(storage.REPORTS, job.report.stored_name)),
-        mimetype=job.report.mime_type,
-        as_attachment=True,
-        download_name=job.report.filename,
-    )
+    """The job's CSV report (the access rule: ``notifications.reports.may_read``)."""
+    return reports.download(_job_or_404(job_id).report)

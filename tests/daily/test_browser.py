@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.jobs.models import ExecutionState, TaskExecution
 from portal.settings import chorus as keys
 from portal.settings import store
-from tests.browser.conftest import BROWSER_TESTS, log_in, screenshot
+from tests.browser.conftest import BROWSER_TESTS, log_in, screenshot, wait_until
 from tests.daily.conftest import at, configure_chorus, sendable_contract, sendable_receipt
 
 pytestmark = BROWSER_TESTS
@@ -33,15 +33,15 @@ def test_s3_the_worked_example_follows_the_delays_while_typing(page, admin, conf
     assert "délai de 0 jour, une quittance" in example.inner_text()
 
     page.locator("#delay_receipts").fill("30")
-    page.wait_for_function(
-        "document.querySelector('#delay-example').textContent.includes('délai de 30 jours')"
+    wait_until(
+        page, "document.querySelector('#delay-example').textContent.includes('délai de 30 jours')"
     )
     next_year = today().year + 1
     assert f"01/01/{next_year} sera envoyée dès le 02/12/{next_year - 1}" in example.inner_text()
 
     page.locator("#delay_receipts").fill("-1")
-    page.wait_for_function(
-        "document.querySelector('#delay-example').textContent.includes('positif ou nul')"
+    wait_until(
+        page, "document.querySelector('#delay-example').textContent.includes('positif ou nul')"
     )
     assert "quittance à échoir" not in example.inner_text()
     screenshot(page, "daily-delay-example")
@@ -62,8 +62,8 @@ def test_b6_the_preview_paginates_one_type_in_place(page, gestionnaire, configur
     section = page.locator("#preview-quittances")
     assert section.locator("tr[data-document]").count() == 50
     section.get_by_role("link", name="Suivante ›").click()
-    page.wait_for_function(
-        "document.querySelectorAll('#preview-quittances tr[data-document]').length === 5"
+    wait_until(
+        page, "document.querySelectorAll('#preview-quittances tr[data-document]').length === 5"
     )
     assert "type=quittances&page=2" in page.url
     assert page.locator("#preview-factures").count() == 1
@@ -88,8 +88,6 @@ def test_s14_the_execution_history_paginates_in_place(page, admin, configured) -
     panel = page.locator("#task-triggers")
     assert "Actif" in panel.inner_text()
     panel.get_by_role("link", name="Plus anciennes ›").click()
-    page.wait_for_function(
-        "document.querySelector('#task-triggers').textContent.includes('Échec n° 11')"
-    )
+    wait_until(page, "document.querySelector('#task-triggers').textContent.includes('Échec n° 11')")
     assert panel.locator("tr[data-execution]").count() == 2
     screenshot(page, "daily-triggers")

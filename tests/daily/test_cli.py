@@ -31,7 +31,11 @@ def test_run_daily_runs_the_given_day_then_skips_it(app: Flask, chorus_on, choru
 
     again = invoke(app, "--date", "2022-01-01")
     assert again.exit_code == 0
-    assert "Ignoré : Envoi du jour déjà exécuté par un autre processus." in again.output
+    assert "Ignoré (envoi du 01/01/2022) : Déjà exécutée aujourd'hui à " in again.output
+    ran = db.session.scalars(select(TaskExecution).where(TaskExecution.claim_key.is_not(None)))
+    job_id = max(execution.job_id for execution in ran)
+    assert f"par la ligne de commande (tâche n° {job_id})." in again.output
+    assert "autre processus" not in again.output
     assert chorus_on.state.stats_snapshot()["submissions"] == {receipt.number: 1}
 
 

@@ -62,7 +62,9 @@ def test_s14_two_processes_running_the_same_day_at_once_run_it_once(
         assert process.returncode == 0, f"{out}\n{err}"
     texts = [out for out, _ in outputs]
     assert sum("Terminée : 5 envoyé(s)" in text for text in texts) == 1, texts
-    assert sum("Ignoré : Envoi du jour déjà exécuté" in text for text in texts) == 1, texts
+    skipped = "Ignoré (envoi du 05/01/2026) : Exécutée au même moment par un autre processus : "
+    assert sum(skipped in text for text in texts) == 1, texts
+    assert sum("par la ligne de commande" in text for text in texts) == 1, texts
 
     executions = db.session.scalars(select(TaskExecution).order_by(TaskExecution.id)).all()
     assert sorted(e.state for e in executions) == [

@@ -262,7 +262,9 @@ def test_a_second_run_the_same_day_is_recorded_as_skipped_and_sends_nothing(
         second = daily.run_daily(day, trigger=daily.CATCH_UP)
 
     assert second.state == ExecutionState.SKIPPED.value
-    assert second.message == "Envoi du jour déjà exécuté par un autre processus."
+    assert second.message == (
+        f"Déjà exécutée aujourd'hui à 19:00 par l'automate (tâche n° {job.id})."
+    )
     assert second.job_id is None and second.claim_key is None
     assert count(Job) == 1
     assert sent_numbers(job) == {receipt.number}

@@ -203,6 +203,10 @@ def _form(**changes: str | None) -> dict[str, str]:
         "delay_receipts": "",
         "delay_fee_invoices": "",
         "cutoff_date": "2021-01-01",
+        # The stored addresses (``active_settings``), as the form shows them: another address
+        # would need the secrets typed again.
+        "oauth_url": "http://127.0.0.1:9/api/oauth/token",
+        "api_url": "http://127.0.0.1:9",
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}

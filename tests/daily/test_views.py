@@ -254,7 +254,7 @@ def test_s14_the_history_lists_every_execution_newest_first_with_its_job(
         DAY - timedelta(days=1),
         ExecutionState.SKIPPED,
         trigger=daily.CATCH_UP,
-        message="Envoi du jour déjà exécuté par un autre processus.",
+        message="Déjà exécutée le 08/03/2026 à 19:00 par l'automate (tâche n° 1).",
     )
 
     html = html_of(as_admin.get(RECIPIENTS))
@@ -262,8 +262,8 @@ def test_s14_the_history_lists_every_execution_newest_first_with_its_job(
     text = text_of(rows)
     assert text.index("En échec") < text.index("Terminée")
     assert "Date de coupure non renseignée." in text
-    assert "Ignorée (déjà exécutée ailleurs)" in text
-    assert "Envoi du jour déjà exécuté par un autre processus." in text
+    assert "Ignorée Déjà exécutée le 08/03/2026 à 19:00 par l'automate (tâche n° 1)." in text
+    assert "ailleurs" not in text and "autre processus" not in text
     assert "Rattrapage" in text and "Planifiée (19 h)" in text
     assert "3 envoyés, 1 ignoré, 1 en échec / 5" in text
     assert f'href="/taches/{job.id}"' in rows
@@ -316,7 +316,12 @@ def test_run_now_starts_today_s_run_once_for_admins_only(
     again = client.post(
         "/envoi-automatique/lancer", data={"csrf_token": token}, follow_redirects=True
     )
-    assert "déjà été exécuté" in again.get_data(as_text=True)
+    flashed = text_of(again.get_data(as_text=True))
+    assert (
+        "L'envoi automatique du jour n'a pas été relancé. Déjà exécutée aujourd'hui à " in flashed
+    )
+    assert f"par admin (tâche n° {job.id})." in flashed
+    assert "autre processus" not in flashed
 
 
 def test_run_now_reports_an_empty_cut_off(as_admin: FlaskClient, configured) -> None:

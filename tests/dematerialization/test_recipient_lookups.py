@@ -183,7 +183,7 @@ def test_b3_a_service_requiring_an_engagement_is_consulted_at_send_time_and_bloc
 
 
 def test_b3_a_failed_lookup_is_not_asked_again_by_the_same_job(
-    app: Flask, chorus, chorus_admin
+    app: Flask, chorus, chorus_admin, single_attempt
 ) -> None:
     contract = sendable_contract()
     receipts = [sendable_receipt(contract) for _ in range(4)]

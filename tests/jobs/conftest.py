@@ -1,0 +1,8 @@
+"""Fixtures of the job tests: the emulator and Chorus settings of the sending tests."""
+
+from tests.dematerialization.conftest import (  # noqa: F401  (fixtures used by name)
+    chorus,
+    chorus_admin,
+    chorus_emulator,
+    chorus_emulator_server,
+)
