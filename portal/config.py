@@ -36,8 +36,16 @@ class Config:
     upload_max_bytes: int = 20 * 1024 * 1024
     job_workers: int = 4
     job_lease_seconds: int = 300
+    job_sweep_seconds: int = 30
     chorus_connect_timeout: float = 5.0
     chorus_read_timeout: float = 60.0
+    # Cookies only over HTTPS (and HSTS): on in production, off for the local demo over http.
+    session_cookie_secure: bool = False
+    # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted (ProxyFix).
+    proxy_fix_hops: int = 0
+    # A session ends after this long without activity, and this long after its login (0: never).
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -54,8 +62,13 @@ class Config:
             upload_max_bytes=_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024),
             job_workers=_int("JOB_WORKERS", 4),
             job_lease_seconds=_int("JOB_LEASE_SECONDS", 300),
+            job_sweep_seconds=_int("JOB_SWEEP_SECONDS", 30),
             chorus_connect_timeout=float(os.environ.get("CHORUS_CONNECT_TIMEOUT") or 5),
             chorus_read_timeout=float(os.environ.get("CHORUS_READ_TIMEOUT") or 60),
+            session_cookie_secure=_flag("SESSION_COOKIE_SECURE", False),
+            proxy_fix_hops=_int("PROXY_FIX_HOPS", 0),
+            session_idle_minutes=_int("SESSION_IDLE_MINUTES", 60),
+            session_max_hours=_int("SESSION_MAX_HOURS", 12),
         )
 
     def to_flask(self) -> dict[str, Any]:
@@ -72,5 +85,6 @@ class Config:
         values["WTF_CSRF_TIME_LIMIT"] = None
         values["SESSION_COOKIE_HTTPONLY"] = True
         values["SESSION_COOKIE_SAMESITE"] = "Lax"
+        values["REMEMBER_COOKIE_SECURE"] = self.session_cookie_secure
         values.update(self.extra)
         return values

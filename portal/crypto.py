@@ -6,11 +6,12 @@ Without that variable a key is generated once and kept in ``instance/encryption.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
+
+from portal import private_files
 
 
 class SecretUnreadable(Exception):
@@ -28,11 +29,9 @@ def load_or_create_key(instance_path: Path, configured: str | None) -> bytes:
     path = _key_file(instance_path)
     if path.exists():
         return path.read_bytes().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
+    private_files.make_dir(instance_path)
     key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
+    private_files.write_new(path, key)
     return key
 
 

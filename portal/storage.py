@@ -1,6 +1,7 @@
 """Files kept on disk under the instance folder, always under generated names.
 
 Original file names are metadata only: nothing a user types ever becomes part of a path.
+Folders are created 0700 and files 0600 (``portal.private_files``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+
+from portal import private_files
 
 CHUNK = 1024 * 1024
 
@@ -33,9 +36,7 @@ class StoredFile:
 def _area_dir(area: str) -> Path:
     if area not in AREAS:
         raise ValueError(f"unknown storage area {area!r}")
-    path = Path(current_app.config["INSTANCE_PATH"]) / "files" / area
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_files.make_dir(Path(current_app.config["INSTANCE_PATH"]) / "files" / area)
 
 
 def path_of(area: str, stored_name: str) -> Path:
@@ -63,7 +64,7 @@ def save_stream(
     digest = hashlib.sha256()
     size = 0
     try:
-        with partial.open("wb") as out:
+        with os.fdopen(private_files.open_new(partial), "wb") as out:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
@@ -81,8 +82,11 @@ def save_bytes(area: str, data: bytes, suffix: str = "") -> StoredFile:
     name = _new_name(suffix)
     target = path_of(area, name)
     partial = target.with_name(f".{name}.part")
-    partial.write_bytes(data)
-    os.replace(partial, target)
+    try:
+        private_files.write_new(partial, data)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return StoredFile(stored_name=name, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 

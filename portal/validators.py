@@ -1,4 +1,5 @@
-"""Input checks shared by every area: French identifiers (SIRET, IBAN, BIC), digits, date order.
+"""Input checks shared by every area: French identifiers (SIRET, IBAN, BIC), digits, row ids,
+amounts, plausible dates and their order.
 
 Two layers:
 - ``clean_*`` functions are pure: they return the normalised value or raise ``InvalidValue``
@@ -14,8 +15,9 @@ next to the right field.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -28,7 +30,11 @@ from wtforms import Field, Form
 from wtforms import ValidationError as WTFormsValidationError
 from wtforms.meta import DefaultMeta
 
+from portal.formatting import fr_date, fr_money
+from portal.models_base import MAX_ROW_ID
+
 _SPACES = re.compile(r"\s+")  # also matches non-breaking spaces
+_ROW_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only: "²".isdigit() is true, int("²") fails
 
 
 class InvalidValue(ValueError):
@@ -80,7 +86,7 @@ def compact(value: str | None) -> str:
 def clean_siret(value: str) -> str:
     """14 digits with a valid checksum (spaces tolerated); returns the compact SIRET."""
     number = compact(value)
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise InvalidValue("Le SIRET ne doit contenir que des chiffres.")
     if len(number) != 14:
         raise InvalidValue(f"Le SIRET doit comporter 14 chiffres ({len(number)} saisis).")
@@ -102,7 +108,7 @@ def is_valid_siret(value: str | None) -> bool:
 def clean_siren(value: str) -> str:
     """9 digits with a valid checksum; returns the compact SIREN."""
     number = compact(value)
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise InvalidValue("Le SIREN ne doit contenir que des chiffres.")
     if len(number) != 9:
         raise InvalidValue(f"Le SIREN doit comporter 9 chiffres ({len(number)} saisis).")
@@ -163,11 +169,110 @@ def clean_bic(value: str) -> str:
 def clean_digits(value: str, *, max_length: int | None = None, label: str = "Ce champ") -> str:
     """Digits only (spaces tolerated and removed)."""
     number = compact(value)
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise InvalidValue(f"{label} ne doit contenir que des chiffres.")
     if max_length is not None and len(number) > max_length:
         raise InvalidValue(f"{label} comporte au plus {max_length} chiffres.")
     return number
+
+
+# -- row ids read from a request -------------------------------------------------------------------
+
+
+def parse_row_id(raw: object) -> int | None:
+    """A row id as a request carries it (query string, form field); None unless it is ASCII
+    digits naming 1..``MAX_ROW_ID`` (beyond, the database refuses it: no such row)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw if 0 < raw <= MAX_ROW_ID else None
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not _ROW_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ROW_ID else None
+
+
+def parse_row_ids(values: Iterable[object]) -> list[int]:
+    """The valid row ids among ``values`` (``request.args.getlist("ids")``), in order."""
+    return [ident for ident in map(parse_row_id, values) if ident is not None]
+
+
+def coerce_row_id(value: object) -> int | None:
+    """``SelectField(coerce=…)`` for a row id: None when empty, ``ValueError`` when invalid
+    (WTForms then says « Choix invalide » next to the field)."""
+    if value is None or value in ("", "None"):
+        return None
+    ident = parse_row_id(value)
+    if ident is None:
+        raise ValueError(f"not a row id: {value!r}")
+    return ident
+
+
+# -- amounts ---------------------------------------------------------------------------------------
+
+# Every euro amount the portal accepts is below one billion in absolute value (premiums, fees and
+# payments of a broker are far below; Chorus Pro and the cents stored as BIGINT allow more).
+MAX_AMOUNT = Decimal("999999999.99")
+AMOUNT_SYNTAX_MESSAGE = "Montant invalide (exemple : 1 234,56)."
+AMOUNT_DECIMALS_MESSAGE = "2 décimales au plus."
+AMOUNT_RANGE_MESSAGE = f"Montant hors limites : {fr_money(MAX_AMOUNT)} au plus en valeur absolue."
+_AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def parse_amount(raw: str | None) -> Decimal | None:
+    """French amount as typed (``1 234,56``, ``-10``, ``12,5 €``); None when empty.
+
+    Syntax only (see ``clean_amount``). Raises ``ValueError`` when the text is not an amount.
+    """
+    text = re.sub(r"[\s\u00a0\u202f€]", "", raw or "")
+    if not text:
+        return None
+    text = text.replace(",", ".")
+    if not _AMOUNT.fullmatch(text):
+        raise ValueError(raw)
+    try:
+        return Decimal(text)
+    except InvalidOperation as error:  # pragma: no cover - excluded by the pattern
+        raise ValueError(raw) from error
+
+
+def check_amount(value: Decimal) -> Decimal:
+    """An amount with at most 2 decimals and below ``MAX_AMOUNT`` in absolute value.
+
+    Never rounded: ``100,005`` is refused rather than silently becoming ``100,01``.
+    """
+    if abs(value) > MAX_AMOUNT:
+        raise InvalidValue(AMOUNT_RANGE_MESSAGE)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise InvalidValue(AMOUNT_DECIMALS_MESSAGE)
+    return value
+
+
+def clean_amount(raw: str | None) -> Decimal | None:
+    """``parse_amount`` then ``check_amount``; ``InvalidValue`` carries the French message."""
+    try:
+        value = parse_amount(raw)
+    except ValueError as error:
+        raise InvalidValue(AMOUNT_SYNTAX_MESSAGE) from error
+    return None if value is None else check_amount(value)
+
+
+# -- dates -----------------------------------------------------------------------------------------
+
+# Dates typed in the portal (periods, entry, payment, contract dates, filters) lie in this range:
+# anything else is a typing slip (``0202``, ``20225``) that would otherwise be stored for good.
+MIN_DATE = date(1990, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+DATE_RANGE_MESSAGE = f"Date hors limites : entre le {fr_date(MIN_DATE)} et le {fr_date(MAX_DATE)}."
+
+
+def check_plausible_date(value: date) -> date:
+    """``value`` between ``MIN_DATE`` and ``MAX_DATE``, else ``InvalidValue``."""
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise InvalidValue(DATE_RANGE_MESSAGE)
+    return value
 
 
 DATE_ORDER_MESSAGE = "La date de fin doit être postérieure ou égale à la date de début."
@@ -251,6 +356,18 @@ class NotBefore:
     def __call__(self, form: Form, field: Field) -> None:
         try:
             check_date_order(form[self.other].data, field.data, self.message)
+        except InvalidValue as error:
+            raise WTFormsValidationError(str(error)) from error
+
+
+class PlausibleDate:
+    """A date field's value lies between ``MIN_DATE`` and ``MAX_DATE`` (empty: not checked)."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not isinstance(field.data, date):
+            return
+        try:
+            check_plausible_date(field.data)
         except InvalidValue as error:
             raise WTFormsValidationError(str(error)) from error
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import Engine, event
 from werkzeug.routing import IntegerConverter
 
-from portal import crypto, formatting
+from portal import crypto, formatting, private_files
 from portal.extensions import bootstrap, csrf, db, htmx, login_manager, migrate
 from portal.models_base import MAX_ROW_ID
 
@@ -37,6 +38,7 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         _tune_sqlite(db.engine)
+        _tune_postgresql(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -47,13 +49,11 @@ def init_extensions(app: Flask) -> None:
     htmx.init_app(app)
 
     from portal import models  # noqa: F401  (every model registered on the metadata)
-    from portal.auth.models import User
+    from portal.auth import sessions
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        # Checked on every request: disabling a user ends their open sessions at once.
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_enabled else None
+    # Checked on every request: disabling a user, a password reset, a role change or logging
+    # out ends their open sessions at once (``portal.auth.sessions``).
+    login_manager.user_loader(sessions.load_user)
 
     app.jinja_env.filters.update(formatting.FILTERS)
     app.context_processor(_layout_context)
@@ -64,10 +64,16 @@ def _tune_sqlite(engine: Engine) -> None:
     """SQLite behaves like the production database where it matters.
 
     WAL lets the job threads read while another writes; a busy timeout makes concurrent
-    writers wait instead of failing; foreign keys are enforced as on PostgreSQL.
+    writers wait instead of failing; foreign keys are enforced as on PostgreSQL. A new
+    database file is created 0600 first: SQLite gives its -wal and -shm files the same mode.
     """
     if engine.dialect.name != "sqlite":
         return
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        if path.parent.is_dir():
+            private_files.create_empty(path)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -79,13 +85,35 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
+# A session idle inside a transaction this long belongs to a frozen or vanished process (the
+# portal never keeps a transaction open across a Chorus call or a page): PostgreSQL ends it
+# and frees its row locks. No statement waits longer than ``LOCK_TIMEOUT`` for a lock, so
+# one stuck process never stalls the sweeps of the others (issue 11).
+IDLE_IN_TRANSACTION_TIMEOUT = "120s"
+LOCK_TIMEOUT = "30s"
+
+
+def _tune_postgresql(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(
+                f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}'"
+            )
+            cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        dbapi_connection.commit()  # a SET rolled back would be undone
+
+
 def _instance_secret(instance: Path) -> str:
     """A stable SECRET_KEY for the demo when none is configured (production sets one)."""
     path = instance / "secret_key"
     if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        private_files.make_dir(instance)
+        with contextlib.suppress(FileExistsError):  # another process wrote it first
+            private_files.write_new(path, secrets.token_hex(32).encode("ascii"))
     return path.read_text().strip()
 
 
@@ -130,6 +158,20 @@ def _register_error_pages(app: Flask) -> None:
         return render_template("error.html", code=400, title="Formulaire expiré", text=text), 400
 
 
+def refuse_nul_characters() -> None:
+    """A NUL character anywhere in the request's input is a 400 « Requête invalide ».
+
+    No one types it, and PostgreSQL refuses it in any text (a 500 otherwise): checked once
+    here for the path, the query string, the form and the names of uploaded files.
+    """
+    texts = [request.path, *(upload.filename or "" for upload in request.files.values())]
+    for fields in (request.args, request.form):
+        for name, values in fields.lists():
+            texts += [name, *values]
+    if any("\x00" in text for text in texts):
+        abort(400)
+
+
 def register_blueprints(app: Flask) -> None:
     from portal.auth.access import enforce_access
     from portal.auth.views import bp as auth_bp
@@ -146,6 +188,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.settings.views import bp as settings_bp
     from portal.vendor import bp as vendor_bp
 
+    app.before_request(refuse_nul_characters)
     app.before_request(enforce_access)
     for blueprint in (
         vendor_bp,

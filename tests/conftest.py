@@ -92,6 +92,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
         testing=True,
         upload_max_bytes=1024 * 1024,
+        job_sweep_seconds=0,  # tests sweep on purpose (``get_runner(app).sweep()``)
+        # Tests travel in time with logged-in clients: no session timeouts (tests/auth sets them).
+        session_idle_minutes=0,
+        session_max_hours=0,
         extra={"SQLALCHEMY_ENGINE_OPTIONS": engine_options, "INSTANCE_PATH": str(root)},
     )
     application = create_app(config)
@@ -122,6 +126,16 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+@pytest.fixture
+def single_attempt(app: Flask) -> None:
+    """Transient Chorus failures end the document at once: no automatic retry (issue 11)."""
+    from portal.jobs import retries
+    from portal.settings import store
+
+    store.put(retries.ATTEMPTS, "1")
+    db.session.commit()
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ Two layers so a forgotten decorator cannot open a hole:
   and any state-changing method from a ``lecture`` user is a 403 unless the view is marked
   ``@personal_action`` (log out, mark one's own notification read).
 - ``@requires(Role.X)`` on a view demands at least that role.
+
+Before both, a revoked, idle or too old session is ended (``portal.auth.sessions``).
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from typing import Any, TypeVar
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from portal.auth import sessions
 from portal.auth.models import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static", "vendor.htmx"}
+STATIC_ENDPOINTS = {"static", "bootstrap.static", "vendor.htmx"}
+PUBLIC_ENDPOINTS = {"auth.login", *STATIC_ENDPOINTS}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -51,7 +55,10 @@ def personal_action(view: F) -> F:
 def enforce_access() -> Any:
     """``before_request`` hook: login required, read-only users cannot change anything."""
     endpoint = request.endpoint
-    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+    if endpoint is None or endpoint in STATIC_ENDPOINTS:
+        return None
+    sessions.check_current()
+    if endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
         if request.headers.get("HX-Request") == "true":

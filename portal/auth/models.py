@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
+from functools import cache
 
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -46,12 +48,19 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     role: Mapped[str] = mapped_column(String(20), default=Role.LECTURE.value)
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    # Copied into the session at login and compared on every request: raising it ends every
+    # open session of the user (log out, password reset, role change, disabling).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        """Every session opened before this call is refused from now on."""
+        self.session_version = (self.session_version or 0) + 1
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
@@ -79,3 +88,91 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash made like real ones (same hasher, same parameters), of a password nobody knows."""
+    return generate_password_hash(secrets.token_urlsafe(32))
+
+
+def check_password_of(user: User | None, password: str) -> bool:
+    """The password check of a login, with the same work whether ``user`` exists or not.
+
+    An unknown user is checked against a dummy hash, so the answer time does not tell which
+    usernames exist (issue 12).
+    """
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return user.check_password(password)
+
+
+class ThrottleKind(enum.StrEnum):
+    """What a login throttle counts the failures of."""
+
+    ACCOUNT = "account"  # a typed username, lower-cased (existing or not)
+    ADDRESS = "address"  # a client address
+
+    @property
+    def label(self) -> str:
+        return "Compte" if self is ThrottleKind.ACCOUNT else "Adresse"
+
+
+class LoginThrottle(db.Model):  # type: ignore[name-defined,misc]
+    """Recent login failures of one account or one address, shared by every process."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("kind", "subject", name="uq_login_throttles_kind_subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(120))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+    @property
+    def kind_label(self) -> str:
+        return ThrottleKind(self.kind).label
+
+
+class LoginOutcome(enum.StrEnum):
+    SUCCESS = "success"
+    BAD_CREDENTIALS = "bad_credentials"
+    DISABLED = "disabled"  # right password, account disabled (the user is told nothing more)
+    THROTTLED = "throttled"  # refused without checking the password
+
+    @property
+    def label(self) -> str:
+        return LOGIN_OUTCOME_LOOKS[self][0]
+
+    @property
+    def colour(self) -> str:
+        return LOGIN_OUTCOME_LOOKS[self][1]
+
+
+LOGIN_OUTCOME_LOOKS = {
+    LoginOutcome.SUCCESS: ("Connexion réussie", "success"),
+    LoginOutcome.BAD_CREDENTIALS: ("Identifiant ou mot de passe incorrect", "danger"),
+    LoginOutcome.DISABLED: ("Compte désactivé", "secondary"),
+    LoginOutcome.THROTTLED: ("Refusée : trop de tentatives", "warning"),
+}
+
+
+class LoginEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One login attempt, as administrators see it on the « Connexions » page."""
+
+    __tablename__ = "login_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(80), default="")  # as typed, cut to 80
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    outcome: Mapped[str] = mapped_column(String(20))
+
+    @property
+    def outcome_enum(self) -> LoginOutcome:
+        return LoginOutcome(self.outcome)

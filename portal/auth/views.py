@@ -1,18 +1,20 @@
-"""Login and logout."""
+"""Login and logout; the administrators' « Connexions » page (journal, locks)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from portal.auth.access import personal_action
+from portal.auth import login_events, rules, services, sessions, throttle
+from portal.auth.access import personal_action, requires
 from portal.auth.forms import LoginForm
-from portal.auth.models import User
+from portal.auth.models import Role
+from portal.clock import utcnow
 from portal.extensions import db
+from portal.pagination import requested_page
 
 bp = Blueprint("auth", __name__)
 
@@ -33,12 +35,20 @@ def login() -> str | Response:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is None or not user.check_password(form.password.data) or not user.is_enabled:
-            form.password.errors.append("Identifiant ou mot de passe incorrect.")
-        else:
-            login_user(user)
+        attempt = services.authenticate(
+            form.username.data,
+            form.password.data,
+            address=request.remote_addr,
+            user_agent=request.user_agent.string,
+            now=utcnow(),
+        )
+        db.session.commit()
+        if attempt.user is not None:
+            sessions.start(attempt.user)
             return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(rules.BAD_CREDENTIALS)
+        if attempt.wait_seconds:
+            form.password.errors.append(rules.throttle_message(attempt.wait_seconds))
     return render_template("auth/login.html", form=form)
 
 
@@ -46,6 +56,34 @@ def login() -> str | Response:
 @login_required
 @personal_action
 def logout() -> Response:
-    logout_user()
+    """Ends every session of the user (a copied cookie stops working too)."""
+    current_user.end_sessions()
+    db.session.commit()
+    sessions.end_current()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("auth.login"))
+
+
+# -- Connexions (administrators) ----------------------------------------------------------------
+
+
+@bp.route("/administration/connexions")
+@requires(Role.ADMIN)
+def connections() -> str:
+    return render_template(
+        "auth/connections.html",
+        locked=throttle.locked(utcnow()),
+        events=login_events.page(requested_page(request.args.get("page"))),
+        policy=rules.policy(),
+    )
+
+
+@bp.route("/administration/connexions/<int:throttle_id>/debloquer", methods=["POST"])
+@requires(Role.ADMIN)
+def unlock(throttle_id: int) -> Response:
+    row = throttle.unlock(throttle_id)
+    if row is None:
+        abort(404)
+    db.session.commit()
+    flash(f"{row.kind_label} « {row.subject} » : blocage levé.", "success")
+    return redirect(url_for("auth.connections"), code=303)

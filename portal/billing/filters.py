@@ -12,8 +12,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar, Self
+
+from portal.models_base import MAX_ROW_ID
+from portal.pagination import requested_page
+from portal.validators import InvalidValue, check_plausible_date, clean_amount
+from portal.validators import parse_amount as parse_amount  # re-exported (its former home)
 
 PAGE_SIZES = (25, 50, 100)
 # "Statut Chorus" filter values that are the portal's own states, not Chorus status codes.
@@ -21,23 +26,8 @@ CHORUS_STATES = {"non_envoye": "not_sent", "en_cours": "in_progress", "envoye": 
 CHORUS_STATUS_CODE = re.compile(r"[A-Z][A-Z0-9_]{1,59}")
 DEFAULT_PAGE_SIZE = 25
 YES, NO = "oui", "non"
-
-
-def parse_amount(raw: str | None) -> Decimal | None:
-    """French amount as typed (``1 234,56``, ``-10``, ``12,5 €``); None when empty.
-
-    Raises ``ValueError`` when the text is not an amount.
-    """
-    text = re.sub(r"[\s\u00a0\u202f€]", "", raw or "")
-    if not text:
-        return None
-    text = text.replace(",", ".")
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
-        raise ValueError(raw)
-    try:
-        return Decimal(text)
-    except InvalidOperation as error:  # pragma: no cover - excluded by the pattern
-        raise ValueError(raw) from error
+MAX_CHORUS_NUMBER = 2**63 - 1  # Chorus invoice ids are stored as BIGINT
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _text(args: Mapping[str, str], name: str, max_length: int = 100) -> str:
@@ -54,12 +44,16 @@ class _Reader:
     def text(self, name: str, max_length: int = 100) -> str:
         return _text(self.args, name, max_length)
 
-    def integer(self, name: str, label: str) -> int | None:
+    def integer(self, name: str, label: str, maximum: int = MAX_ROW_ID) -> int | None:
+        """A row id (or a number up to ``maximum``); out of range: ignored with a warning."""
         raw = self.text(name)
         if not raw:
             return None
-        if not raw.isdigit() or len(raw) > 18:
+        if not _DIGITS.fullmatch(raw):
             self.warnings.append(f"Filtre « {label} » ignoré : valeur invalide.")
+            return None
+        if len(raw) > len(str(maximum)) or not 0 < int(raw) <= maximum:
+            self.warnings.append(f"Filtre « {label} » ignoré : valeur hors limites.")
             return None
         return int(raw)
 
@@ -68,19 +62,25 @@ class _Reader:
         if not raw:
             return None
         try:
-            if re.fullmatch(r"\d{2}/\d{2}/\d{4}", raw):
+            if re.fullmatch(r"[0-9]{2}/[0-9]{2}/[0-9]{4}", raw):
                 day, month, year = (int(part) for part in raw.split("/"))
-                return date(year, month, day)
-            return date.fromisoformat(raw)
+                value = date(year, month, day)
+            else:
+                value = date.fromisoformat(raw)
         except ValueError:
             self.warnings.append(f"Filtre « {label} » ignoré : date invalide.")
+            return None
+        try:
+            return check_plausible_date(value)
+        except InvalidValue as error:
+            self.warnings.append(f"Filtre « {label} » ignoré : {_lower_first(str(error))}")
             return None
 
     def amount(self, name: str, label: str) -> Decimal | None:
         try:
-            return parse_amount(self.text(name))
-        except ValueError:
-            self.warnings.append(f"Filtre « {label} » ignoré : montant invalide.")
+            return clean_amount(self.text(name))
+        except InvalidValue as error:
+            self.warnings.append(f"Filtre « {label} » ignoré : {_lower_first(str(error))}")
             return None
 
     def yes_no(self, name: str) -> bool | None:
@@ -103,12 +103,16 @@ class _Reader:
         return raw
 
     def page(self) -> int:
-        raw = self.text("page")
-        return max(int(raw), 1) if raw.isdigit() and len(raw) < 9 else 1
+        return requested_page(self.text("page"))
 
     def size(self) -> int:
         raw = self.text("taille")
-        return int(raw) if raw.isdigit() and int(raw) in PAGE_SIZES else DEFAULT_PAGE_SIZE
+        return int(raw) if raw in {str(size) for size in PAGE_SIZES} else DEFAULT_PAGE_SIZE
+
+
+def _lower_first(message: str) -> str:
+    """« Montant invalide (…). » as the end of « Filtre … ignoré : montant invalide (…). »"""
+    return message[:1].lower() + message[1:]
 
 
 def _format(value: Any) -> str:
@@ -194,7 +198,9 @@ class DocumentFilters:
             "size": reader.size(),
         }
         if chorus_enabled:
-            values["chorus_number"] = reader.integer(p["chorus_number"], "N° Chorus Pro")
+            values["chorus_number"] = reader.integer(
+                p["chorus_number"], "N° Chorus Pro", MAX_CHORUS_NUMBER
+            )
             values["chorus_status"] = reader.chorus_status(p["chorus_status"])
         return values
 

@@ -10,14 +10,25 @@ from wtforms import DateField, HiddenField, SelectField, StringField, SubmitFiel
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal import clock
-from portal.billing.filters import parse_amount
 from portal.billing.models import PaymentMethod
 from portal.chorus.limits import NUMBER_RULE
-from portal.validators import FrenchForm, NotBefore, empty_to_none, strip
+from portal.validators import (
+    FrenchForm,
+    InvalidValue,
+    NotBefore,
+    PlausibleDate,
+    clean_amount,
+    coerce_row_id,
+    empty_to_none,
+    strip,
+)
 
 
 class AmountField(StringField):
-    """A euro amount typed the French way (``1 234,56``, ``-50``); ``data`` is a Decimal."""
+    """A euro amount typed the French way (``1 234,56``, ``-50``); ``data`` is a Decimal.
+
+    At most 2 decimals and below ``MAX_AMOUNT`` (``validators.clean_amount``): never rounded.
+    """
 
     def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
         render_kw = {"inputmode": "decimal", "autocomplete": "off", **kwargs.pop("render_kw", {})}
@@ -27,10 +38,10 @@ class AmountField(StringField):
         if not valuelist:
             return
         try:
-            self.data = parse_amount(valuelist[0])
-        except ValueError as error:
+            self.data = clean_amount(valuelist[0])
+        except InvalidValue as error:
             self.data = None
-            raise ValueError("Montant invalide (exemple : 1 234,56).") from error
+            raise ValueError(str(error)) from error
 
     def _value(self) -> str:
         if self.raw_data:
@@ -40,14 +51,9 @@ class AmountField(StringField):
         return ""
 
 
-def _optional_int(value: Any) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
 REQUIRED_NUMBER = DataRequired("Saisissez le numéro.")
 REQUIRED_DATE = InputRequired("Saisissez une date valide.")
+PLAUSIBLE_DATE = PlausibleDate()
 REQUIRED_AMOUNT = InputRequired("Saisissez un montant.")
 
 
@@ -67,18 +73,19 @@ class ReceiptForm(FrenchForm):
             "hx-swap": "innerHTML",
         },
     )
-    period_start_on = DateField("Début de période", [REQUIRED_DATE])
+    period_start_on = DateField("Début de période", [REQUIRED_DATE, PLAUSIBLE_DATE])
     period_end_on = DateField(
         "Fin de période",
         [
             REQUIRED_DATE,
+            PLAUSIBLE_DATE,
             NotBefore(
                 "period_start_on",
                 "La fin de période doit être postérieure ou égale au début de période.",
             ),
         ],
     )
-    entered_on = DateField("Date de saisie", [REQUIRED_DATE], default=clock.today)
+    entered_on = DateField("Date de saisie", [REQUIRED_DATE, PLAUSIBLE_DATE], default=clock.today)
     net_premium = AmountField("Prime nette", [REQUIRED_AMOUNT])
     taxes = AmountField("Taxes", [REQUIRED_AMOUNT])
     total = AmountField(
@@ -101,7 +108,7 @@ class ReceiptForm(FrenchForm):
 class FeeInvoiceForm(FrenchForm):
     number = StringField("N° de facture", [REQUIRED_NUMBER, Length(max=40)], filters=[strip])
     client_id = SelectField(
-        "Client", coerce=_optional_int, validators=[InputRequired("Choisissez le client.")]
+        "Client", coerce=coerce_row_id, validators=[InputRequired("Choisissez le client.")]
     )
     contract_number = StringField(
         "N° de contrat (facultatif)",
@@ -119,7 +126,7 @@ class FeeInvoiceForm(FrenchForm):
     )
     company_id = SelectField(
         "Société émettrice",
-        coerce=_optional_int,
+        coerce=coerce_row_id,
         validators=[Optional()],
         description="Par défaut, la société du contrat.",
     )
@@ -129,7 +136,7 @@ class FeeInvoiceForm(FrenchForm):
         filters=[strip],
         default="Honoraires de courtage",
     )
-    entered_on = DateField("Date de saisie", [REQUIRED_DATE], default=clock.today)
+    entered_on = DateField("Date de saisie", [REQUIRED_DATE, PLAUSIBLE_DATE], default=clock.today)
     amount_ht = AmountField("Montant HT", [REQUIRED_AMOUNT])
     vat_rate = AmountField(
         "Taux de TVA (%)",
@@ -174,7 +181,9 @@ class PaymentEntryForm(FrenchForm):
 
     document_kind = HiddenField()
     document_id = HiddenField()
-    received_on = DateField("Date d'encaissement", [REQUIRED_DATE], default=clock.today)
+    received_on = DateField(
+        "Date d'encaissement", [REQUIRED_DATE, PLAUSIBLE_DATE], default=clock.today
+    )
     amount = AmountField("Montant encaissé", [REQUIRED_AMOUNT])
     method = SelectField(
         "Mode de paiement",

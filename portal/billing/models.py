@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     CheckConstraint,
@@ -43,8 +44,11 @@ class SettlementMixin:
     so lists can filter on settlement without aggregating allocations.
     """
 
-    total: Decimal
-    allocated_amount: Decimal
+    # Typed as the subclasses map them (a column on the class, a Decimal on a row), so the
+    # hybrid's SQL expression type-checks; at run time the mixin declares nothing.
+    if TYPE_CHECKING:
+        total: Mapped[Decimal]
+        allocated_amount: Mapped[Decimal]
 
     @property
     def remaining_amount(self) -> Decimal:

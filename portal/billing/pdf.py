@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from fpdf import FPDF
+from fpdf.util import Padding
 
 from portal.billing.models import FeeInvoice, Receipt
 from portal.clock import PARIS
@@ -174,7 +175,7 @@ class _Document:
             self.put(x, self.y, width, height, text)
             return height
         pdf.set_xy(x, self.y)
-        pdf.multi_cell(width, height, text, align="L", padding=(0, self.PAD))
+        pdf.multi_cell(width, height, text, align="L", padding=Padding(0, self.PAD, 0, self.PAD))
         return pdf.get_y() - self.y
 
     def header(self, company: Company | None, client: Client) -> None:

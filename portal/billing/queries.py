@@ -99,7 +99,16 @@ def _prefix(column: Any, text: str) -> ColumnElement[bool]:
     SQLite's LIKE cannot use a BINARY index, but the equivalent range can; PostgreSQL
     keeps LIKE, which is exact whatever the database collation.
     """
-    variants = list(dict.fromkeys([text, text.upper()]))
+    return _starts_with(column, list(dict.fromkeys([text, text.upper()])))
+
+
+def _number_prefix(model: Any, text: str) -> ColumnElement[bool]:
+    """The document's number starts with ``text`` whatever the case (``number_key`` is the
+    database's ``lower(number)``, indexed): « q2025 » finds « Q2025000001 »."""
+    return _starts_with(model.number_key, [text.lower()])
+
+
+def _starts_with(column: Any, variants: list[str]) -> ColumnElement[bool]:
     if db.engine.dialect.name == "sqlite":
         return or_(*(and_(column >= v, column < _successor(v)) for v in variants))
     return or_(*(column.startswith(v, autoescape=True) for v in variants))
@@ -128,7 +137,7 @@ def _contract_ids(filters: DocumentFilters) -> Select[tuple[int]] | None:
 def _common_conditions(model: Any, filters: DocumentFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.number:
-        conditions.append(_prefix(model.number, filters.number))
+        conditions.append(_number_prefix(model, filters.number))
     if filters.entered_from:
         conditions.append(model.entered_on >= filters.entered_from)
     if filters.entered_to:
@@ -359,13 +368,14 @@ def find_document_by_number(number: str, *, chorus: bool = False) -> Lookup:
     if not text:
         return Lookup(LookupStatus.NOT_FOUND)
     if chorus:
-        if not text.isdigit() or len(text) > 18:
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
             return Lookup(LookupStatus.NOT_FOUND)
         receipt_match = Receipt.chorus_invoice_id == int(text)
         invoice_match = FeeInvoice.chorus_invoice_id == int(text)
     else:
-        receipt_match = Receipt.number == text
-        invoice_match = FeeInvoice.number == text
+        # One numbering whatever the case (``number_key``): « q2025… » finds « Q2025… ».
+        receipt_match = Receipt.number_key == func.lower(text)
+        invoice_match = FeeInvoice.number_key == func.lower(text)
     found: list[Receipt | FeeInvoice] = [
         *db.session.execute(select(Receipt).where(receipt_match).options(*RECEIPT_LOAD))
         .unique()

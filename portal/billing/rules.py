@@ -12,6 +12,7 @@ from typing import Protocol
 
 from portal.db_types import to_money
 from portal.formatting import fr_money, fr_number
+from portal.validators import MAX_AMOUNT, InvalidValue, check_amount
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -74,17 +75,46 @@ def _fee_invoice_inconsistencies(invoice: FeeInvoiceAmounts) -> Iterator[str]:
 
 # -- document input --------------------------------------------------------------------------------
 
-MAX_AMOUNT = Decimal("9999999999.99")
+NEGATIVE_ONLY_ON_REFUNDS = (
+    "Montant négatif réservé aux remboursements (total TTC négatif) : saisissez un montant "
+    "positif ou nul."
+)
+POSITIVE_ON_REFUND = (
+    "Remboursement (total TTC négatif) : la prime nette et les taxes sont négatives ou nulles."
+)
+
+
+def amount_error(value: Decimal) -> str | None:
+    """Why an amount cannot be stored as typed: more than 2 decimals, or beyond ``MAX_AMOUNT``.
+
+    The forms refuse these first (``validators.clean_amount``); services check again, so no
+    caller can have an amount silently rounded or overflow the database.
+    """
+    try:
+        check_amount(value)
+    except InvalidValue as error:
+        return str(error)
+    return None
 
 
 def receipt_amount_errors(net_premium: Decimal, taxes: Decimal, total: Decimal) -> dict[str, str]:
-    """French errors per field for a receipt's amounts (negative amounts are refunds)."""
+    """French errors per field for a receipt's amounts.
+
+    A refund (credit note, B10) has a negative total and no positive part; any other receipt
+    has no negative part. The total is the net premium plus the taxes, to the cent.
+    """
     errors: dict[str, str] = {}
     for name, value in (("net_premium", net_premium), ("taxes", taxes), ("total", total)):
-        if abs(value) > MAX_AMOUNT:
-            errors[name] = "Montant trop élevé."
+        problem = amount_error(value)
+        if problem:
+            errors[name] = problem
     if errors:
         return errors
+    for name, value in (("net_premium", net_premium), ("taxes", taxes)):
+        if total > ZERO and value < ZERO:
+            errors[name] = NEGATIVE_ONLY_ON_REFUNDS
+        elif total < ZERO and value > ZERO:
+            errors[name] = POSITIVE_ON_REFUND
     if total == ZERO:
         errors["total"] = "Le total TTC ne peut pas être nul."
     elif net_premium + taxes != total:
@@ -100,8 +130,12 @@ def fee_invoice_amount_errors(amount_ht: Decimal, vat_rate: Decimal) -> dict[str
     errors: dict[str, str] = {}
     if amount_ht == ZERO:
         errors["amount_ht"] = "Le montant HT ne peut pas être nul."
-    elif abs(amount_ht) > MAX_AMOUNT:
-        errors["amount_ht"] = "Montant trop élevé."
+    elif problem := amount_error(amount_ht):
+        errors["amount_ht"] = problem
+    elif abs(amount_ht + vat_of(amount_ht, min(max(vat_rate, ZERO), HUNDRED))) > MAX_AMOUNT:
+        errors["amount_ht"] = (
+            f"Montant hors limites : le total TTC dépasserait {fr_money(MAX_AMOUNT)}."
+        )
     if vat_rate < ZERO or vat_rate > HUNDRED:
         errors["vat_rate"] = "Le taux de TVA doit être compris entre 0 et 100 %."
     elif vat_rate != to_money(vat_rate):
@@ -174,11 +208,20 @@ def allocation_errors(
     return errors
 
 
-def payment_amount_error(amount: Decimal) -> str | None:
+def payment_amount_error(amount: Decimal, document_total: Decimal | None = None) -> str | None:
+    """Why an encaissement's amount is refused; ``document_total``: the document it settles.
+
+    A negative encaissement (money paid back) only settles a refund (negative total).
+    """
     if amount == ZERO:
         return "Le montant de l'encaissement ne peut pas être nul."
-    if abs(amount) > MAX_AMOUNT:
-        return "Montant trop élevé."
+    if problem := amount_error(amount):
+        return problem
+    if document_total is not None and amount < ZERO <= document_total:
+        return (
+            "Montant négatif réservé au remboursement d'un avoir (document à total négatif) : "
+            "saisissez un montant positif."
+        )
     return None
 
 

@@ -27,6 +27,7 @@ from portal.dematerialization import audit, documents
 from portal.dematerialization.models import ExchangeOutcome
 from portal.extensions import db
 from portal.portfolio.models import Client, Company, Contract
+from portal.sql import changed_rows
 from portal.validators import ValidationFailed
 
 Document = Receipt | FeeInvoice
@@ -291,6 +292,8 @@ def save_fee_invoice(data: FeeInvoiceInput, invoice: FeeInvoice | None = None) -
         errors["number"] = NUMBER_TAKEN[taken]
     if invoice is not None and invoice.allocated_amount and data.client.id != invoice.client_id:
         errors["client_id"] = CLIENT_LOCKED
+    if rules.amount_error(data.amount_ht) or rules.amount_error(data.vat_rate):
+        raise ValidationFailed(errors)  # no VAT nor total to compute from such amounts
     vat, total = rules.fee_invoice_amounts(data.amount_ht, data.vat_rate)
     if invoice is not None and not errors:
         change = rules.total_change_error(total, invoice.allocated_amount)
@@ -381,7 +384,7 @@ def reissue(document: Document, number: str, *, user: User | None) -> Document:
     _flush_unique(NUMBER_TAKEN[documents.type_of(copy)])
     # Compare-and-set: of two concurrent re-issues of one original, only one links its copy.
     model = type(document)
-    linked = db.session.execute(
+    linked = changed_rows(
         update(model)
         .where(
             model.id == document.id,
@@ -391,7 +394,7 @@ def reissue(document: Document, number: str, *, user: User | None) -> Document:
         .values(replaced_by_id=copy.id)
         .execution_options(synchronize_session=False)
     )
-    if linked.rowcount != 1:
+    if linked != 1:
         raise ValidationFailed(f"{document.kind_label} {document.number} vient d'être réémise.")
     db.session.refresh(document)
     regenerate_pdf(copy)
@@ -554,7 +557,8 @@ def record_payment(
     allocation: Part | None = None,
 ) -> Payment:
     """Record an encaissement and, optionally, its allocation, in one transaction."""
-    error = rules.payment_amount_error(data.amount)
+    settled = allocation.document.total if allocation is not None else None
+    error = rules.payment_amount_error(data.amount, settled)
     if error:
         raise ValidationFailed({"amount": error})
     payment = Payment(
@@ -576,8 +580,10 @@ def _release(allocation: Allocation) -> None:
     """Give the allocated amount back to the document (row locked)."""
     if allocation.receipt_id is not None:
         document = _lock(Receipt, allocation.receipt_id)
-    else:
+    elif allocation.fee_invoice_id is not None:
         document = _lock(FeeInvoice, allocation.fee_invoice_id)
+    else:  # excluded by the check constraint
+        raise LookupError(f"allocation {allocation.id} has no document")
     document.allocated_amount = document.allocated_amount - allocation.amount
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select, type_coerce
 from sqlalchemy.orm import joinedload, selectinload
@@ -37,6 +37,8 @@ from portal.portfolio.models import Contract
 from portal.validators import ValidationFailed
 
 Document = Receipt | FeeInvoice
+# The same kind of document comes back (a Receipt for a Receipt).
+LockedDocument = TypeVar("LockedDocument", bound=Document)
 
 AUTOMATIC_REFERENCE = "Chorus Pro {}"
 MAX_REFERENCE = 120
@@ -111,18 +113,15 @@ def to_settle(limit: int = 500) -> ToSettle:
 # -- settling ------------------------------------------------------------------------------------
 
 
-def _lock(document: Document) -> Document:
+def _lock(document: LockedDocument) -> LockedDocument:
     """The document re-read under a row lock (concurrent settlements queue up)."""
-    model: type[Receipt] | type[FeeInvoice] = (
-        Receipt if isinstance(document, Receipt) else FeeInvoice
-    )
-    locked: Document = db.session.execute(
+    model = type(document)
+    return db.session.execute(
         select(model)
         .where(model.id == document.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
-    return locked
 
 
 def _client_id(document: Document) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from flask import (
@@ -23,8 +24,10 @@ from portal import storage
 from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.billing import queries, services
-from portal.billing.filters import FeeInvoiceFilters, PaymentFilters, ReceiptFilters, parse_amount
+from portal.billing.filters import FeeInvoiceFilters, PaymentFilters, ReceiptFilters
 from portal.billing.forms import (
+    REQUIRED_AMOUNT,
+    AmountField,
     FeeInvoiceForm,
     PaymentEntryForm,
     PdfUploadForm,
@@ -40,7 +43,7 @@ from portal.htmx import is_htmx, render
 from portal.portfolio import client_picker
 from portal.portfolio.models import Client, Company
 from portal.settings import chorus as chorus_settings
-from portal.validators import ValidationFailed
+from portal.validators import InvalidValue, ValidationFailed, clean_amount, parse_row_id
 
 bp = Blueprint("billing", __name__)
 
@@ -67,7 +70,7 @@ def _flash_warnings(warnings: tuple[str, ...]) -> None:
         flash(warning, "warning")
 
 
-def _list_response(response: Response, endpoint: str, args: dict[str, str]) -> Response:
+def _list_response(response: Response, endpoint: str, args: dict[str, Any]) -> Response:
     """HTMX pushes the canonical URL (only non-default filters), not the raw form fields."""
     if is_htmx():
         response.headers["HX-Push-Url"] = url_for(endpoint, **args)
@@ -144,6 +147,17 @@ def _receipt_or_404(receipt_id: int) -> Receipt:
     return receipt
 
 
+def _amount(field: AmountField) -> Decimal:
+    """The amount of a required field once the form is valid.
+
+    ``InputRequired`` lets blanks through (``"  "``, ``"€"``): they read as no amount and are
+    refused like an empty field.
+    """
+    if field.data is None:
+        raise ValidationFailed({field.name: REQUIRED_AMOUNT.message})
+    return field.data
+
+
 def _receipt_input(form: ReceiptForm) -> services.ReceiptInput | None:
     contract = queries.contract_by_number(form.contract_number.data)
     if contract is None:
@@ -162,9 +176,9 @@ def _receipt_input(form: ReceiptForm) -> services.ReceiptInput | None:
         period_start_on=form.period_start_on.data,
         period_end_on=form.period_end_on.data,
         entered_on=form.entered_on.data,
-        net_premium=form.net_premium.data,
-        taxes=form.taxes.data,
-        total=form.total.data,
+        net_premium=_amount(form.net_premium),
+        taxes=_amount(form.taxes),
+        total=_amount(form.total),
         original_receipt=original,
     )
 
@@ -173,10 +187,10 @@ def _save(form: Any, build: Callable[[], Any], save: Callable[[Any], Document]) 
     """Validate, build the input, call the service, commit; errors go next to the fields."""
     if not form.validate_on_submit():
         return None
-    data = build()
-    if data is None:
-        return None
     try:
+        data = build()
+        if data is None:
+            return None
         document = save(data)
     except ValidationFailed as error:
         db.session.rollback()
@@ -318,8 +332,8 @@ def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput | None:
         company=company,
         label=form.label.data,
         entered_on=form.entered_on.data,
-        amount_ht=form.amount_ht.data,
-        vat_rate=form.vat_rate.data,
+        amount_ht=_amount(form.amount_ht),
+        vat_rate=_amount(form.vat_rate),
         original_fee_invoice=original,
     )
 
@@ -329,7 +343,7 @@ def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput | None:
 def fee_invoice_new() -> Any:
     from_page = request.method == "GET"
     form = _fee_invoice_form(
-        client_id=request.args.get("client_id", type=int) if from_page else None
+        client_id=parse_row_id(request.args.get("client_id")) if from_page else None
     )
     if from_page:
         form.contract_number.data = (request.args.get("contrat") or "")[:40] or None
@@ -532,12 +546,13 @@ def _check_integrity(document: Document) -> Response:
 
 
 def _document_by_kind(kind: str | None, raw_id: str | None) -> Document | None:
-    if not raw_id or not raw_id.isdigit():
+    document_id = parse_row_id(raw_id)
+    if document_id is None:
         return None
     if kind == "receipt":
-        return queries.receipt(int(raw_id))
+        return queries.receipt(document_id)
     if kind == "fee_invoice":
-        return queries.fee_invoice(int(raw_id))
+        return queries.fee_invoice(document_id)
     return None
 
 
@@ -590,14 +605,14 @@ def payment_entry() -> Any:
 def _record_payment(form: PaymentEntryForm, document: Document) -> Any:
     if not form.validate_on_submit():
         return None
-    data = services.PaymentInput(
-        received_on=form.received_on.data,
-        amount=form.amount.data,
-        method=PaymentMethod(form.method.data),
-        reference=form.reference.data or "",
-    )
-    part = services.Part(document=document, amount=form.allocation_amount.data)
     try:
+        data = services.PaymentInput(
+            received_on=form.received_on.data,
+            amount=_amount(form.amount),
+            method=PaymentMethod(form.method.data),
+            reference=form.reference.data or "",
+        )
+        part = services.Part(document=document, amount=_amount(form.allocation_amount))
         payment = services.record_payment(document.client, data, user=current_user, allocation=part)
     except ValidationFailed as error:
         db.session.rollback()
@@ -649,9 +664,9 @@ def payment_allocate(payment_id: int) -> Any:
     for document in open_documents:
         field = _part_field(document)
         try:
-            amount = parse_amount(values[field])
-        except ValueError:
-            part_errors[field] = "Montant invalide (exemple : 1 234,56)."
+            amount = clean_amount(values[field])
+        except InvalidValue as error:
+            part_errors[field] = str(error)
             continue
         if amount is not None:
             parts.append(services.Part(document=document, amount=amount, field=field))

@@ -140,7 +140,7 @@ def use_supplier_id(raw: str) -> int:
     if supplier_overridden():
         raise ValidationFailed({"supplier_id": SUPPLIER_OVERRIDDEN_ERROR})
     text = re.sub(r"\s+", "", raw or "")
-    if not text.isdigit() or len(text) > 18 or int(text) <= 0:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) <= 0:
         raise ValidationFailed({"supplier_id": "Choisissez une structure de la liste."})
     store.put(chorus_settings.SUPPLIER_ID, text)
     db.session.flush()

@@ -7,7 +7,7 @@ from wtforms.validators import InputRequired
 
 from portal import clock
 from portal.billing.models import PaymentMethod
-from portal.validators import FrenchForm
+from portal.validators import FrenchForm, PlausibleDate
 
 
 class SettleForm(FrenchForm):
@@ -15,7 +15,7 @@ class SettleForm(FrenchForm):
 
     received_on = DateField(
         "Date d'encaissement",
-        [InputRequired("Saisissez une date d'encaissement valide.")],
+        [InputRequired("Saisissez une date d'encaissement valide."), PlausibleDate()],
         default=clock.today,
     )
     method = SelectField(

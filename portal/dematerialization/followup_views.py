@@ -23,8 +23,9 @@ from portal.dematerialization.followup_forms import SettleForm
 from portal.dematerialization.models import DocumentType
 from portal.extensions import db
 from portal.htmx import hx_redirect, is_htmx, render
+from portal.pagination import requested_page
 from portal.settings import chorus as chorus_settings
-from portal.validators import ValidationFailed
+from portal.validators import ValidationFailed, parse_row_id
 
 bp = Blueprint("followup", __name__, url_prefix="/suivi-chorus")
 
@@ -137,8 +138,9 @@ def _chosen(values: list[str]) -> list[Document]:
     wanted: dict[type[Receipt] | type[FeeInvoice], list[int]] = {Receipt: [], FeeInvoice: []}
     for value in values:
         kind, _, raw_id = value.partition(":")
-        if kind in ("receipt", "fee_invoice") and raw_id.isdigit() and len(raw_id) < 18:
-            wanted[documents.model_of(kind)].append(int(raw_id))
+        document_id = parse_row_id(raw_id)
+        if kind in ("receipt", "fee_invoice") and document_id is not None:
+            wanted[documents.model_of(kind)].append(document_id)
     chosen: list[Document] = []
     for model, ids in wanted.items():
         if ids:
@@ -147,7 +149,7 @@ def _chosen(values: list[str]) -> list[Document]:
 
 
 def _to_settle_page(form: SettleForm, *, status: int = 200, ticked: set[str] | None = None) -> Any:
-    page = request.args.get("page", 1, type=int) or 1
+    page = requested_page(request.args.get("page"))
     return render(
         "followup/to_settle.html",
         form=form,

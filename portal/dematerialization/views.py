@@ -54,7 +54,7 @@ from portal.portfolio.models import Contract
 from portal.settings import attachment_types
 from portal.settings import chorus as chorus_settings
 from portal.settings.attachment_types import LIST_NOT_LOADED
-from portal.validators import ValidationFailed
+from portal.validators import ValidationFailed, parse_row_ids
 
 bp = Blueprint("dematerialization", __name__, url_prefix="/dematerialisation")
 
@@ -169,7 +169,7 @@ def selection_actions(kind: str) -> list[dict[str, str]]:
 def list_badges(kind: str) -> Response:
     """Out-of-band badge cells for the rows of one list page, from one SQL query."""
     document_type = _type_or_404(kind)
-    ids = [int(value) for value in request.args.getlist("ids") if value.isdigit()]
+    ids = parse_row_ids(request.args.getlist("ids"))
     badges = panels.list_badges(document_type, ids[:MAX_BADGE_IDS], chorus_enabled=True)
     return _fragment(
         "dematerialization/_list_badges.html",
@@ -284,7 +284,7 @@ def send_budget(kind: str, document_id: int) -> Response:
     """The live budget of the send screen for the ticked GED documents (HTMX)."""
     document = _document_or_404(kind, document_id)
     choices = panels.ged_choices(document)
-    ids = [int(value) for value in request.args.getlist("pieces") if value.isdigit()]
+    ids = parse_row_ids(request.args.getlist("pieces"))
     form = SendForm(formdata=None)
     return _fragment(SEND_BUDGET, errors=[], **_send_context(document, form, choices, ids))
 
@@ -443,7 +443,7 @@ class Selection:
             filters = ReceiptFilters.from_selection_form(form, chorus_enabled=True)
         else:
             filters = FeeInvoiceFilters.from_selection_form(form, chorus_enabled=True)
-        ids = tuple(dict.fromkeys(int(v) for v in form.getlist("ids") if v.isdigit()))
+        ids = tuple(dict.fromkeys(parse_row_ids(form.getlist("ids"))))
         return cls(document_type, filters, form.get("tous") == "1", ids)
 
     def document_ids(self, limit: int) -> list[int]:

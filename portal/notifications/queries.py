@@ -1,4 +1,4 @@
-"""Notification lists for one user (bell, list page) and the report access check."""
+"""Notification lists for one user (bell, list page); who reads a report: ``reports``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import case, func, select
 
 from portal.auth.models import User
 from portal.extensions import db
-from portal.notifications.models import Notification, StoredReport
+from portal.notifications.models import Notification
 
 PER_PAGE = 20
 BELL_SIZE = 5
@@ -53,13 +53,3 @@ def own_notification(user: User, notification_id: int) -> Notification | None:
             Notification.id == notification_id, Notification.user_id == user.id
         )
     )
-
-
-def report_for_recipient(user: User, report_id: int) -> StoredReport | None:
-    """The report when ``user`` received a notification carrying it, else None."""
-    allowed = (
-        select(Notification.id)
-        .where(Notification.report_id == report_id, Notification.user_id == user.id)
-        .exists()
-    )
-    return db.session.scalar(select(StoredReport).where(StoredReport.id == report_id, allowed))

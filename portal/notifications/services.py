@@ -16,6 +16,7 @@ from portal.clock import utcnow
 from portal.extensions import db
 from portal.notifications.models import Notification, StoredReport
 from portal.settings import recipients as recipient_lists
+from portal.sql import changed_rows
 
 LEVELS = ("info", "success", "warning", "danger")
 
@@ -84,11 +85,11 @@ def mark_read(notification: Notification) -> None:
 
 def mark_all_read(user: User) -> int:
     """Mark every unread notification of ``user`` read; returns how many. Flushes."""
-    result = db.session.execute(
+    count = changed_rows(
         update(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
-    return int(result.rowcount or 0)
+    return count

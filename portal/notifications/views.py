@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import io
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal import storage
 from portal.auth.access import personal_action
 from portal.extensions import db
 from portal.htmx import is_htmx, render
-from portal.notifications import queries, services
+from portal.notifications import queries, reports, services
+from portal.notifications.models import StoredReport
+from portal.pagination import requested_page
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -28,7 +29,7 @@ def _local_url(target: str | None) -> str | None:
     return target
 
 
-def _bell_context() -> dict[str, object]:
+def _bell_context() -> dict[str, Any]:
     return {
         "unread": queries.unread_count(current_user),
         "latest": queries.latest(current_user),
@@ -37,8 +38,7 @@ def _bell_context() -> dict[str, object]:
 
 @bp.route("/")
 def index() -> Response:
-    number = request.args.get("page", 1, type=int) or 1
-    pagination = queries.page(current_user, max(number, 1))
+    pagination = queries.page(current_user, requested_page(request.args.get("page")))
     return render(
         "notifications/index.html",
         "notifications/_list.html",
@@ -89,14 +89,5 @@ def mark_all_read() -> Response:
 
 @bp.route("/rapports/<int:report_id>")
 def download_report(report_id: int) -> Response:
-    """Only a recipient of a notification carrying the report may download it."""
-    report = queries.report_for_recipient(current_user, report_id)
-    if report is None or not storage.exists(storage.REPORTS, report.stored_name):
-        abort(404)
-    # Reports are small CSV files: sent from memory, so no file handle outlives the request.
-    return send_file(
-        io.BytesIO(storage.read_bytes(storage.REPORTS, report.stored_name)),
-        mimetype=report.mime_type,
-        as_attachment=True,
-        download_name=report.filename,
-    )
+    """A report attached to a notification (the access rule: ``reports.may_read``)."""
+    return reports.download(db.session.get(StoredReport, report_id))

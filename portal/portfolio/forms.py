@@ -26,13 +26,6 @@ from portal.portfolio.services import (
 CHORUS_ID_DIGITS = 18
 
 
-def _int_or_none(value: Any) -> int | None:
-    """Select coercion: the empty placeholder means "nothing chosen"."""
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
 def _required(message: str) -> DataRequired:
     return DataRequired(message=message)
 
@@ -202,19 +195,19 @@ class ContractForm(v.FrenchForm):
     )
     client_id = SelectField(
         "Client",
-        coerce=_int_or_none,
+        coerce=v.coerce_row_id,
         validate_choice=False,  # the service checks it exists, with a French message
         validators=[InputRequired("Choisissez le client.")],
     )
     company_id = SelectField(
         "Société",
-        coerce=_int_or_none,
+        coerce=v.coerce_row_id,
         validate_choice=False,
         validators=[InputRequired("Choisissez la société.")],
     )
     bank_account_id = SelectField(
         "Compte bancaire d'encaissement",
-        coerce=_int_or_none,
+        coerce=v.coerce_row_id,
         validate_choice=False,  # pairing with the company is checked by the service
         description="Un compte de la société choisie.",
     )
@@ -229,9 +222,12 @@ class ContractForm(v.FrenchForm):
         validators=[_required("Saisissez l'assureur."), Length(max=160)],
     )
     starts_on = DateField(
-        "Date de début", validators=[InputRequired("Saisissez la date de début.")]
+        "Date de début",
+        validators=[InputRequired("Saisissez la date de début."), v.PlausibleDate()],
     )
-    ends_on = DateField("Date de fin", validators=[Optional(), v.NotBefore("starts_on")])
+    ends_on = DateField(
+        "Date de fin", validators=[Optional(), v.PlausibleDate(), v.NotBefore("starts_on")]
+    )
     term = SelectField(
         "Terme",
         choices=[(term.value, term.label) for term in Term],

@@ -21,6 +21,21 @@ def client(client_id: int) -> Client | None:
     return db.session.get(Client, client_id)
 
 
+def clients_sharing_siret(client: Client) -> Sequence[Client]:
+    """The other clients with ``client``'s SIRET, the first created first.
+
+    Two clients may share a SIRET (saving is allowed), but it is most often a duplicate:
+    the pages say so and link to the others.
+    """
+    if not client.siret:
+        return []
+    return db.session.scalars(
+        select(Client)
+        .where(Client.siret == client.siret, Client.id != client.id)
+        .order_by(Client.created_at, Client.id)
+    ).all()
+
+
 def client_if_matching(client_id: int, search: str | None) -> Client | None:
     """The client, if it matches ``search`` (any client matches no search)."""
     return db.session.scalars(_clients_matching(search).where(Client.id == client_id)).first()
@@ -74,10 +89,11 @@ def companies_overview() -> list[CompanyRow]:
 def bank_account_usage(company_id: int) -> dict[int, int]:
     """Number of contracts paid into each bank account of a société."""
     rows = db.session.execute(
-        select(Contract.bank_account_id, func.count(Contract.id))
+        select(BankAccount.id, func.count(Contract.id))
+        .select_from(Contract)
         .join(BankAccount, BankAccount.id == Contract.bank_account_id)
         .where(BankAccount.company_id == company_id)
-        .group_by(Contract.bank_account_id)
+        .group_by(BankAccount.id)
     )
     return dict(rows.tuples().all())
 

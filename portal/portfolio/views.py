@@ -27,6 +27,7 @@ from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.htmx import render
+from portal.pagination import requested_page
 from portal.portfolio import client_picker, queries, rules, services
 from portal.portfolio.forms import (
     BankAccountForm,
@@ -37,7 +38,7 @@ from portal.portfolio.forms import (
 )
 from portal.portfolio.models import BankAccount, Client, ClientDocument, Company, Contract
 from portal.settings.chorus import is_chorus_enabled
-from portal.validators import ValidationFailed
+from portal.validators import ValidationFailed, parse_row_id
 
 bp = Blueprint("portfolio", __name__)
 
@@ -52,13 +53,13 @@ def _get_or_404(model: type[Any], ident: int) -> Any:
 
 
 def _page_arg() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return requested_page(request.args.get("page"))
 
 
 @bp.app_template_global("portfolio_page_url")
 def page_url(page: int) -> str:
     """URL of the current list page with its filters and another page number."""
-    args = request.args.to_dict()
+    args: dict[str, Any] = request.args.to_dict()
     args["page"] = str(page)
     return url_for(request.endpoint or "", **(request.view_args or {}), **args)
 
@@ -193,6 +194,7 @@ def client_create() -> Any:
         else:
             db.session.commit()
             flash(f"Client « {client.name} » créé.", "success")
+            _warn_shared_siret(client)
             return redirect(url_for(".client_detail", client_id=client.id))
     return _form_page("portfolio/client_form.html", form, client=None)
 
@@ -203,10 +205,22 @@ def client_detail(client_id: int) -> str:
     return _client_page(client, DocumentUploadForm())
 
 
+def _warn_shared_siret(client: Client) -> None:
+    """Saved, but another client has this SIRET: say so (the page links to it)."""
+    others = queries.clients_sharing_siret(client)
+    if others:
+        flash(
+            f"Le SIRET {client.siret} est aussi celui du client « {others[0].name} » : "
+            "vérifiez qu'il ne s'agit pas d'un doublon.",
+            "warning",
+        )
+
+
 def _client_page(client: Client, upload_form: DocumentUploadForm) -> str:
     return render_template(
         "portfolio/client_detail.html",
         client=client,
+        same_siret=queries.clients_sharing_siret(client),
         contracts=queries.contracts_of_client(client.id),
         upload_form=upload_form,
         upload_max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
@@ -233,6 +247,7 @@ def client_edit(client_id: int) -> Any:
         else:
             db.session.commit()
             flash("Client enregistré.", "success")
+            _warn_shared_siret(client)
             return redirect(url_for(".client_detail", client_id=client.id))
     return _form_page("portfolio/client_form.html", form, client=client)
 
@@ -300,12 +315,21 @@ def _contract_filters(chorus_enabled: bool) -> queries.ContractFilters:
     chorus_arg = request.args.get("chorus", "")
     chorus = {"oui": True, "non": False}.get(chorus_arg) if chorus_enabled else None
     return queries.ContractFilters(
-        client_id=request.args.get("client_id", type=int),
+        client_id=_id_filter("client_id", "client"),
         client=request.args.get("client", "").strip()[:100] or None,
-        company_id=request.args.get("company_id", type=int),
-        number=request.args.get("numero", "").strip() or None,
+        company_id=_id_filter("company_id", "société"),
+        number=request.args.get("numero", "").strip()[:40] or None,
         chorus=chorus,
     )
+
+
+def _id_filter(name: str, label: str) -> int | None:
+    """A row id of the query string; an invalid one is ignored with a French warning."""
+    raw = request.args.get(name, "").strip()
+    ident = parse_row_id(raw)
+    if raw and ident is None:
+        flash(f"Filtre « {label} » ignoré : valeur invalide.", "warning")
+    return ident
 
 
 @bp.route("/contrats")
@@ -328,8 +352,8 @@ def contract_create() -> Any:
     initial = {}
     if request.method == "GET":
         initial = {
-            "client_id": request.args.get("client_id", type=int),
-            "company_id": request.args.get("company_id", type=int),
+            "client_id": parse_row_id(request.args.get("client_id")),
+            "company_id": parse_row_id(request.args.get("company_id")),
         }
     form = ContractForm(chorus_enabled=is_chorus_enabled(), data=initial or None)
     if form.validate_on_submit():
@@ -372,7 +396,7 @@ def contract_edit(contract_id: int) -> Any:
 def client_options() -> str:
     """HTMX: the options of a client picker for what was typed (contract, fee invoice)."""
     choices = client_picker.client_options(
-        request.args.get("recherche_client"), request.args.get("client_id", type=int)
+        request.args.get("recherche_client"), parse_row_id(request.args.get("client_id"))
     )
     return render_template("portfolio/_client_options.html", choices=choices)
 
@@ -384,7 +408,7 @@ def contract_bank_account_field() -> str:
         formdata=None,
         chorus_enabled=False,
         with_party_choices=False,
-        data={"company_id": request.args.get("company_id", type=int)},
+        data={"company_id": parse_row_id(request.args.get("company_id"))},
     )
     return render_template("portfolio/_bank_account_field.html", form=form)
 

@@ -107,6 +107,28 @@ def default_urls(environment: Environment) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class Destination:
+    """Where the Chorus secrets are sent: the client secret to ``oauth_url``, the token and
+    the technical account (``cpro-account``) to ``api_url``."""
+
+    environment: Environment
+    oauth_url: str
+    api_url: str
+
+
+def destination(
+    environment: Environment, oauth_url: str | None = None, api_url: str | None = None
+) -> Destination:
+    """The effective destination: the URLs given, else the environment's defaults."""
+    default_oauth, default_api = default_urls(environment)
+    return Destination(
+        environment=environment,
+        oauth_url=(oauth_url or default_oauth).rstrip("/"),
+        api_url=(api_url or default_api).rstrip("/"),
+    )
+
+
+@dataclass(frozen=True)
 class ChorusSettings:
     """Everything needed to talk to Chorus Pro. ``repr`` never shows the secrets."""
 
@@ -164,6 +186,10 @@ class ChorusSettings:
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def destination(self) -> Destination:
+        return destination(self.environment, self.oauth_url, self.api_url)
 
 
 class _Stored:

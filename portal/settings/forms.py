@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from portal.auth.models import ROLE_LABELS, Role
+from portal.jobs import retries
 from portal.settings import chorus
 from portal.validators import FrenchForm, strip
 
@@ -120,6 +121,26 @@ class SystemSettingsForm(FrenchForm):
             "destinataire déjà vérifiée ; 0 = vérifier à chaque envoi ; vide = "
             f"{chorus.DEFAULT_RECIPIENT_FRESHNESS_HOURS} h. « Vérifier dans Chorus Pro » sur "
             "un contrat force toujours une nouvelle vérification."
+        ),
+        render_kw={"inputmode": "numeric"},
+    )
+    retry_attempts = StringField(
+        "Nombre d'essais par document",
+        filters=[strip],
+        description=(
+            "Un document qui échoue pour une raison passagère (Chorus Pro indisponible, trop "
+            f"de requêtes) est réessayé automatiquement : de {retries.MIN_ATTEMPTS} à "
+            f"{retries.MAX_ATTEMPTS} essais en tout ; vide = {retries.DEFAULT_ATTEMPTS}."
+        ),
+        render_kw={"inputmode": "numeric"},
+    )
+    retry_first_delay_seconds = StringField(
+        "Délai avant le deuxième essai (secondes)",
+        filters=[strip],
+        description=(
+            f"De 0 à {retries.MAX_FIRST_DELAY_SECONDS} s ; chaque délai suivant double. Vide = "
+            f"{retries.DEFAULT_FIRST_DELAY_SECONDS} s : avec les valeurs par défaut, "
+            f"{retries.DEFAULT_ATTEMPTS} essais sur environ 15 minutes."
         ),
         render_kw={"inputmode": "numeric"},
     )

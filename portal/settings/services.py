@@ -6,6 +6,7 @@ errors out); ``save_*`` / ``create_user`` … change state and flush, the view c
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import Role, User
 from portal.extensions import db
+from portal.jobs import retries
 from portal.settings import attachment_types, chorus, store, vat_exemption
 from portal.settings.attachment_types import AttachmentTypes
 from portal.settings.vat_exemption import VatExemption
@@ -80,6 +82,8 @@ class SystemInput:
     delay_fee_invoices: str = ""
     cutoff_date: str = ""
     recipient_freshness_hours: str = ""
+    retry_attempts: str = ""
+    retry_first_delay_seconds: str = ""
     vat_exemption_code: str = ""
     default_attachment_type: str = ""
 
@@ -142,18 +146,50 @@ def parse_date(raw: str) -> date | None:
     raise ValueError("Date invalide : utilisez le format JJ/MM/AAAA.")
 
 
+URL_ERROR = "Adresse invalide : saisissez une URL complète (https://…)."
+HTTP_OUTSIDE_EMULATOR_ERROR = (
+    "L'adresse doit commencer par https:// en qualification et en production "
+    "(http n'est admis que pour l'émulateur, sur cette machine)."
+)
+HTTP_NOT_LOOPBACK_ERROR = (
+    "En http, seule une adresse de cette machine (127.0.0.1, ::1, localhost) est admise : "
+    "utilisez https:// pour toute autre adresse."
+)
+URL_CREDENTIALS_ERROR = "L'adresse ne doit contenir ni identifiant ni mot de passe."
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_url(raw: str, environment: chorus.Environment) -> str | None:
+    """A custom service address: https, or http to this machine for the emulator only
+    (secrets travel to it, issue 12)."""
     text = _clean(raw)
     if not text:
         return None
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
-        raise ValueError("Adresse invalide : saisissez une URL complète (https://…).")
-    if parts.scheme != "https" and environment is not chorus.Environment.EMULATOR:
-        raise ValueError(
-            "L'adresse doit commencer par https:// en qualification et en production "
-            "(http n'est admis que pour l'émulateur)."
-        )
+    try:
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError:
+        raise ValueError(URL_ERROR) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in text:
+        raise ValueError(URL_ERROR)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(URL_CREDENTIALS_ERROR)
+    if parts.scheme != "https":
+        if environment is not chorus.Environment.EMULATOR:
+            raise ValueError(HTTP_OUTSIDE_EMULATOR_ERROR)
+        if not is_loopback_host(parts.hostname):
+            raise ValueError(HTTP_NOT_LOOPBACK_ERROR)
     return text.rstrip("/")
 
 
@@ -168,17 +204,76 @@ def _digits(raw: str, label: str) -> str | None:
     return text
 
 
+@dataclass(frozen=True)
+class StoredConnection:
+    """What a Système post is compared with: where the secrets go today and which secrets
+    are stored (keys of ``chorus.SECRET_KEYS``)."""
+
+    destination: chorus.Destination
+    stored_secrets: frozenset[str] = frozenset()
+
+
+DESTINATION_FIELDS = ("environment", "oauth_url", "api_url")
+SECRET_FIELDS = (("client_secret", "clear_client_secret"), ("tech_password", "clear_tech_password"))
+DESTINATION_CHANGED_ERROR = (
+    "Ressaisissez-le : l'environnement ou une adresse du service change, et un secret "
+    "enregistré n'est jamais envoyé à une nouvelle adresse sans avoir été ressaisi."
+)
+
+
+def _env_secret_pins_destination(label: str, variable: str | None) -> str:
+    return (
+        f"{label} vient de la variable d'environnement {variable} : il n'est pas envoyé à "
+        "une autre adresse. Changez l'environnement et les adresses du service par les "
+        "variables d'environnement (CHORUS_ENV, CHORUS_OAUTH_URL, CHORUS_API_URL)."
+    )
+
+
+def _destination_errors(
+    overrides: Mapping[str, str],
+    current: StoredConnection,
+    target: chorus.Destination,
+    secrets: Mapping[str, str | None],
+) -> dict[str, str]:
+    """Issue 12: a new destination never receives a secret that was not typed with it.
+
+    Each stored secret the post would keep must be typed again (or cleared); a secret that
+    comes from an environment variable cannot be, so the destination then only changes by
+    the environment variables too."""
+    if target == current.destination:
+        return {}
+    changed = {
+        "environment": target.environment != current.destination.environment,
+        "oauth_url": target.oauth_url != current.destination.oauth_url,
+        "api_url": target.api_url != current.destination.api_url,
+    }
+    errors: dict[str, str] = {}
+    for name, _clear_name in SECRET_FIELDS:
+        spec = FIELDS_BY_NAME[name]
+        if spec.key in overrides:
+            message = _env_secret_pins_destination(spec.label, spec.env_variable)
+            for field_name in DESTINATION_FIELDS:
+                if changed[field_name] and FIELDS_BY_NAME[field_name].key not in overrides:
+                    errors.setdefault(field_name, message)
+        elif spec.key in current.stored_secrets and spec.key not in secrets:
+            errors[name] = DESTINATION_CHANGED_ERROR
+    return errors
+
+
 def validate_system(
     data: SystemInput,
     overrides: Mapping[str, str],
     vat: VatExemption | None = None,
     *,
     attachment_types: AttachmentTypes | None = None,
+    current: StoredConnection | None = None,
 ) -> tuple[SystemChanges | None, dict[str, str]]:
     """Pure: check the Système form. ``overrides`` maps setting keys to the environment
     variable values that win (those fields are ignored); ``vat``: the stored VAT exemption
     code and the stored copy of Chorus's list, the only codes accepted (none when omitted);
-    ``attachment_types``: the same for the default secondary attachment type.
+    ``attachment_types``: the same for the default secondary attachment type; ``current``:
+    the stored destination and secrets — a changed environment or service address then
+    requires the stored secrets to be typed again (issue 12).
     Returns (changes, {}) or (None, {field name: French message})."""
     errors: dict[str, str] = {}
     values: dict[str, str | None] = {}
@@ -208,10 +303,7 @@ def validate_system(
                 errors[name] = "200 caractères au plus."
             values[FIELDS_BY_NAME[name].key] = text or None
 
-    for name, clear_name in (
-        ("client_secret", "clear_client_secret"),
-        ("tech_password", "clear_tech_password"),
-    ):
+    for name, clear_name in SECRET_FIELDS:
         if not free(name):
             continue
         new_value = getattr(data, name) or ""
@@ -241,6 +333,15 @@ def validate_system(
             except ValueError as error:
                 errors[name] = str(error)
 
+    if current is not None and not any(name in errors for name in DESTINATION_FIELDS):
+
+        def submitted(name: str) -> str | None:
+            key = FIELDS_BY_NAME[name].key
+            return values.get(key) if free(name) else overrides.get(key)
+
+        target = chorus.destination(environment, submitted("oauth_url"), submitted("api_url"))
+        errors.update(_destination_errors(overrides, current, target, secrets))
+
     for name, key in (
         ("delay_receipts", chorus.DELAY_RECEIPTS),
         ("delay_fee_invoices", chorus.DELAY_FEE_INVOICES),
@@ -263,13 +364,23 @@ def validate_system(
     except ValueError as error:
         errors["recipient_freshness_hours"] = str(error)
 
+    for name, key, parse in (
+        ("retry_attempts", retries.ATTEMPTS, retries.parse_attempts),
+        ("retry_first_delay_seconds", retries.FIRST_DELAY_SECONDS, retries.parse_first_delay),
+    ):
+        raw = _clean(getattr(data, name))
+        try:  # empty: the policy's default
+            values[key] = str(parse(raw)) if raw else None
+        except ValueError as error:
+            errors[name] = str(error)
+
     try:
-        code, label = (vat or VatExemption.unset()).check(data.vat_exemption_code)
+        code, vat_label = (vat or VatExemption.unset()).check(data.vat_exemption_code)
     except ValueError as error:
         errors["vat_exemption_code"] = str(error)
     else:
         values[chorus.VAT_EXEMPTION_CODE] = code
-        values[chorus.VAT_EXEMPTION_LABEL] = label
+        values[chorus.VAT_EXEMPTION_LABEL] = vat_label
         if code is not None:
             values[chorus.VAT_EXEMPTION_CLEARED_TEXT] = None  # the migration's note is answered
 
@@ -309,6 +420,14 @@ def save_system(changes: SystemChanges) -> None:
     db.session.flush()
 
 
+def stored_connection() -> StoredConnection:
+    """The destination in force (environment variables included) and the stored secrets."""
+    return StoredConnection(
+        destination=chorus.load().destination,
+        stored_secrets=frozenset(key for key in chorus.SECRET_KEYS if store.has(key)),
+    )
+
+
 def update_system(data: SystemInput) -> SystemChanges:
     """Validate then store; raises ``ValidationFailed`` with every French error."""
     changes, errors = validate_system(
@@ -316,6 +435,7 @@ def update_system(data: SystemInput) -> SystemChanges:
         current_overrides(),
         vat_exemption.current(),
         attachment_types=attachment_types.current(),
+        current=stored_connection(),
     )
     if changes is None:
         raise ValidationFailed(errors)
@@ -340,6 +460,8 @@ def system_form_data() -> dict[str, object]:
         "delay_fee_invoices": store.get(chorus.DELAY_FEE_INVOICES) or "",
         "cutoff_date": cutoff or "",
         "recipient_freshness_hours": store.get(chorus.RECIPIENT_FRESHNESS_HOURS) or "",
+        "retry_attempts": store.get(retries.ATTEMPTS) or "",
+        "retry_first_delay_seconds": store.get(retries.FIRST_DELAY_SECONDS) or "",
         "vat_exemption_code": store.get(chorus.VAT_EXEMPTION_CODE) or "",
         "default_attachment_type": store.get(chorus.DEFAULT_ATTACHMENT_TYPE) or "",
     }
@@ -490,10 +612,15 @@ def update_user(
     role: str,
     is_enabled: bool,
 ) -> None:
-    """Edit an account; raises ``ValidationFailed`` (nothing changed then). Flushes."""
+    """Edit an account; raises ``ValidationFailed`` (nothing changed then). Flushes.
+
+    A new role or disabling ends the account's open sessions (issue 12).
+    """
     errors = validate_user_change(acting, target, role=role, is_enabled=is_enabled)
     if errors:
         raise ValidationFailed(errors)
+    if role != target.role or (target.is_enabled and not is_enabled):
+        target.end_sessions()
     target.full_name = full_name.strip()
     target.email = (email or "").strip() or None
     target.role = role
@@ -502,8 +629,10 @@ def update_user(
 
 
 def reset_password(target: User, password: str) -> None:
-    """Set a new password; raises ``ValidationFailed``. Flushes."""
+    """Set a new password, ending the account's open sessions; raises ``ValidationFailed``.
+    Flushes."""
     if problem := password_problem(password):
         raise ValidationFailed({"password": problem})
     target.set_password(password)
+    target.end_sessions()
     db.session.flush()

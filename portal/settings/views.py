@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -17,10 +19,12 @@ from flask_login import current_user
 from jinja2 import TemplateNotFound
 from werkzeug.wrappers import Response
 
+from portal.auth import sessions
 from portal.auth.access import requires
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.htmx import is_htmx, render
+from portal.jobs import retries
 from portal.jobs.scheduler import settings_changed
 from portal.settings import attachment_types, chorus, recipients, services, vat_exemption
 from portal.settings.forms import (
@@ -109,6 +113,8 @@ def system() -> str | Response:
         chorus_settings=settings,
         default_urls=chorus.default_urls(settings.environment),
         default_recipient_freshness=str(chorus.DEFAULT_RECIPIENT_FRESHNESS_HOURS),
+        default_retry_attempts=str(retries.DEFAULT_ATTEMPTS),
+        default_retry_first_delay=str(retries.DEFAULT_FIRST_DELAY_SECONDS),
         vat_exemption=vat,
         attachment_types=types,
     )
@@ -134,6 +140,8 @@ def _system_input(form: SystemSettingsForm) -> services.SystemInput:
         delay_fee_invoices=form.delay_fee_invoices.data or "",
         cutoff_date=form.cutoff_date.data or "",
         recipient_freshness_hours=form.recipient_freshness_hours.data or "",
+        retry_attempts=form.retry_attempts.data or "",
+        retry_first_delay_seconds=form.retry_first_delay_seconds.data or "",
         vat_exemption_code=form.vat_exemption_code.data or "",
         default_attachment_type=form.default_attachment_type.data or "",
     )
@@ -225,6 +233,7 @@ def user_password(user_id: int) -> Response:
             failure.apply_to(password_form)
         else:
             db.session.commit()
+            sessions.keep_current(user)  # an administrator resetting their own password
             flash(f"Mot de passe de « {user.username} » réinitialisé.", "success")
             return redirect(url_for("settings.user_edit", user_id=user.id), code=303)
     page = render_template(
@@ -260,7 +269,7 @@ def _add_form(list_key: str) -> AddRecipientForm:
     return form
 
 
-def _list_context(recipient_list: recipients.RecipientList) -> dict[str, object]:
+def _list_context(recipient_list: recipients.RecipientList) -> dict[str, Any]:
     return {
         "recipient_list": recipient_list,
         "members": recipients.all_members(recipient_list.key),

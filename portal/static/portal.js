@@ -1,4 +1,6 @@
 // The portal's own behaviour. htmx is served from its installed package.
+// The Content-Security-Policy allows no inline script, no eval and no style attribute: every
+// behaviour is here, driven by data-* attributes (see portal/security_headers.py).
 document.addEventListener("htmx:responseError", function (event) {
   var status = event.detail.xhr.status;
   if (status === 401) { window.location.reload(); return; }
@@ -40,19 +42,32 @@ document.addEventListener("htmx:afterSettle", function (event) {
   event.detail.elt.querySelectorAll("[data-fill-auto][data-fill-target]").forEach(portalFill);
 });
 
-// Selection of list rows for mass actions (S13): the header checkbox (data-select-all) ticks
-// every row of the page; unticking a row unticks it. Delegated: tables are swapped by htmx.
+// Selection of list rows for mass actions (S13): the header checkbox (data-select-all, whose
+// value names the row checkboxes, "ids" by default) ticks every row of the page; unticking a
+// row unticks it. Delegated: tables are swapped by htmx.
 document.addEventListener("change", function (event) {
   var box = event.target;
   if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") { return; }
   var table = box.closest("table");
-  if (!table) { return; }
-  var rows = table.querySelectorAll("tbody input[type=checkbox][name=ids]");
-  if (box.hasAttribute("data-select-all")) {
+  var all = table && table.querySelector("input[data-select-all]");
+  if (!all) { return; }
+  var name = all.getAttribute("data-select-all") || "ids";
+  var rows = table.querySelectorAll("tbody input[type=checkbox]");
+  rows = Array.prototype.filter.call(rows, function (row) { return row.name === name; });
+  if (box === all) {
     rows.forEach(function (row) { row.checked = box.checked; });
-  } else if (box.name === "ids") {
-    var all = table.querySelector("input[data-select-all]");
-    if (all) { all.checked = Array.prototype.every.call(rows, function (row) { return row.checked; }); }
+  } else if (box.name === name) {
+    all.checked = rows.every(function (row) { return row.checked; });
+  }
+});
+
+// A form marked data-confirm="question" is sent only once the question is accepted.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-confirm")) { return; }
+  if (!window.confirm(form.getAttribute("data-confirm"))) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
   }
 });
 
@@ -95,6 +110,36 @@ document.addEventListener("htmx:afterSettle", function (event) {
   if (bell && bell.getAttribute("hx-get")) {
     htmx.ajax("GET", bell.getAttribute("hx-get"), { target: bell, swap: "outerHTML" });
   }
+});
+
+// Conditions on htmx requests (in place of "[…]" trigger filters, which need eval):
+// - the bell does not replace itself while its menu is open;
+// - in a filter form marked data-search-change-ignored, a search box's change event sends
+//   nothing: its typing ("input changed delay") already did.
+document.addEventListener("htmx:confirm", function (event) {
+  var elt = event.detail.elt;
+  if (elt.id === "notification-bell" && elt.querySelector(".dropdown-menu.show")) {
+    event.preventDefault();
+    return;
+  }
+  var trigger = event.detail.triggeringEvent;
+  if (trigger && trigger.type === "change" && elt.hasAttribute("data-search-change-ignored")
+      && trigger.target instanceof HTMLInputElement && trigger.target.type === "search") {
+    event.preventDefault();
+  }
+});
+
+// Widths computed on the server (progress bars) come as data-width="<percent>" and are set
+// through the CSSOM, which the CSP allows (style attributes it does not).
+htmx.onLoad(function (root) {
+  if (!(root instanceof Element)) { return; }
+  var elements = Array.prototype.slice.call(root.querySelectorAll("[data-width]"));
+  if (root.hasAttribute("data-width")) { elements.push(root); }
+  elements.forEach(function (element) {
+    var percent = parseFloat(element.getAttribute("data-width"));
+    if (isNaN(percent)) { return; }
+    element.style.width = Math.min(100, Math.max(0, percent)) + "%";
+  });
 });
 
 // A search box inside a form (data-search-only: the client picker) narrows a select; Enter

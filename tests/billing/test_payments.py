@@ -179,6 +179,19 @@ def test_a_zero_payment_is_refused(as_gestionnaire):
     assert db.session.query(Payment).count() == 0
 
 
+def test_a_payment_amount_of_blanks_only_is_refused_like_an_empty_one(as_gestionnaire):
+    receipt = factories.make_receipt()
+    db.session.commit()
+    response = post(
+        as_gestionnaire,
+        "/encaissements/saisie",
+        entry_form(receipt, allocation_amount="   "),
+    )
+    assert response.status_code == 200
+    assert "Saisissez un montant." in response.get_data(as_text=True)
+    assert db.session.query(Payment).count() == 0
+
+
 def test_a_refund_is_settled_by_a_negative_payment(as_gestionnaire):
     refund = factories.make_receipt(
         net_premium=Decimal("-100"), taxes=Decimal("-9"), total=Decimal("-109")

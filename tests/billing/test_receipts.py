@@ -130,6 +130,19 @@ def test_unknown_contract_and_bad_amounts_get_french_messages(as_gestionnaire):
     assert db.session.query(Receipt).count() == 0
 
 
+def test_an_amount_of_blanks_only_is_refused_like_an_empty_one(as_gestionnaire):
+    contract = factories.make_contract()
+    db.session.commit()
+
+    response = post(
+        as_gestionnaire, "/quittances/nouvelle", receipt_form(contract.number, taxes=" € ")
+    )
+
+    assert response.status_code == 200
+    assert "Saisissez un montant." in response.get_data(as_text=True)
+    assert db.session.query(Receipt).count() == 0
+
+
 def test_a_negative_refund_receipt_is_accepted(as_gestionnaire):
     contract = factories.make_contract()
     db.session.commit()

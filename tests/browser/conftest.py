@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,6 +105,30 @@ def browser(request: pytest.FixtureRequest) -> Iterator[object]:
     yield _shared["browser"]
 
 
+# Every Content-Security-Policy violation is logged to the console (issue 12): the page
+# fixture fails on any, whatever the test was checking.
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.effectiveDirective + " " + (event.blockedURI || "")
+                + " at " + event.sourceFile + ":" + event.lineNumber);
+});
+"""
+
+
+def watch_csp(tab) -> list[str]:
+    """The CSP violations of ``tab`` (filled as they happen)."""
+    violations: list[str] = []
+    tab.add_init_script(CSP_WATCH)
+
+    def record(message) -> None:
+        text = message.text
+        if message.type == "error" and ("CSP violation" in text or "Content Security" in text):
+            violations.append(text)
+
+    tab.on("console", record)
+    return violations
+
+
 @pytest.fixture
 def page(browser, live_server: str, tmp_path: Path) -> Iterator[object]:
     context = browser.new_context(base_url=live_server, accept_downloads=True, locale="fr-FR")
@@ -111,11 +136,32 @@ def page(browser, live_server: str, tmp_path: Path) -> Iterator[object]:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    violations = watch_csp(tab)
     yield tab
-    if errors:
+    if errors or violations:
         tab.screenshot(path=str(artifacts_dir() / f"{tmp_path.name}.png"))
     context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations: {violations}"
+
+
+def wait_until(tab, expression: str, timeout: float = 10.0) -> None:
+    """Wait until a JavaScript expression is true in ``tab``.
+
+    ``page.wait_for_function`` compiles its predicate with eval inside the page, which the
+    Content-Security-Policy refuses; ``evaluate`` goes through the DevTools protocol instead.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if tab.evaluate(expression):
+                return
+            problem = "still false"
+        except Exception as error:  # a navigation or a missing element: retry
+            problem = str(error)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{problem} after {timeout} s: {expression}")
+        tab.wait_for_timeout(50)
 
 
 def log_in(page, username: str, password: str = "motdepasse-test") -> None:

@@ -7,7 +7,7 @@ from portal.extensions import db
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshot, wait_until
 
 
 def _chorus_receipts():
@@ -66,16 +66,17 @@ def test_the_receipts_list_filters_by_chorus_number_and_status(page, gestionnair
 
     page.get_by_label("N° Chorus Pro").fill("5353")
     page.wait_for_url("**chorus=5353**")
-    page.wait_for_function("document.querySelectorAll('#receipts-table tbody tr').length === 1")
+    wait_until(page, "document.querySelectorAll('#receipts-table tbody tr').length === 1")
     assert "Q-CHORUS-2" in rows.first.inner_text()
     screenshot(page, "followup-filter-chorus-number")
 
     page.get_by_label("N° Chorus Pro").fill("")
     page.get_by_label("Statut Chorus").select_option("MISE_EN_PAIEMENT")
     page.wait_for_url("**statut_chorus=MISE_EN_PAIEMENT**")
-    page.wait_for_function(
+    wait_until(
+        page,
         "document.querySelector('#receipts-table tbody').textContent.includes('Q-CHORUS-1')"
-        " && document.querySelectorAll('#receipts-table tbody tr').length === 1"
+        " && document.querySelectorAll('#receipts-table tbody tr').length === 1",
     )
     page.reload()  # the URL alone restores the filter
     assert page.get_by_label("Statut Chorus").input_value() == "MISE_EN_PAIEMENT"

@@ -8,7 +8,7 @@ from pathlib import Path
 from portal.billing.services import store_generated_pdf
 from portal.extensions import db
 from tests import factories
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_until
 
 
 def test_a_manager_filters_receipts_by_client_and_downloads_the_due_notice(
@@ -32,7 +32,7 @@ def test_a_manager_filters_receipts_by_client_and_downloads_the_due_notice(
     page.wait_for_url(re.compile(r"client=Villebrune"))
     rows = page.locator("tbody tr")
     rows.first.wait_for()
-    page.wait_for_function("document.querySelectorAll('tbody tr').length === 1")
+    wait_until(page, "document.querySelectorAll('tbody tr').length === 1")
     assert "Commune de Villebrune" in rows.first.inner_text()
 
     page.get_by_role("link", name=receipt.number).click()

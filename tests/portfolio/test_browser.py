@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from portal.extensions import db
 from tests import factories
-from tests.browser.conftest import BROWSER_TESTS, log_in, screenshot
+from tests.browser.conftest import BROWSER_TESTS, log_in, screenshot, wait_until
 
 pytestmark = BROWSER_TESTS
 
@@ -24,8 +24,8 @@ def test_choosing_a_company_offers_only_its_bank_accounts(page, gestionnaire) ->
     page.get_by_label("Client").select_option(str(client.id))
     page.get_by_label("Société").select_option(str(martin.id))
     accounts = page.locator("#bank-account-field select")
-    page.wait_for_function(
-        "document.querySelector('#bank-account-field select').textContent.includes('Martin')"
+    wait_until(
+        page, "document.querySelector('#bank-account-field select').textContent.includes('Martin')"
     )
     assert "Compte Durand" not in accounts.inner_text()
     accounts.select_option(label=accounts.locator("option", has_text="Compte Martin").inner_text())
@@ -52,7 +52,7 @@ def test_the_client_picker_narrows_the_select_while_typing(page, gestionnaire) -
 
     search = page.get_by_label("Rechercher par nom, ville ou SIRET")
     search.press_sequentially("vincen", delay=30)
-    page.wait_for_function(f"document.querySelector('#client_id').value === '{zoo.id}'")
+    wait_until(page, f"document.querySelector('#client_id').value === '{zoo.id}'")
     search.press("Enter")  # narrows, never submits the contract form
     assert page.url.endswith("/contrats/nouveau")
     options = select.locator("option").all_inner_texts()
@@ -68,9 +68,7 @@ def test_the_client_search_updates_the_table_while_typing(page, gestionnaire) ->
     page.goto("/clients")
     screenshot(page, "portfolio-clients")
     page.get_by_label("Rechercher").fill("lyon")
-    page.wait_for_function(
-        "!document.querySelector('#clients-results').textContent.includes('Sceaux')"
-    )
+    wait_until(page, "!document.querySelector('#clients-results').textContent.includes('Sceaux')")
     assert "Mairie de Lyon" in page.locator("#clients-results").inner_text()
     assert "q=lyon" in page.url
 
@@ -86,7 +84,7 @@ def test_company_and_client_pages_show_their_icons(page, gestionnaire, app) -> N
     db.session.commit()
     log_in(page, "gestionnaire")
     page.goto(f"/societes/{contract.company_id}")
-    page.wait_for_function("document.fonts.check('1em bootstrap-icons')")
+    wait_until(page, "document.fonts.check('1em bootstrap-icons')")
     screenshot(page, "portfolio-company-detail")
     page.goto(f"/clients/{contract.client_id}")
     page.locator("#document-upload-form input[type=file]").set_input_files(
