@@ -512,10 +512,13 @@ def test_garbage_in_the_page_and_option_urls_is_ignored(as_admin, ready) -> None
     for url in (
         f"{URL}?client_id=abc&contract_id={'9' * 40}",
         f"{URL}?client_id=-1&recherche_client={'x' * 5000}",
-        f"{CLIENTS_URL}?client_id={'9' * 40}&recherche_client=%00%27",
+        f"{CLIENTS_URL}?client_id={'9' * 40}&recherche_client=%27%22",
         f"{CONTRACTS_URL}?client_id={'9' * 40}",
     ):
         assert as_admin.get(url, headers=HX).status_code == 200, url
+    # A NUL character is refused app-wide, before any view (issue 12).
+    nul = as_admin.get(f"{CLIENTS_URL}?recherche_client=%00%27", headers=HX)
+    assert nul.status_code == 400
 
 
 # -- choosing a client ----------------------------------------------------------------------------
