@@ -27,7 +27,7 @@ PY = BIN / "python"
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_USERS = (("admin", "admin"), ("gestionnaire", "gestionnaire"), ("lecture", "lecture"))
-DEMO_PASSWORD = "demo1234"
+DEMO_PASSWORD = "demo-courtier-2026"
 
 
 def say(message: str) -> None:

@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from portal.auth.models import Role, User
+from portal.auth.password_policy import password_problem
 from portal.extensions import db
 
 users_cli = AppGroup("users", help="Gestion des utilisateurs.")
@@ -23,8 +24,8 @@ def create_user(username: str, role: str, full_name: str, email: str | None, pas
     """Create a user (or fail if the name is taken)."""
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"L'utilisateur « {username} » existe déjà.")
-    if len(password) < 8:
-        raise click.ClickException("Le mot de passe doit contenir au moins 8 caractères.")
+    if problem := password_problem(password, username):
+        raise click.ClickException(problem)
     user = User(username=username, role=role, full_name=full_name, email=email)
     user.set_password(password)
     db.session.add(user)
@@ -41,7 +42,7 @@ def create_user(username: str, role: str, full_name: str, email: str | None, pas
 @click.option("--scale", type=float, default=1.0, hidden=True)
 def seed_demo_command(if_empty: bool, scale: float) -> None:
     """Load the demo data into an empty database (users admin / gestionnaire / lecture,
-    password demo1234)."""
+    password demo-courtier-2026)."""
     from portal import clock
     from portal.demo.seed import DatabaseNotEmpty, seed_demo
 

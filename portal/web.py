@@ -174,6 +174,7 @@ def refuse_nul_characters() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal.auth.access import enforce_access
+    from portal.auth.account_views import bp as account_bp
     from portal.auth.views import bp as auth_bp
     from portal.billing.views import bp as billing_bp
     from portal.chorus.golive_views import bp as golive_bp
@@ -193,6 +194,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         vendor_bp,
         auth_bp,
+        account_bp,
         dashboard_bp,
         portfolio_bp,
         billing_bp,

@@ -173,6 +173,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 NOT_POSTED = {
     "auth.logout": "ends the session the walk needs",
     "auth.login": "posted separately, anonymously",
+    "settings.users_security": "a ticked box sends the walking admin to enrol a second factor",
 }
 ROLES = {"admin": HOSTILE, "gestionnaire": SHORT_HOSTILE, "lecture": SHORT_HOSTILE}
 

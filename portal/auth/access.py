@@ -6,7 +6,9 @@ Two layers so a forgotten decorator cannot open a hole:
   ``@personal_action`` (log out, mark one's own notification read).
 - ``@requires(Role.X)`` on a view demands at least that role.
 
-Before both, a revoked, idle or too old session is ended (``portal.auth.sessions``).
+Before both, a revoked, idle or too old session is ended (``portal.auth.sessions``), and an
+administrator who must have a second factor and has none is sent to enrol it, with nothing
+else open to them but logging out.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from typing import Any, TypeVar
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
-from portal.auth import sessions
+from portal.auth import second_factor, sessions
 from portal.auth.models import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 STATIC_ENDPOINTS = {"static", "bootstrap.static", "vendor.htmx"}
-PUBLIC_ENDPOINTS = {"auth.login", *STATIC_ENDPOINTS}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.second_factor", *STATIC_ENDPOINTS}
+# All an administrator who must enrol a second factor can reach until it is done.
+ENROLMENT_ENDPOINTS = {"account.second_factor_enrol", "auth.logout"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -64,6 +69,10 @@ def enforce_access() -> Any:
         if request.headers.get("HX-Request") == "true":
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if endpoint not in ENROLMENT_ENDPOINTS and second_factor.must_enrol(current_user):
+        if request.headers.get("HX-Request") == "true":
+            return Response(status=204)  # a fragment (the bell): nothing to show, no error
+        return redirect(url_for("account.second_factor_enrol"))
     if request.method not in SAFE_METHODS and not current_user.can_edit:
         view = current_app.view_functions.get(endpoint)
         if not getattr(view, "personal_action", False):

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -51,6 +51,13 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     # Copied into the session at login and compared on every request: raising it ends every
     # open session of the user (log out, password reset, role change, disabling).
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # TOTP second factor (``portal.auth.second_factor``): the secret, encrypted at rest
+    # (``portal.crypto``), is stored when enrolment starts; the factor is on once a code from
+    # the user's application confirmed it (``totp_enabled_at``).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    # Time step of the last code accepted: the same code is never accepted twice.
+    totp_last_timestep: Mapped[int | None] = mapped_column(BigInteger)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -61,6 +68,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     def end_sessions(self) -> None:
         """Every session opened before this call is refused from now on."""
         self.session_version = (self.session_version or 0) + 1
+
+    @property
+    def has_second_factor(self) -> bool:
+        """True once a TOTP enrolment was confirmed: logging in then asks for a code."""
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
@@ -108,6 +120,18 @@ def check_password_of(user: User | None, password: str) -> bool:
     return user.check_password(password)
 
 
+class RecoveryCode(db.Model):  # type: ignore[name-defined,misc]
+    """One single-use recovery code of a user's second factor, stored hashed (SHA-256)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+
 class ThrottleKind(enum.StrEnum):
     """What a login throttle counts the failures of."""
 
@@ -142,6 +166,10 @@ class LoginOutcome(enum.StrEnum):
     BAD_CREDENTIALS = "bad_credentials"
     DISABLED = "disabled"  # right password, account disabled (the user is told nothing more)
     THROTTLED = "throttled"  # refused without checking the password
+    SECOND_FACTOR_ASKED = "second_factor_asked"  # right password, a code is asked next
+    BAD_SECOND_FACTOR = "bad_second_factor"  # wrong or replayed code after the password
+    # « Mon compte »: wrong current password
+    BAD_CURRENT_PASSWORD = "bad_current_password"  # noqa: S105  (a journal value)
 
     @property
     def label(self) -> str:
@@ -157,6 +185,9 @@ LOGIN_OUTCOME_LOOKS = {
     LoginOutcome.BAD_CREDENTIALS: ("Identifiant ou mot de passe incorrect", "danger"),
     LoginOutcome.DISABLED: ("Compte désactivé", "secondary"),
     LoginOutcome.THROTTLED: ("Refusée : trop de tentatives", "warning"),
+    LoginOutcome.SECOND_FACTOR_ASKED: ("Mot de passe correct, code demandé", "info"),
+    LoginOutcome.BAD_SECOND_FACTOR: ("Code de vérification incorrect", "danger"),
+    LoginOutcome.BAD_CURRENT_PASSWORD: ("Mon compte : mot de passe actuel incorrect", "danger"),
 }
 
 

@@ -12,6 +12,18 @@ from portal.auth.models import ThrottleKind
 # account, throttled): it never tells whether the account exists.
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 SESSION_EXPIRED = "Session expirée, reconnectez-vous."
+BAD_CODE = "Code incorrect ou déjà utilisé."
+BAD_ENROLMENT_CODE = (
+    "Code incorrect : saisissez le code à 6 chiffres que l'application affiche maintenant "
+    "(il change toutes les 30 secondes)."
+)
+BAD_CURRENT_PASSWORD = "Mot de passe actuel incorrect."  # noqa: S105  (a message)
+SECOND_FACTOR_TIMED_OUT = (
+    "Délai dépassé pour saisir le code : saisissez à nouveau votre identifiant et votre "
+    "mot de passe."
+)
+# Between the password and the code of a login with a second factor.
+SECOND_FACTOR_DELAY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -92,3 +104,10 @@ def session_expired(
     if lifetime is not None and now - login_at > lifetime.total_seconds():
         return True
     return idle is not None and now - seen_at > idle.total_seconds()
+
+
+def second_factor_expired(since: float | None, now: float) -> bool:
+    """True when the password step (epoch seconds) is too old for its code to be typed."""
+    if since is None:
+        return True
+    return not 0 <= now - since <= SECOND_FACTOR_DELAY.total_seconds()

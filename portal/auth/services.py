@@ -1,4 +1,5 @@
-"""Checking a login attempt: throttling, the password check, the journal (issue 12)."""
+"""Checking a login attempt: throttling, the password check, the second factor's code, the
+journal (issue 12)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from portal.auth import login_events, throttle
+from portal.auth import login_events, second_factor, throttle
 from portal.auth.models import LoginOutcome, User, check_password_of
 from portal.extensions import db
 
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """The user to log in, or None; ``wait_seconds`` > 0 when refused for too many tries."""
+    """The user to log in, or None; ``wait_seconds`` > 0 when refused for too many tries;
+    ``needs_second_factor``: the password was right, a code must follow (not logged in yet)."""
 
     user: User | None
     wait_seconds: int = 0
+    needs_second_factor: bool = False
 
 
 def _user_named(username: str) -> User | None:
@@ -63,6 +66,12 @@ def authenticate(
         db.session.flush()
         return LoginAttempt(user=None, wait_seconds=wait)
     password_ok = check_password_of(user, password)
+    if user is not None and password_ok and user.is_enabled and user.has_second_factor:
+        # The account's failures are forgotten only once the code is right too: knowing the
+        # password must not reset the count of wrong codes.
+        journal(LoginOutcome.SECOND_FACTOR_ASKED)
+        db.session.flush()
+        return LoginAttempt(user=user, needs_second_factor=True)
     if user is not None and password_ok and user.is_enabled:
         account_key = keys[0]
         throttle.clear(account_key)
@@ -73,5 +82,50 @@ def authenticate(
         return LoginAttempt(user=user)
     throttle.record_failure(keys, now)
     journal(LoginOutcome.DISABLED if password_ok else LoginOutcome.BAD_CREDENTIALS)
+    db.session.flush()
+    return LoginAttempt(user=None)
+
+
+def check_second_factor(
+    user: User,
+    code: str | None,
+    *,
+    address: str | None,
+    user_agent: str | None,
+    now: datetime,
+) -> LoginAttempt:
+    """Check the code of a login whose password was right, and journal it. Flushes; the
+    caller commits whatever the answer.
+
+    Wrong codes count as login failures of the account and the address, and a throttled
+    account or address is refused without checking the code.
+    """
+    keys = throttle.keys_for(user.username, address)
+
+    def journal(outcome: LoginOutcome) -> None:
+        login_events.record(
+            username=user.username,
+            user=user,
+            address=address,
+            user_agent=user_agent,
+            outcome=outcome,
+            now=now,
+        )
+
+    wait = throttle.wait_seconds(keys, now)
+    if wait:
+        throttle.record_failure(keys, now)
+        journal(LoginOutcome.THROTTLED)
+        db.session.flush()
+        return LoginAttempt(user=None, wait_seconds=wait)
+    if user.is_enabled and second_factor.verify(user, code, now):
+        throttle.clear(keys[0])
+        throttle.forget_stale(now)
+        login_events.forget_old(now)
+        journal(LoginOutcome.SUCCESS)
+        db.session.flush()
+        return LoginAttempt(user=user)
+    throttle.record_failure(keys, now)
+    journal(LoginOutcome.BAD_SECOND_FACTOR)
     db.session.flush()
     return LoginAttempt(user=None)

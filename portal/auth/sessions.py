@@ -4,6 +4,10 @@ The session cookie carries the user's ``session_version`` of the login, the logi
 the time of the last activity. On every request the user loader refuses a session whose
 version is no longer the user's (log out, password reset, role change or disabling raised
 it), and ``check_current`` ends a session idle or open too long, with a French message.
+
+A login with a second factor goes through a « pending » session first: the password was
+right, the user is not logged in yet, and the code must come within
+``rules.SECOND_FACTOR_DELAY`` (``await_second_factor`` / ``awaiting_second_factor``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from portal.extensions import db
 VERSION = "auth_version"
 LOGIN_AT = "auth_login_at"
 SEEN_AT = "auth_seen_at"
+PENDING_USER = "auth_pending_user"
+PENDING_VERSION = "auth_pending_version"
+PENDING_SINCE = "auth_pending_since"
+PENDING_NEXT = "auth_pending_next"
 # Requests a page makes by itself (the bell refreshes every 30 s): they do not keep an
 # unattended session alive.
 PASSIVE_ENDPOINTS = {"notifications.bell"}
@@ -45,6 +53,46 @@ def start(user: User) -> None:
     session[VERSION] = user.session_version
     session[LOGIN_AT] = now
     session[SEEN_AT] = now
+
+
+def await_second_factor(user: User, next_url: str) -> None:
+    """The password of ``user`` was right: a new session waits for the code (not logged in)."""
+    _new_session()
+    session[PENDING_USER] = user.id
+    session[PENDING_VERSION] = user.session_version
+    session[PENDING_SINCE] = _now()
+    session[PENDING_NEXT] = next_url
+
+
+def is_pending() -> bool:
+    """This session went through the password step of a login with a second factor."""
+    return PENDING_USER in session
+
+
+def awaiting_second_factor() -> User | None:
+    """The user whose code this session waits for, if still in time and still valid."""
+    user_id = session.get(PENDING_USER)
+    if user_id is None:
+        return None
+    if rules.second_factor_expired(session.get(PENDING_SINCE), _now()):
+        _new_session()
+        return None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if (
+        user is None
+        or not user.is_enabled
+        or not user.has_second_factor
+        or session.get(PENDING_VERSION) != user.session_version
+    ):
+        _new_session()
+        return None
+    return user
+
+
+def pending_next() -> str | None:
+    """Where to go once the code is accepted (checked when it was stored)."""
+    target = session.get(PENDING_NEXT)
+    return target if isinstance(target, str) else None
 
 
 def load_user(user_id: str) -> User | None:

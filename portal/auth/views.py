@@ -1,4 +1,5 @@
-"""Login and logout; the administrators' « Connexions » page (journal, locks)."""
+"""Login (password, then the code of a second factor) and logout; the administrators'
+« Connexions » page (journal, locks)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from portal.auth import login_events, rules, services, sessions, throttle
 from portal.auth.access import personal_action, requires
-from portal.auth.forms import LoginForm
+from portal.auth.forms import LoginForm, SecondFactorForm
 from portal.auth.models import Role
 from portal.clock import utcnow
 from portal.extensions import db
@@ -43,6 +44,9 @@ def login() -> str | Response:
             now=utcnow(),
         )
         db.session.commit()
+        if attempt.user is not None and attempt.needs_second_factor:
+            sessions.await_second_factor(attempt.user, _safe_next(request.args.get("next")))
+            return redirect(url_for("auth.second_factor"))
         if attempt.user is not None:
             sessions.start(attempt.user)
             return redirect(_safe_next(request.args.get("next")))
@@ -50,6 +54,37 @@ def login() -> str | Response:
         if attempt.wait_seconds:
             form.password.errors.append(rules.throttle_message(attempt.wait_seconds))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/connexion/code", methods=["GET", "POST"])
+def second_factor() -> str | Response:
+    """Second step of a login with a second factor (public: the user is not logged in yet)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    was_pending = sessions.is_pending()
+    user = sessions.awaiting_second_factor()
+    if user is None:
+        if was_pending:
+            flash(rules.SECOND_FACTOR_TIMED_OUT, "warning")
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        attempt = services.check_second_factor(
+            user,
+            form.code.data,
+            address=request.remote_addr,
+            user_agent=request.user_agent.string,
+            now=utcnow(),
+        )
+        db.session.commit()
+        if attempt.user is not None:
+            target = _safe_next(sessions.pending_next())
+            sessions.start(attempt.user)
+            return redirect(target)
+        form.code.errors.append(rules.BAD_CODE)
+        if attempt.wait_seconds:
+            form.code.errors.append(rules.throttle_message(attempt.wait_seconds))
+    return render_template("auth/second_factor.html", form=form)
 
 
 @bp.route("/deconnexion", methods=["POST"])

@@ -1,8 +1,8 @@
 """Demonstration data: ``flask --app portal seed-demo`` fills an EMPTY database.
 
 What it creates (scale 1):
-- users ``admin`` / ``gestionnaire`` / ``lecture``, password ``demo1234`` (the first two in
-  the list "Administrateurs Chorus");
+- users ``admin`` / ``gestionnaire`` / ``lecture``, password ``demo-courtier-2026`` (the first
+  two in the list "Administrateurs Chorus");
 - Chorus settings ready for the built-in emulator (S1 on, automatic sending on, cut-off three
   months ago, delays 0, client ``demo-client`` / ``demo-secret``, technical account and
   supplier id of the emulator's default directory, VAT exemption code ``ASSURANCE_261C`` of
@@ -62,7 +62,7 @@ from portal.portfolio.models import BankAccount, Client, Company, Contract
 from portal.settings import chorus, recipients, reference_lists, services
 from portal.settings.models import Setting
 
-DEMO_PASSWORD = "demo1234"  # noqa: S105  (documented demo password, not a secret)
+DEMO_PASSWORD = "demo-courtier-2026"  # noqa: S105  (documented demo password, not a secret)
 DEMO_USERS = (
     ("admin", Role.ADMIN, "Claire Martin", "claire.martin@cabinet-dupont.fr"),
     ("gestionnaire", Role.GESTIONNAIRE, "Julien Moreau", "julien.moreau@cabinet-dupont.fr"),

@@ -18,12 +18,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from portal.auth.models import ROLE_LABELS, Role
+from portal.auth.password_policy import HINT as PASSWORD_HINT
 from portal.jobs import retries
 from portal.settings import chorus
 from portal.validators import FrenchForm, strip
-
-PASSWORD_MIN_LENGTH = 8
-PASSWORD_TOO_SHORT = f"Le mot de passe doit contenir au moins {PASSWORD_MIN_LENGTH} caractères."
 
 ROLE_CHOICES = [
     (role.value, ROLE_LABELS[role]) for role in (Role.LECTURE, Role.GESTIONNAIRE, Role.ADMIN)
@@ -171,12 +169,11 @@ class SystemSettingsForm(FrenchForm):
 
 
 def _new_password(label: str) -> PasswordField:
+    """The services apply the password policy (``portal.auth.password_policy``)."""
     return PasswordField(
         label,
-        validators=[
-            DataRequired("Saisissez un mot de passe."),
-            Length(min=PASSWORD_MIN_LENGTH, message=PASSWORD_TOO_SHORT),
-        ],
+        validators=[DataRequired("Saisissez un mot de passe.")],
+        description=PASSWORD_HINT,
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -234,6 +231,17 @@ class PasswordResetForm(FrenchForm):
     password = _new_password("Nouveau mot de passe")
     password_confirm = _password_confirmation("Confirmation")
     submit = SubmitField("Réinitialiser le mot de passe")
+
+
+class SecondFactorRuleForm(FrenchForm):
+    required_for_admins = SwitchField(
+        "Double authentification obligatoire pour les administrateurs",
+        description=(
+            "Un administrateur sans double authentification devra l'activer à sa prochaine "
+            "page, avant de pouvoir utiliser le portail."
+        ),
+    )
+    submit = SubmitField("Enregistrer")
 
 
 class AddRecipientForm(FrenchForm):

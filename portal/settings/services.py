@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
+from portal.auth import second_factor
 from portal.auth.models import Role, User
+from portal.auth.password_policy import password_problem
 from portal.extensions import db
 from portal.jobs import retries
 from portal.settings import attachment_types, chorus, store, vat_exemption
@@ -25,7 +27,6 @@ from portal.validators import ValidationFailed
 
 DELAY_ERROR = "Le délai doit être un nombre entier de jours, positif ou nul."
 MAX_DELAY_DAYS = 3650
-PASSWORD_MIN_LENGTH = 8
 
 
 # -- Système tab --------------------------------------------------------------------------------
@@ -531,7 +532,6 @@ def save_insurance(*, chorus_enabled: bool) -> None:
 SELF_DISABLE_ERROR = "Vous ne pouvez pas désactiver votre propre compte."
 SELF_DEMOTE_ERROR = "Vous ne pouvez pas retirer votre propre rôle d'administrateur."
 USERNAME_TAKEN_ERROR = "Cet identifiant est déjà utilisé."
-PASSWORD_TOO_SHORT = f"Le mot de passe doit contenir au moins {PASSWORD_MIN_LENGTH} caractères."
 
 
 def validate_user_change(
@@ -549,13 +549,6 @@ def validate_user_change(
         if role != Role.ADMIN.value and "role" not in errors:
             errors["role"] = SELF_DEMOTE_ERROR
     return errors
-
-
-def password_problem(password: str) -> str | None:
-    """Pure: the French reason a password is refused, or None."""
-    if len(password or "") < PASSWORD_MIN_LENGTH:
-        return PASSWORD_TOO_SHORT
-    return None
 
 
 def username_taken(username: str, *, exclude_id: int | None = None) -> bool:
@@ -582,7 +575,7 @@ def create_user(
         errors["username"] = "Saisissez l'identifiant."
     elif username_taken(username):
         errors["username"] = USERNAME_TAKEN_ERROR
-    if problem := password_problem(password):
+    if problem := password_problem(password, username):  # issue 12's password policy
         errors["password"] = problem
     try:
         Role(role)
@@ -631,8 +624,20 @@ def update_user(
 def reset_password(target: User, password: str) -> None:
     """Set a new password, ending the account's open sessions; raises ``ValidationFailed``.
     Flushes."""
-    if problem := password_problem(password):
+    if problem := password_problem(password, target.username):
         raise ValidationFailed({"password": problem})
     target.set_password(password)
     target.end_sessions()
     db.session.flush()
+
+
+def reset_second_factor(target: User) -> None:
+    """Turn off a user's second factor (a lost phone), ending their open sessions. Flushes."""
+    second_factor.remove(target)
+    target.end_sessions()
+    db.session.flush()
+
+
+def save_second_factor_rule(*, required_for_admins: bool) -> None:
+    """« Double authentification obligatoire pour les administrateurs ». Flushes."""
+    second_factor.set_required_for_admins(required_for_admins)

@@ -19,7 +19,7 @@ from flask_login import current_user
 from jinja2 import TemplateNotFound
 from werkzeug.wrappers import Response
 
-from portal.auth import sessions
+from portal.auth import second_factor, sessions
 from portal.auth.access import requires
 from portal.auth.models import Role, User
 from portal.extensions import db
@@ -31,6 +31,7 @@ from portal.settings.forms import (
     AddRecipientForm,
     InsuranceSettingsForm,
     PasswordResetForm,
+    SecondFactorRuleForm,
     SystemSettingsForm,
     UserCreateForm,
     UserEditForm,
@@ -154,7 +155,29 @@ def _system_input(form: SystemSettingsForm) -> services.SystemInput:
 @requires(Role.ADMIN)
 def users() -> str:
     rows = db.session.scalars(db.select(User).order_by(User.username)).all()
-    return render_template("settings/users.html", users=rows)
+    rule_form = SecondFactorRuleForm(
+        formdata=None, data={"required_for_admins": second_factor.required_for_admins()}
+    )
+    return render_template("settings/users.html", users=rows, rule_form=rule_form)
+
+
+@bp.route("/utilisateurs/securite", methods=["POST"])
+@requires(Role.ADMIN)
+def users_security() -> Response:
+    """« Double authentification obligatoire pour les administrateurs » (issue 12)."""
+    form = SecondFactorRuleForm()
+    if form.validate_on_submit():
+        required = bool(form.required_for_admins.data)
+        services.save_second_factor_rule(required_for_admins=required)
+        db.session.commit()
+        flash(
+            "Double authentification obligatoire pour les administrateurs : un administrateur "
+            "qui ne l'a pas encore devra l'activer avant de continuer."
+            if required
+            else "Double authentification facultative pour les administrateurs.",
+            "success",
+        )
+    return redirect(url_for("settings.users"), code=303)
 
 
 @bp.route("/utilisateurs/nouveau", methods=["GET", "POST"])
@@ -218,6 +241,19 @@ def user_edit(user_id: int) -> str | Response:
         ),
         status,
     )
+
+
+@bp.route("/utilisateurs/<int:user_id>/double-authentification", methods=["POST"])
+@requires(Role.ADMIN)
+def user_second_factor_reset(user_id: int) -> Response:
+    """Turn off a user's second factor (a lost phone); they log in with their password alone
+    and may enrol again."""
+    user = _user_or_404(user_id)
+    services.reset_second_factor(user)
+    db.session.commit()
+    sessions.keep_current(user)  # an administrator resetting their own second factor
+    flash(f"Double authentification de « {user.username} » réinitialisée.", "success")
+    return redirect(url_for("settings.user_edit", user_id=user.id), code=303)
 
 
 @bp.route("/utilisateurs/<int:user_id>/mot-de-passe", methods=["POST"])

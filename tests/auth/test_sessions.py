@@ -74,8 +74,8 @@ def test_an_admin_password_reset_ends_the_users_sessions(
         f"{url}/mot-de-passe",
         data={
             "csrf_token": page_token(as_admin, url),
-            "password": "nouveau-mdp",
-            "password_confirm": "nouveau-mdp",
+            "password": "nouveau-mdp-2026",
+            "password_confirm": "nouveau-mdp-2026",
         },
     )
     assert response.status_code == 303
@@ -94,8 +94,8 @@ def test_an_admin_resetting_their_own_password_keeps_this_session_only(
         f"{url}/mot-de-passe",
         data={
             "csrf_token": page_token(client, url),
-            "password": "nouveau-mdp",
-            "password_confirm": "nouveau-mdp",
+            "password": "nouveau-mdp-2026",
+            "password_confirm": "nouveau-mdp-2026",
         },
     )
     assert response.status_code == 303

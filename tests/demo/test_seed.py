@@ -83,7 +83,7 @@ def _check_the_demo_users_and_chorus_admins_are_ready(seeded: SeedSummary) -> No
         "gestionnaire": "gestionnaire",
         "lecture": "lecture",
     }
-    assert all(u.check_password("demo1234") for u in users.values())
+    assert all(u.check_password("demo-courtier-2026") for u in users.values())
     members = {u.username for u in recipients.members(recipients.CHORUS_ADMINS)}
     assert members == {"admin", "gestionnaire"}
 
@@ -210,7 +210,7 @@ def test_the_cli_seeds_then_refuses_to_seed_again(app: Flask) -> None:
     result = runner.invoke(args=["seed-demo", "--scale", "0.02"])
     assert result.exit_code == 0, result.output
     assert "Données de démonstration chargées." in result.output
-    assert "demo1234" in result.output
+    assert "demo-courtier-2026" in result.output
     again = runner.invoke(args=["seed-demo", "--scale", "0.02"])
     assert again.exit_code != 0
     assert "pas vide" in again.output

@@ -26,8 +26,8 @@ def _create(client: FlaskClient, **changes: Any):
         "email": "marie@cabinet.fr",
         "role": "gestionnaire",
         "is_enabled": "y",
-        "password": "tres-secret",
-        "password_confirm": "tres-secret",
+        "password": "tres-secret-42",
+        "password_confirm": "tres-secret-42",
     }
     data.update(changes)
     return client.post(NEW_URL, data={"csrf_token": token, **data})
@@ -61,7 +61,7 @@ def test_an_admin_creates_a_user(as_admin: FlaskClient) -> None:
     assert user.full_name == "Marie Durand"
     assert user.role == "gestionnaire"
     assert user.is_enabled
-    assert user.check_password("tres-secret")
+    assert user.check_password("tres-secret-42")
 
 
 def test_a_username_is_unique_whatever_its_case(as_admin: FlaskClient) -> None:
@@ -76,7 +76,7 @@ def test_a_short_password_is_refused_in_french(as_admin: FlaskClient) -> None:
     response = _create(as_admin, password="court", password_confirm="court")
     assert response.status_code == 422
     assert response.mimetype == "text/html"
-    assert "au moins 8 caractères" in response.get_data(as_text=True)
+    assert "au moins 12 caractères" in response.get_data(as_text=True)
     assert db.session.scalar(select(User).where(User.username == "marie")) is None
 
 
@@ -135,14 +135,18 @@ def test_an_admin_resets_a_password(app: Flask, as_admin: FlaskClient) -> None:
         data={"csrf_token": token, "password": "1234567", "password_confirm": "1234567"},
     )
     assert short.status_code == 422
-    assert "au moins 8 caractères" in short.get_data(as_text=True)
+    assert "au moins 12 caractères" in short.get_data(as_text=True)
     response = as_admin.post(
         f"{url}/mot-de-passe",
-        data={"csrf_token": token, "password": "nouveau-mdp", "password_confirm": "nouveau-mdp"},
+        data={
+            "csrf_token": token,
+            "password": "nouveau-mdp-2026",
+            "password_confirm": "nouveau-mdp-2026",
+        },
     )
     assert response.status_code == 303
     db.session.refresh(user)
-    assert user.check_password("nouveau-mdp")
+    assert user.check_password("nouveau-mdp-2026")
 
 
 def test_an_unknown_user_is_a_404(as_admin: FlaskClient) -> None:
@@ -187,4 +191,4 @@ def test_the_cli_refuses_a_short_password(app: Flask) -> None:
         args=["users", "create", "chef", "--role", "admin", "--password", "court"]
     )
     assert result.exit_code != 0
-    assert "au moins 8 caractères" in result.output
+    assert "au moins 12 caractères" in result.output

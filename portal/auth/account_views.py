@@ -1,0 +1,143 @@
+"""« Mon compte »: every user changes their own password and manages their second factor.
+
+Every role may use these pages (the POST views are ``@personal_action``: they only touch the
+user's own account). Changing the password or the second factor ends the user's other
+sessions and keeps this one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.auth import account, second_factor, sessions
+from portal.auth.access import personal_action
+from portal.auth.forms import PasswordChangeForm, SecondFactorConfirmForm, SecondFactorDisableForm
+from portal.auth.models import User
+from portal.clock import utcnow
+from portal.extensions import db
+from portal.validators import ValidationFailed
+
+bp = Blueprint("account", __name__, url_prefix="/mon-compte")
+# The disabling form shares the page with the password form: its fields get their own names.
+DISABLE_PREFIX = "desactivation"
+
+
+def _me() -> User:
+    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+
+
+def _client() -> dict[str, Any]:
+    return {
+        "address": request.remote_addr,
+        "user_agent": request.user_agent.string,
+        "now": utcnow(),
+    }
+
+
+def _page(
+    *,
+    password_form: PasswordChangeForm | None = None,
+    disable_form: SecondFactorDisableForm | None = None,
+    status: int = 200,
+) -> Response:
+    user = _me()
+    page = render_template(
+        "auth/account.html",
+        password_form=password_form or PasswordChangeForm(formdata=None),
+        disable_form=disable_form or SecondFactorDisableForm(formdata=None, prefix=DISABLE_PREFIX),
+        recovery_codes_left=second_factor.recovery_codes_left(user),
+        recovery_code_count=second_factor.RECOVERY_CODE_COUNT,
+        required=user.is_admin and second_factor.required_for_admins(),
+    )
+    return make_response(page, status)
+
+
+@bp.route("/")
+def index() -> Response:
+    return _page()
+
+
+@bp.route("/mot-de-passe", methods=["POST"])
+@personal_action
+def password() -> Response:
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = _me()
+        try:
+            account.change_password(
+                user, current=form.current_password.data, new=form.password.data, **_client()
+            )
+        except ValidationFailed as failure:
+            db.session.commit()  # only the failure counted on a wrong current password
+            failure.apply_to(form)
+        else:
+            db.session.commit()
+            sessions.keep_current(user)
+            flash("Mot de passe modifié. Vos autres sessions ont été fermées.", "success")
+            return redirect(url_for("account.index"), code=303)
+    return _page(password_form=form, status=422)
+
+
+@bp.route("/double-authentification", methods=["GET", "POST"])
+@personal_action
+def second_factor_enrol() -> Response:
+    """Show the QR code and the secret; a code from the application turns the factor on and
+    the recovery codes are shown, once."""
+    user = _me()
+    if user.has_second_factor:
+        flash("La double authentification est déjà activée sur votre compte.", "info")
+        return redirect(url_for("account.index"), code=303)
+    secret = second_factor.pending_secret(user)
+    db.session.commit()
+    form = SecondFactorConfirmForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            codes = account.enable_second_factor(user, form.code.data, utcnow())
+        except ValidationFailed as failure:
+            db.session.rollback()
+            failure.apply_to(form)
+        else:
+            db.session.commit()
+            sessions.keep_current(user)
+            return make_response(render_template("auth/recovery_codes.html", codes=codes))
+    if request.method == "POST":
+        status = 422
+    page = render_template(
+        "auth/second_factor_enrol.html",
+        form=form,
+        qr_code=second_factor.qr_data_uri(second_factor.provisioning_uri(secret, user.username)),
+        secret=second_factor.format_secret(secret),
+        forced=second_factor.must_enrol(user),
+    )
+    return make_response(page, status)
+
+
+@bp.route("/double-authentification/desactiver", methods=["POST"])
+@personal_action
+def second_factor_disable() -> Response:
+    form = SecondFactorDisableForm(prefix=DISABLE_PREFIX)
+    user = _me()
+    if not user.has_second_factor:
+        return redirect(url_for("account.index"), code=303)
+    if form.validate_on_submit():
+        try:
+            account.disable_second_factor(
+                user, password=form.password.data, code=form.code.data, **_client()
+            )
+        except ValidationFailed as failure:
+            db.session.commit()  # only the failure counted on a wrong password or code
+            failure.apply_to(form)
+        else:
+            db.session.commit()
+            sessions.keep_current(user)
+            flash(
+                "Double authentification désactivée. Vos autres sessions ont été fermées.",
+                "success",
+            )
+            return redirect(url_for("account.index"), code=303)
+    return _page(disable_form=form, status=422)
