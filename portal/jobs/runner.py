@@ -654,19 +654,11 @@ class JobRunner:
             self.sweeper = Sweeper(self, interval)
         self.sweeper.start()
 
-    def launch_recovery(self) -> None:
-        """One sweep now, in the pool (what a process does when it starts)."""
-        self._submit(self.recover_and_resume)
-
     def sweep(self) -> datetime | None:
         """One sweep of this process (see ``portal.jobs.sweeper.sweep``)."""
         from portal.jobs.sweeper import sweep
 
         return sweep(self)
-
-    def recover_and_resume(self) -> None:
-        """Recover what dead processes left and resume it (start-up, tests)."""
-        self.sweep()
 
     def _run(self, job_id: int) -> None:
         with self.app.app_context():

@@ -111,7 +111,7 @@ def test_b7_a_worker_killed_mid_job_leaves_every_document_sent_or_sendable_none_
     time.sleep(2.5)  # the dead worker's leases expire
     monkeypatch.setitem(app.config, "JOB_LEASE_SECONDS", 2)
     runner = get_runner(app)
-    runner.recover_and_resume()  # what a restarted process does first
+    runner.sweep()  # what a restarted process does first
     job_id = db.session.scalar(select(Job.id))
     runner.wait(job_id, timeout=120)
     db.session.expire_all()

@@ -254,7 +254,7 @@ def test_b7_under_every_kind_of_fault_every_document_is_sent_once_without_a_pers
     )
     job = run(app, receipts, user=chorus_admin)
     chorus.state.faults.reset()
-    get_runner(app).recover_and_resume()
+    get_runner(app).sweep()
     db.session.expire_all()
 
     stats = chorus.state.stats_snapshot()

@@ -180,7 +180,7 @@ def test_recovery_after_a_crash_resolves_every_item_without_resubmitting(app: Fl
     db.session.commit()
 
     runner = JobRunner(app, workers=2)
-    runner.recover_and_resume()
+    runner.sweep()
     runner.wait(job_id, timeout=60)
     assert states(job_id) == {
         "SENT-BEFORE-CRASH": "succeeded",
