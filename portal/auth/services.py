@@ -45,45 +45,21 @@ def authenticate(
     same answer, so neither the time nor the message tells which usernames exist.
     """
     username = username.strip()
-    keys = throttle.keys_for(username, address)
     user = _user_named(username)
-
-    def journal(outcome: LoginOutcome) -> None:
-        login_events.record(
-            username=username,
-            user=user,
-            address=address,
-            user_agent=user_agent,
-            outcome=outcome,
-            now=now,
-        )
-
-    wait = throttle.wait_seconds(keys, now)
+    step = _Step(throttle.keys_for(username, address), username, user, address, user_agent, now)
+    wait = throttle.wait_seconds(step.keys, now)
     if wait:
-        # Trying again before the wait is over counts as one more failure: hammering locks.
-        throttle.record_failure(keys, now)
-        journal(LoginOutcome.THROTTLED)
-        db.session.flush()
-        return LoginAttempt(user=None, wait_seconds=wait)
+        return step.throttled(wait)
     password_ok = check_password_of(user, password)
     if user is not None and password_ok and user.is_enabled and user.has_second_factor:
         # The account's failures are forgotten only once the code is right too: knowing the
         # password must not reset the count of wrong codes.
-        journal(LoginOutcome.SECOND_FACTOR_ASKED)
+        step.journal(LoginOutcome.SECOND_FACTOR_ASKED)
         db.session.flush()
         return LoginAttempt(user=user, needs_second_factor=True)
     if user is not None and password_ok and user.is_enabled:
-        account_key = keys[0]
-        throttle.clear(account_key)
-        throttle.forget_stale(now)
-        login_events.forget_old(now)
-        journal(LoginOutcome.SUCCESS)
-        db.session.flush()
-        return LoginAttempt(user=user)
-    throttle.record_failure(keys, now)
-    journal(LoginOutcome.DISABLED if password_ok else LoginOutcome.BAD_CREDENTIALS)
-    db.session.flush()
-    return LoginAttempt(user=None)
+        return step.succeeded(user)
+    return step.failed(LoginOutcome.DISABLED if password_ok else LoginOutcome.BAD_CREDENTIALS)
 
 
 def check_second_factor(
@@ -100,32 +76,55 @@ def check_second_factor(
     Wrong codes count as login failures of the account and the address, and a throttled
     account or address is refused without checking the code.
     """
-    keys = throttle.keys_for(user.username, address)
+    step = _Step(
+        throttle.keys_for(user.username, address), user.username, user, address, user_agent, now
+    )
+    wait = throttle.wait_seconds(step.keys, now)
+    if wait:
+        return step.throttled(wait)
+    if user.is_enabled and second_factor.verify(user, code, now):
+        return step.succeeded(user)
+    return step.failed(LoginOutcome.BAD_SECOND_FACTOR)
 
-    def journal(outcome: LoginOutcome) -> None:
+
+@dataclass
+class _Step:
+    """One step of a login (password or code): its throttle keys and its journal entry."""
+
+    keys: list[throttle.Key]
+    username: str
+    user: User | None
+    address: str | None
+    user_agent: str | None
+    now: datetime
+
+    def journal(self, outcome: LoginOutcome) -> None:
         login_events.record(
-            username=user.username,
-            user=user,
-            address=address,
-            user_agent=user_agent,
+            username=self.username,
+            user=self.user,
+            address=self.address,
+            user_agent=self.user_agent,
             outcome=outcome,
-            now=now,
+            now=self.now,
         )
 
-    wait = throttle.wait_seconds(keys, now)
-    if wait:
-        throttle.record_failure(keys, now)
-        journal(LoginOutcome.THROTTLED)
+    def throttled(self, wait: int) -> LoginAttempt:
+        """Refused unchecked; trying before the wait is over counts as one more failure."""
+        throttle.record_failure(self.keys, self.now)
+        self.journal(LoginOutcome.THROTTLED)
         db.session.flush()
         return LoginAttempt(user=None, wait_seconds=wait)
-    if user.is_enabled and second_factor.verify(user, code, now):
-        throttle.clear(keys[0])
-        throttle.forget_stale(now)
-        login_events.forget_old(now)
-        journal(LoginOutcome.SUCCESS)
+
+    def succeeded(self, user: User) -> LoginAttempt:
+        throttle.clear(self.keys[0])  # the account's failures; the address keeps its own
+        throttle.forget_stale(self.now)
+        login_events.forget_old(self.now)
+        self.journal(LoginOutcome.SUCCESS)
         db.session.flush()
         return LoginAttempt(user=user)
-    throttle.record_failure(keys, now)
-    journal(LoginOutcome.BAD_SECOND_FACTOR)
-    db.session.flush()
-    return LoginAttempt(user=None)
+
+    def failed(self, outcome: LoginOutcome) -> LoginAttempt:
+        throttle.record_failure(self.keys, self.now)
+        self.journal(outcome)
+        db.session.flush()
+        return LoginAttempt(user=None)
