@@ -6,6 +6,8 @@ htmx behaviour on purpose, and prove the watch does see a violation.
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from portal.billing.models import Payment
 from portal.billing.services import store_generated_pdf
 from portal.extensions import db
@@ -78,7 +80,7 @@ def test_htmx_behaviour_still_works_under_the_csp(page, admin) -> None:
 
     # The bell loaded by htmx, then opened; widths set from data-width, not style attributes.
     page.get_by_role("button", name="Notifications (1 non lue)").click()
-    assert page.get_by_text("Dématérialisation terminée").first.is_visible()
+    expect(page.get_by_text("Dématérialisation terminée").first).to_be_visible()
     page.goto(f"/taches/{job.id}")
     bar = page.locator(f"#job-progress-{job.id} .progress-bar.bg-success")
     assert bar.evaluate("element => element.style.width") == "50%"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from portal.extensions import db
 from portal.models_base import ChorusState
 from portal.settings import reference_lists, store
@@ -99,7 +101,7 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
     # The bell was refreshed when the job ended.
     page.get_by_test_id("unread-count").wait_for(timeout=LONG)
     page.get_by_role("button", name=re.compile("^Notifications")).click()
-    assert page.get_by_text(f"Quittance {receipt.number} envoyée à Chorus Pro").is_visible()
+    expect(page.get_by_text(f"Quittance {receipt.number} envoyée à Chorus Pro")).to_be_visible()
     screenshot(page, "dematerialization-send-done")
 
     page.get_by_role("link", name="Voir la quittance").click()

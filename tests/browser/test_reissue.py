@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from portal.billing.models import Receipt
@@ -42,4 +43,4 @@ def test_a_manager_reissues_a_rejected_receipt_under_a_new_number(page, gestionn
     assert "Remplacée par Q2026-0778" in page.get_by_test_id("replaced-by").inner_text()
     screenshot(page, "reissue-original")
     page.get_by_role("button", name="Actions").click()
-    assert page.get_by_role("link", name="Réémettre sous un nouveau numéro").count() == 0
+    expect(page.get_by_role("link", name="Réémettre sous un nouveau numéro")).to_have_count(0)

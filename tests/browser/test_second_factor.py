@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pyotp
+from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in, screenshot
 from tests.conftest import PASSWORD
@@ -26,10 +27,10 @@ def test_a_manager_enrols_a_second_factor_then_logs_in_with_a_code(page, gestion
 
     page.get_by_label("Code affiché par l'application").fill(phone.now())
     page.get_by_role("button", name="Activer").click()
-    codes = page.get_by_test_id("recovery-codes").locator("li")
-    assert codes.count() == 10
+    # Assertions that wait: the page answering the POST may not be there yet.
+    expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
     page.get_by_role("link", name="J'ai noté mes codes").click()
-    assert page.get_by_text("Codes de secours inutilisés : 10 sur 10.").is_visible()
+    expect(page.get_by_text("Codes de secours inutilisés : 10 sur 10.")).to_be_visible()
     screenshot(page, "my-account")
 
     page.locator("button.dropdown-toggle[title^='gestionnaire']").click()
@@ -46,4 +47,4 @@ def test_a_manager_enrols_a_second_factor_then_logs_in_with_a_code(page, gestion
     )
     page.get_by_role("button", name="Valider").click()
     page.wait_for_url("**/")
-    assert page.get_by_role("heading", name="Bonjour gestionnaire").is_visible()
+    expect(page.get_by_role("heading", name="Bonjour gestionnaire")).to_be_visible()
