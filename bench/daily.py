@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import add_user, analyze, bench_app, login  # noqa: E402  (after the path tweak for direct runs)
 from portal.billing.models import FeeInvoice, Receipt  # noqa: E402
 from portal.clock import today  # noqa: E402
-from portal.dematerialization import daily  # noqa: E402
+from portal.daily import services as daily  # noqa: E402
 from portal.dematerialization.models import (  # noqa: E402
     DocumentType,
     RecipientService,

@@ -59,13 +59,13 @@ from bench.harness import bench_app, current_rss_mb  # noqa: E402  (after the pa
 from portal import storage  # noqa: E402
 from portal.billing.models import Receipt  # noqa: E402
 from portal.chorus.emulator.directory import DEFAULT_DIRECTORY_PATH  # noqa: E402
-from portal.dematerialization import sending  # noqa: E402
 from portal.dematerialization.models import RecipientService, RecipientStructure  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.jobs.models import JobKind  # noqa: E402
 from portal.jobs.runner import JobRunner  # noqa: E402
 from portal.models_base import ChorusState  # noqa: E402
 from portal.portfolio.models import BankAccount, Client, ClientDocument, Company, Contract  # noqa: E402
+from portal.sending import services as sending  # noqa: E402
 from portal.settings import chorus as keys  # noqa: E402
 from portal.settings import store  # noqa: E402
 from portal.validators import is_valid_siret  # noqa: E402

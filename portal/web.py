@@ -179,13 +179,13 @@ def register_blueprints(app: Flask) -> None:
     from portal.billing.views import bp as billing_bp
     from portal.chorus.golive_views import bp as golive_bp
     from portal.chorus.views import bp as chorus_bp
+    from portal.daily.views import bp as daily_bp
     from portal.dashboard import bp as dashboard_bp
-    from portal.dematerialization.daily_views import bp as daily_bp
-    from portal.dematerialization.followup_views import bp as followup_bp
-    from portal.dematerialization.views import bp as dematerialization_bp
+    from portal.followup.views import bp as followup_bp
     from portal.jobs.views import bp as jobs_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.portfolio.views import bp as portfolio_bp
+    from portal.sending.views import bp as sending_bp
     from portal.settings.views import bp as settings_bp
     from portal.vendor import bp as vendor_bp
 
@@ -205,7 +205,7 @@ def register_blueprints(app: Flask) -> None:
         jobs_bp,
         daily_bp,
         followup_bp,
-        dematerialization_bp,
+        sending_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -36,12 +36,12 @@ from portal.billing.forms import (
 )
 from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
 from portal.dematerialization import documents
-from portal.dematerialization import views as dematerialization_views
 from portal.extensions import db
 from portal.formatting import fr_size
 from portal.htmx import is_htmx, render
 from portal.portfolio import client_picker
 from portal.portfolio.models import Client, Company
+from portal.sending import views as dematerialization_views
 from portal.settings import chorus as chorus_settings
 from portal.validators import InvalidValue, ValidationFailed, clean_amount, parse_row_id
 

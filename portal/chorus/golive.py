@@ -40,7 +40,7 @@ from portal.chorus.results import (
     SupplierStructure,
     VatExemptionReason,
 )
-from portal.dematerialization.rules import REASONS, clean
+from portal.sending.rules import REASONS, clean
 
 ACCOUNT_STEP = "Compte technique (en-tête cpro-account)"
 SUPPLIER_STEP = "Structure du fournisseur active"

@@ -15,12 +15,12 @@ from datetime import timedelta
 from portal.chorus import golive, health, services, throttle
 from portal.chorus.errors import ChorusError
 from portal.chorus.factory import client_from_settings
-from portal.dematerialization.rules import clean
 from portal.extensions import db
 from portal.models_base import MAX_ROW_ID
 from portal.portfolio import queries
 from portal.portfolio.client_picker import ClientOptions
 from portal.portfolio.models import Client, Contract
+from portal.sending.rules import clean
 from portal.settings import chorus as chorus_settings
 from portal.validators import ValidationFailed
 

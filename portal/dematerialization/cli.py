@@ -12,12 +12,14 @@ from sqlalchemy import select
 from portal import storage
 from portal.billing.models import FeeInvoice, Receipt
 from portal.clock import today
-from portal.dematerialization import daily, queries, sending
+from portal.daily import services as daily
 from portal.dematerialization.documents import Document
 from portal.extensions import db
 from portal.jobs.links import job_url
 from portal.jobs.models import COMMAND_LINE, ExecutionState, Job, JobKind
 from portal.jobs.runner import get_runner
+from portal.sending import queries
+from portal.sending import services as sending
 from portal.settings import chorus as chorus_settings
 
 chorus_cli = AppGroup("chorus", help="Dématérialisation Chorus Pro.")
@@ -155,7 +157,7 @@ def run_daily(run_on: date | None, force: bool, reason: str | None) -> None:
 @chorus_cli.command("sync-statuses")
 def sync_statuses() -> None:
     """Read now the Chorus status of every sent document that is not final (B1)."""
-    from portal.dematerialization import followup
+    from portal.followup import services as followup
 
     execution = followup.run_status_sync(trigger=followup.COMMAND)
     if execution.state == ExecutionState.FAILED.value:

@@ -24,8 +24,8 @@ from portal.chorus.errors import ChorusError, ChorusUnavailable
 from portal.chorus.results import ServiceSummary
 from portal.clock import utcnow
 from portal.dematerialization.models import RecipientService, RecipientStructure
-from portal.dematerialization.rules import clean, service_needs_consulting
 from portal.extensions import db
+from portal.sending.rules import clean, service_needs_consulting
 
 
 def cached(siret: str | None) -> RecipientStructure | None:

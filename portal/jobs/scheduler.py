@@ -84,7 +84,7 @@ class PortalScheduler:
     def sync(self) -> None:
         """Add or remove the daily job from the current settings; catch up a missed 19:00."""
         from portal.clock import now
-        from portal.dematerialization import daily
+        from portal.daily import services as daily
         from portal.settings import chorus
 
         with self._sync_lock:
@@ -135,7 +135,7 @@ class PortalScheduler:
 
     def _sync_status_follow_up(self) -> None:
         """B1: the status follow-up exists while S1 is on and the connection is complete."""
-        from portal.dematerialization import followup
+        from portal.followup import services as followup
         from portal.settings import chorus
 
         with self.app.app_context():
@@ -154,7 +154,7 @@ class PortalScheduler:
     def run_status_sync(self) -> None:
         """One firing of the follow-up, claimed for its slot across processes."""
         from portal.clock import now
-        from portal.dematerialization import followup
+        from portal.followup import services as followup
 
         with self.app.app_context():
             try:
@@ -167,17 +167,17 @@ class PortalScheduler:
     def run_daily(self) -> None:
         """The 19:00 firing: today's run, unless the settings changed in the meantime."""
         from portal.clock import today
-        from portal.dematerialization import daily
+        from portal.daily import services as daily
 
         self._run(today(), trigger=daily.SCHEDULED)
 
     def catch_up(self, run_on: date) -> None:
-        from portal.dematerialization import daily
+        from portal.daily import services as daily
 
         self._run(run_on, trigger=daily.CATCH_UP)
 
     def _run(self, run_on: date, *, trigger: str) -> None:
-        from portal.dematerialization import daily
+        from portal.daily import services as daily
         from portal.settings import chorus
 
         with self.app.app_context():

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from portal.billing import rules, services
 from portal.billing.models import FeeInvoice, Receipt
-from portal.dematerialization import queries as eligibility_queries
 from portal.dematerialization.models import ChorusExchange
 from portal.extensions import db
+from portal.sending import queries as eligibility_queries
 from portal.validators import ValidationFailed
 from tests import factories
 from tests.billing.helpers import post

@@ -15,7 +15,7 @@ from portal.settings import reference_lists, store
 from portal.settings.models import RecipientListMember
 from tests import factories
 from tests.browser.conftest import log_in, screenshot
-from tests.dematerialization.conftest import (  # noqa: F401  (fixtures used by name)
+from tests.sending.conftest import (  # noqa: F401  (fixtures used by name)
     SIRET_PAID,
     chorus,
     chorus_admin,
@@ -24,7 +24,7 @@ from tests.dematerialization.conftest import (  # noqa: F401  (fixtures used by 
     sendable_contract,
     sendable_receipt,
 )
-from tests.dematerialization.view_helpers import ged_file, wait_all
+from tests.sending.view_helpers import ged_file, wait_all
 
 LONG = 60_000  # ms: a background job against the emulator
 

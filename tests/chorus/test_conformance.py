@@ -17,8 +17,8 @@ from flask import Flask
 from portal.billing.services import store_generated_pdf
 from portal.chorus import services as chorus_services
 from portal.chorus.emulator.server import EmulatorOptions, RunningEmulator, run_in_thread
-from portal.dematerialization import followup
 from portal.extensions import db
+from portal.followup import services as followup
 from portal.jobs.models import JobKind
 from portal.jobs.runner import get_runner
 from portal.settings import chorus as keys
@@ -33,8 +33,8 @@ from tests.chorus.conformance import (
     describe,
     swagger_enums,
 )
-from tests.dematerialization.conftest import configure_chorus, sendable_contract, sendable_receipt
-from tests.dematerialization.test_sending import ged_file, run
+from tests.sending.conftest import configure_chorus, sendable_contract, sendable_receipt
+from tests.sending.test_sending import ged_file, run
 
 HOUR = 3600.0
 

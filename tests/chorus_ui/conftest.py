@@ -21,8 +21,8 @@ from tests.chorus.emulator_fixtures import (  # noqa: F401  (fixtures used by na
     chorus_emulator,
     chorus_emulator_server,
 )
-from tests.dematerialization.conftest import configure_chorus
 from tests.factories import csrf_token_from
+from tests.sending.conftest import configure_chorus
 
 HX = {"HX-Request": "true"}
 # Nothing listens there: connections are refused at once (the emulator "down").

@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests.chorus_ui.conftest import text
-from tests.dematerialization.conftest import configure_chorus
+from tests.sending.conftest import configure_chorus
 
 URL = "/administration/chorus/identifiant-fournisseur"
 SYSTEM_URL = "/administration/parametres/systeme"

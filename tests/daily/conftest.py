@@ -19,7 +19,7 @@ from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
 from tests.browser.conftest import browser, live_server, page  # noqa: F401  (re-exported fixtures)
-from tests.dematerialization.conftest import (  # noqa: F401  (fixtures used by name)
+from tests.sending.conftest import (  # noqa: F401  (fixtures used by name)
     chorus,
     chorus_admin,
     chorus_emulator,

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.auth.models import User
-from portal.dematerialization import daily
+from portal.daily import services as daily
 from portal.dematerialization.models import ChorusExchange
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, Job, TaskExecution

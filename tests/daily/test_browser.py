@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from portal.clock import today
-from portal.dematerialization import daily
+from portal.daily import services as daily
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, TaskExecution
 from portal.settings import chorus as keys

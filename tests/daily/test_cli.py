@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from flask import Flask
 from sqlalchemy import select
 
-from portal.dematerialization import daily
+from portal.daily import services as daily
 from portal.extensions import db
 from portal.jobs.models import TaskExecution
 from tests.daily.conftest import sendable_receipt, set_cutoff, travel

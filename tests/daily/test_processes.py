@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.billing.models import FeeInvoice, Receipt
-from portal.dematerialization import daily
+from portal.daily import services as daily
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, ItemState, Job, TaskExecution
 from portal.models_base import ChorusState

@@ -1,6 +1,6 @@
 """The automatic daily run end to end against the emulator (S3, S4, S14, S18, B6).
 
-The rule-level examples (pure ``is_due``) live in ``tests/dematerialization/test_rules.py``;
+The rule-level examples (pure ``is_due``) live in ``tests/sending/test_rules.py``;
 here the same examples go through ``run_daily``: what the run of a given day sends.
 """
 
@@ -12,12 +12,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portal.dematerialization import daily, sending
+from portal.daily import services as daily
 from portal.dematerialization.models import DocumentType
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, ItemState, Job, JobItem, JobKind, TaskExecution
 from portal.models_base import ChorusState
 from portal.notifications.models import Notification, StoredReport
+from portal.sending import services as sending
 from portal.settings import chorus as chorus_settings
 from tests import factories
 from tests.daily.conftest import (

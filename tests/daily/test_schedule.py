@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.config import Config
-from portal.dematerialization import daily
+from portal.daily import services as daily
 from portal.extensions import db
 from portal.jobs import scheduler
 from portal.jobs.models import ExecutionState, TaskExecution

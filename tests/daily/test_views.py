@@ -11,7 +11,7 @@ import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 
-from portal.dematerialization import daily
+from portal.daily import services as daily
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, Job, JobKind, TaskExecution
 from portal.jobs.scheduler import PortalScheduler

@@ -11,16 +11,17 @@ from flask import Flask
 from sqlalchemy import delete
 
 from portal.clock import PARIS
-from portal.dematerialization import followup, sending
 from portal.dematerialization.documents import Document
 from portal.extensions import db
+from portal.followup import services as followup
 from portal.jobs.models import Job, JobKind
 from portal.jobs.runner import get_runner
 from portal.notifications.models import Notification
+from portal.sending import services as sending
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
-from tests.dematerialization.conftest import (  # noqa: F401  (fixtures used by name)
+from tests.sending.conftest import (  # noqa: F401  (fixtures used by name)
     chorus,
     chorus_admin,
     chorus_emulator,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Flask
 
 from portal.billing import services
-from portal.dematerialization import sending
 from portal.extensions import db
 from portal.jobs.models import ItemState, Job, JobItem, JobKind
+from portal.sending import services as sending
 from tests.followup.conftest import SIRET_REJECTED, advance, receipt_for, send, sync
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from portal.billing import rules as billing_rules
 from portal.chorus.results import StatusEntry
-from portal.dematerialization import followup
-from portal.dematerialization.followup import KnownEvent, is_final, merge_history
 from portal.extensions import db
+from portal.followup import services as followup
+from portal.followup.services import KnownEvent, is_final, merge_history
 from portal.models_base import ChorusState
 from tests import factories
 

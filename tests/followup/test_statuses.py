@@ -11,8 +11,8 @@ from flask import Flask
 
 from portal.chorus import statuses
 from portal.chorus.emulator import state as emulator_state
-from portal.dematerialization import followup
 from portal.extensions import db
+from portal.followup import services as followup
 from tests.followup.conftest import SIRET_PAID, advance, receipt_for, send, sync
 
 

@@ -8,9 +8,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal.billing.models import Payment
-from portal.dematerialization import followup
 from portal.dematerialization.models import ChorusExchange, ChorusStatusEvent
 from portal.extensions import db
+from portal.followup import services as followup
 from portal.jobs.models import ItemState, JobKind
 from portal.notifications.models import Notification
 from tests.followup.conftest import (

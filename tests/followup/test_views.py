@@ -8,8 +8,8 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import select
 
-from portal.dematerialization import followup
 from portal.extensions import db
+from portal.followup import services as followup
 from portal.jobs.models import ExecutionState, Job, TaskExecution
 from portal.jobs.runner import get_runner
 from portal.jobs.scheduler import STATUS_SYNC_JOB, PortalScheduler

@@ -1,6 +1,6 @@
 """Fixtures of the job tests: the emulator and Chorus settings of the sending tests."""
 
-from tests.dematerialization.conftest import (  # noqa: F401  (fixtures used by name)
+from tests.sending.conftest import (  # noqa: F401  (fixtures used by name)
     chorus,
     chorus_admin,
     chorus_emulator,

@@ -39,7 +39,6 @@ from sqlalchemy import func, select
 from portal import storage
 from portal.billing.models import FeeInvoice, Receipt
 from portal.clock import utcnow
-from portal.dematerialization import sending
 from portal.dematerialization.models import ChorusExchange, ExchangeOutcome
 from portal.extensions import db
 from portal.jobs import retries
@@ -48,13 +47,14 @@ from portal.jobs.models import ItemState, Job, JobItem, JobKind, JobState
 from portal.jobs.runner import JobRunner, get_runner
 from portal.models_base import ChorusState
 from portal.notifications.models import Notification, StoredReport
+from portal.sending import services as sending
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests.conftest import PASSWORD
 from tests.daily.conftest import sendable_fee_invoice
-from tests.dematerialization.conftest import sendable_contract, sendable_receipt
 from tests.factories import csrf_token_from
 from tests.process_app import APP, ROOT, SCHEDULER_DAILY_FIRING, environment
+from tests.sending.conftest import sendable_contract, sendable_receipt
 
 LEASE_SECONDS = 3
 SWEEP_SECONDS = 1

@@ -8,9 +8,9 @@ from html import unescape
 import pytest
 from flask.testing import FlaskClient
 
-from portal.dematerialization import sending
 from portal.extensions import db
 from portal.jobs.models import Job, JobKind, JobState, JobStatus, job_status
+from portal.sending import services as sending
 
 RUNNING, FINISHING, DONE, FAILED = (s.value for s in JobState)
 
