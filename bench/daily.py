@@ -4,7 +4,7 @@ Builds a fresh database with 200,000 receipts and 20,000 fee invoices (bulk inse
 contracts of which about 12 % are Chorus-enabled; dates spread over two years around the run
 date; most older documents of Chorus contracts already sent), then times:
 
-- the due selection exactly as the run executes it (``daily.due_select``, every row fetched);
+- the due selection exactly as the run executes it (``daily_queries.due_select``, all rows);
 - the preview's first page as the screen computes it (counts per type + first page of each
   type), and the whole "Prochain envoi automatique" page through the Flask test client;
 
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import add_user, analyze, bench_app, login  # noqa: E402  (after the path tweak for direct runs)
 from portal.billing.models import FeeInvoice, Receipt  # noqa: E402
 from portal.clock import today  # noqa: E402
-from portal.daily import services as daily  # noqa: E402
+from portal.daily import queries as daily_queries  # noqa: E402
 from portal.dematerialization.models import (  # noqa: E402
     DocumentType,
     RecipientService,
@@ -265,24 +265,25 @@ def main() -> int:
                 )
             settings = keys.load()
             if args.explain:
-                explain(daily.due_select(RUN_ON, settings))
+                explain(daily_queries.due_select(RUN_ON, settings))
 
             def count_receipts() -> object:
                 return db.session.scalar(sa.text("SELECT COUNT(*) FROM receipts"))
 
             def selection() -> object:
-                return db.session.execute(daily.due_select(RUN_ON, settings)).all()
+                return db.session.execute(daily_queries.due_select(RUN_ON, settings)).all()
 
             def preview_first_page() -> object:
-                counts = daily.preview_counts(RUN_ON, settings)
+                counts = daily_queries.preview_counts(RUN_ON, settings)
                 return [
-                    daily.preview(RUN_ON, settings, t, total=counts.total(t)) for t in DocumentType
+                    daily_queries.preview(RUN_ON, settings, t, total=counts.total(t))
+                    for t in DocumentType
                 ]
 
             base, base_max, _ = timed(count_receipts, args.repeat)
             sel, sel_max, rows = timed(selection, args.repeat)
             pre, pre_max, _ = timed(preview_first_page, args.repeat)
-            counts = daily.preview_counts(RUN_ON, settings)
+            counts = daily_queries.preview_counts(RUN_ON, settings)
             due = len(rows)  # type: ignore[arg-type]
             print(
                 f"run of {RUN_ON:%d/%m/%Y}: {due:,} due documents "
@@ -304,7 +305,7 @@ def main() -> int:
         print(f"{'measure':44} {'median':>9} {'max':>9} {'ratio':>8}")
         for label, median, worst in [
             ("SELECT COUNT(*) FROM receipts (baseline)", base, base_max),
-            ("due selection (daily.due_select, all rows)", sel, sel_max),
+            ("due selection (daily_queries.due_select, all rows)", sel, sel_max),
             ("preview first page (counts + 2 pages)", pre, pre_max),
             ("preview page over HTTP (next run's date)", web, web_max),
         ]:

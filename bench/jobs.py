@@ -28,9 +28,9 @@ from flask import Flask  # noqa: E402
 from bench.harness import bench_app, current_rss_mb  # noqa: E402  (after the path tweak)
 from portal.extensions import db  # noqa: E402
 from portal.jobs import runner as jobs  # noqa: E402
-from portal.jobs.models import ItemState, Job, JobItem  # noqa: E402
+from portal.jobs.models import ItemState, Job, JobItem, JobKind  # noqa: E402
 
-KIND = "bench_small"
+KIND = JobKind.MASS_SEND  # run by SmallHandler in this benchmark's own app
 TARGET_MB = 5.0
 
 
@@ -74,8 +74,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
 
-    jobs.register_handler((KIND,), SmallHandler)
     with bench_app("jobs", args.database_url, JOB_SWEEP_SECONDS=1) as app:
+        jobs.register_handlers(app, {KIND: SmallHandler})
         runner = jobs.JobRunner(app, workers=2)
         try:
             run_jobs(app, runner, args.warmup, args.items)

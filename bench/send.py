@@ -62,7 +62,7 @@ from portal.chorus.emulator.directory import DEFAULT_DIRECTORY_PATH  # noqa: E40
 from portal.dematerialization.models import RecipientService, RecipientStructure  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.jobs.models import JobKind  # noqa: E402
-from portal.jobs.runner import JobRunner  # noqa: E402
+from portal.jobs.pool import JobRunner  # noqa: E402
 from portal.models_base import ChorusState  # noqa: E402
 from portal.portfolio.models import BankAccount, Client, ClientDocument, Company, Contract  # noqa: E402
 from portal.sending import services as sending  # noqa: E402
@@ -235,7 +235,7 @@ def _receipts(contract_ids: list[int], count: int) -> list[int]:
                 "total": 10900,
                 "allocated_amount": 0,
                 "is_corrupted": False,
-                "chorus_state": ChorusState.NOT_SENT.value,
+                "chorus_state": ChorusState.NOT_SENT,
                 "pdf_stored_name": pdf.stored_name,
                 "pdf_sha256": pdf.sha256,
                 "pdf_size": pdf.size,
@@ -252,7 +252,7 @@ def send_all(app: Flask, ids: list[int], workers: int, numbers_prefix: str) -> f
     """Send every receipt once with ``workers`` threads; returns the wall time."""
     db.session.execute(
         update(Receipt).values(
-            chorus_state=ChorusState.NOT_SENT.value,
+            chorus_state=ChorusState.NOT_SENT,
             chorus_invoice_id=None,
             number=numbers_prefix + db.func.substr(Receipt.number, 3),
         )
@@ -271,7 +271,7 @@ def send_all(app: Flask, ids: list[int], workers: int, numbers_prefix: str) -> f
     sent = db.session.scalar(
         db.select(db.func.count())
         .select_from(Receipt)
-        .where(Receipt.chorus_state == ChorusState.SENT.value)
+        .where(Receipt.chorus_state == ChorusState.SENT)
     )
     assert sent == len(ids), f"only {sent} of {len(ids)} sent"
     return elapsed

@@ -21,10 +21,12 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     private_files.make_dir(Path(app.config["INSTANCE_PATH"]))
 
-    from portal import security_headers, web
+    from portal import security_headers, transactions, web
 
     web.init_extensions(app)
     web.register_blueprints(app)
+    web.register_jobs(app)
+    transactions.init_app(app)  # every view: commit below 400, roll back otherwise
     web.register_cli(app)
     security_headers.init_app(app)
     hops = int(app.config.get("PROXY_FIX_HOPS") or 0)

@@ -16,16 +16,35 @@ def is_htmx() -> bool:
 def render(
     page: str, fragment: str | None = None, /, *, status: int = 200, **context: Any
 ) -> Response:
-    """Render ``fragment`` for HTMX requests and ``page`` otherwise; always ``Vary: HX-Request``.
+    """Page or fragment: ``fragment`` for HTMX requests (with the flash region out of band),
+    ``page`` otherwise; always ``Vary: HX-Request``.
 
     The page template includes the fragment, so markup has a single source.
     """
-    template = fragment if fragment and is_htmx() else page
+    if fragment and is_htmx():
+        return _respond(render_template(fragment, **context) + _flashes_oob(), status)
+    return _respond(render_template(page, **context), status)
+
+
+def fragment(
+    template: str, /, *, status: int = 200, flashes: bool = False, **context: Any
+) -> Response:
+    """Fragment only: ``template`` whatever the request (an HTMX component, a select's options).
+
+    With ``flashes``, an HTMX request also gets the flash region out of band; without it the
+    page's flash region is left as it is.
+    """
     body = render_template(template, **context)
-    if template == fragment and is_htmx():
-        body += render_template(
-            "_flashes_oob.html", messages=get_flashed_messages(with_categories=True)
-        )
+    if flashes and is_htmx():
+        body += _flashes_oob()
+    return _respond(body, status)
+
+
+def _flashes_oob() -> str:
+    return render_template("_flashes_oob.html", messages=get_flashed_messages(with_categories=True))
+
+
+def _respond(body: str, status: int) -> Response:
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response

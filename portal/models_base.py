@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from portal.db_types import AwareDateTime
+from portal.db_types import AwareDateTime, EnumText
 
 # Primary keys are 32-bit integers on PostgreSQL: an id from a request beyond this is no row.
 MAX_ROW_ID = 2**31 - 1
@@ -26,8 +26,8 @@ class ChorusTracked:
     """Chorus columns carried by every dematerializable document."""
 
     @declared_attr
-    def chorus_state(cls) -> Mapped[str]:
-        return mapped_column(String(20), default=ChorusState.NOT_SENT.value, index=True)
+    def chorus_state(cls) -> Mapped[ChorusState]:
+        return mapped_column(EnumText(ChorusState, 20), default=ChorusState.NOT_SENT, index=True)
 
     @declared_attr
     def chorus_invoice_id(cls) -> Mapped[int | None]:
@@ -47,7 +47,7 @@ class ChorusTracked:
 
     @property
     def is_chorus_sent(self) -> bool:
-        return self.chorus_state == ChorusState.SENT.value
+        return self.chorus_state == ChorusState.SENT
 
 
 class StoredPdf:

@@ -1,4 +1,5 @@
-"""Wiring called by ``create_app``: extensions, blueprints, template helpers, CLI."""
+"""Wiring called by ``create_app``: extensions, blueprints, template helpers, job handlers,
+schedule, CLI."""
 
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ class RowIdConverter(IntegerConverter):
 
 
 def init_extensions(app: Flask) -> None:
+    from portal.dematerialization.documents import DocumentTypeConverter
+
     app.url_map.converters["int"] = RowIdConverter
+    app.url_map.converters["doctype"] = DocumentTypeConverter  # <doctype:kind>: quittances…
     instance = Path(app.config["INSTANCE_PATH"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
@@ -177,8 +181,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.account_views import bp as account_bp
     from portal.auth.views import bp as auth_bp
     from portal.billing.views import bp as billing_bp
-    from portal.chorus.golive_views import bp as golive_bp
-    from portal.chorus.views import bp as chorus_bp
+    from portal.connection.golive_views import bp as golive_bp
+    from portal.connection.views import bp as chorus_bp
     from portal.daily.views import bp as daily_bp
     from portal.dashboard import bp as dashboard_bp
     from portal.followup.views import bp as followup_bp
@@ -208,6 +212,20 @@ def register_blueprints(app: Flask) -> None:
         sending_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def register_jobs(app: Flask) -> None:
+    """The job handler of each kind, for the runner, and the schedule, for the scheduler."""
+    from portal import schedule
+    from portal.followup.handler import StatusSyncHandler
+    from portal.jobs import runner, scheduler
+    from portal.jobs.models import JobKind
+    from portal.sending.handler import SENDING_KINDS, SendHandler
+
+    runner.register_handlers(
+        app, {**dict.fromkeys(SENDING_KINDS, SendHandler), JobKind.STATUS_SYNC: StatusSyncHandler}
+    )
+    scheduler.install(app, schedule.TASKS)
 
 
 def register_cli(app: Flask) -> None:

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import Rule
 
 from portal import create_app
 from portal.config import Config
@@ -72,19 +73,28 @@ def _pg_schema() -> str:
     return f"test_{_worker()}_{os.getpid()}"
 
 
+def run_sql(url: str, *statements: str) -> None:
+    """Run ``statements`` in one transaction on the database at ``url``."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+    engine.dispose()
+
+
+def schema_of_its_own(url: str, schema: str) -> dict[str, object]:
+    """Drop and create ``schema`` (PostgreSQL); the engine options that work inside it."""
+    run_sql(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"')
+    return {"connect_args": {"options": f"-csearch_path={schema}"}}
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     root = tmp_path_factory.mktemp("instance")
     url = database_url(root)
     engine_options: dict[str, object] = {}
     if url.startswith("postgresql"):
-        schema = _pg_schema()
-        admin_engine = sa.create_engine(url)
-        with admin_engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        admin_engine.dispose()
-        engine_options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        engine_options = schema_of_its_own(url, _pg_schema())
     config = Config(
         instance_path=root,
         database_url=url,
@@ -106,10 +116,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         db.session.remove()
         db.engine.dispose()
     if url.startswith("postgresql"):
-        admin_engine = sa.create_engine(url)
-        with admin_engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{_pg_schema()}" CASCADE'))
-        admin_engine.dispose()
+        run_sql(url, f'DROP SCHEMA IF EXISTS "{_pg_schema()}" CASCADE')
 
 
 @pytest.fixture(autouse=True)
@@ -126,6 +133,14 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+def fresh_runner(app: Flask) -> None:
+    """Stop the app's job runner (once idle): the next use starts a new one."""
+    runner = app.extensions.pop("portal.job_runner", None)
+    if runner is not None:
+        runner.wait_idle(timeout=60)
+        runner.shutdown()
 
 
 @pytest.fixture
@@ -170,6 +185,12 @@ def lecteur(app: Flask):
     return factories.make_user("lecture", role="lecture", password=PASSWORD)
 
 
+def example_url(rule: Rule) -> str:
+    """``rule``'s path with 1 for every id and « quittances » for a ``<doctype:kind>``."""
+    values = {name: "receipt" if name == "kind" else 1 for name in rule.arguments}
+    return rule.build(values)[1]
+
+
 def login(client: FlaskClient, user) -> FlaskClient:
     """Log ``user`` in through the real login form (CSRF token included)."""
     page = client.get("/connexion")
@@ -180,6 +201,16 @@ def login(client: FlaskClient, user) -> FlaskClient:
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return client
+
+
+def reset_password(as_admin: FlaskClient, user, password: str = "nouveau-mdp-2026"):
+    """An administrator sets ``user``'s password on the user's page (typed twice)."""
+    url = f"/administration/utilisateurs/{user.id}"
+    token = factories.csrf_token_from(as_admin.get(url).get_data(as_text=True))
+    return as_admin.post(
+        f"{url}/mot-de-passe",
+        data={"csrf_token": token, "password": password, "password_confirm": password},
+    )
 
 
 @pytest.fixture

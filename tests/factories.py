@@ -9,20 +9,30 @@ import itertools
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from portal.auth.models import User
 from portal.billing.models import FeeInvoice, Payment, Receipt
 from portal.clock import utcnow
 from portal.dematerialization.models import RecipientService, RecipientStructure
 from portal.extensions import db
+from portal.jobs.models import Job, JobItem
 from portal.portfolio.models import BankAccount, Client, Company, Contract
 
 _seq = itertools.count(1)
+_Model = TypeVar("_Model")
 
 # Valid SIRETs (Luhn) of real public bodies, used by the emulator's default directory too.
 VALID_SIRET = "21750001600019"  # Ville de Paris
 OTHER_VALID_SIRET = "11000201100044"
+
+
+def _saved(model: type[_Model], defaults: dict[str, Any], overrides: dict[str, Any]) -> _Model:
+    """A ``model`` row from ``defaults`` and the caller's ``overrides``, added and flushed."""
+    row = model(**{**defaults, **overrides})
+    db.session.add(row)
+    db.session.flush()
+    return row
 
 
 def csrf_token_from(html: str) -> str:
@@ -54,11 +64,7 @@ def make_company(**kw: Any) -> Company:
         "name": f"Cabinet {next(_seq)}",
         "address": "1 rue de la Paix, 75002 Paris",
     }
-    values.update(kw)
-    company = Company(**values)
-    db.session.add(company)
-    db.session.flush()
-    return company
+    return _saved(Company, values, kw)
 
 
 def make_bank_account(company: Company | None = None, **kw: Any) -> BankAccount:
@@ -70,11 +76,7 @@ def make_bank_account(company: Company | None = None, **kw: Any) -> BankAccount:
         "chorus_supplier_service_id": 1001,
         "chorus_bank_details_id": 2001,
     }
-    values.update(kw)
-    account = BankAccount(**values)
-    db.session.add(account)
-    db.session.flush()
-    return account
+    return _saved(BankAccount, values, kw)
 
 
 def make_client(**kw: Any) -> Client:
@@ -87,11 +89,7 @@ def make_client(**kw: Any) -> Client:
         "email": "compta@example.fr",
         "siret": VALID_SIRET,
     }
-    values.update(kw)
-    client = Client(**values)
-    db.session.add(client)
-    db.session.flush()
-    return client
+    return _saved(Client, values, kw)
 
 
 def make_contract(**kw: Any) -> Contract:
@@ -108,11 +106,7 @@ def make_contract(**kw: Any) -> Contract:
         "is_chorus_enabled": True,
         "chorus_service_code": "SERVICE-FIN",
     }
-    values.update(kw)
-    contract = Contract(**values)
-    db.session.add(contract)
-    db.session.flush()
-    return contract
+    return _saved(Contract, values, kw)
 
 
 def make_receipt(**kw: Any) -> Receipt:
@@ -126,11 +120,7 @@ def make_receipt(**kw: Any) -> Receipt:
         "taxes": Decimal("90.00"),
         "total": Decimal("1090.00"),
     }
-    values.update(kw)
-    receipt = Receipt(**values)
-    db.session.add(receipt)
-    db.session.flush()
-    return receipt
+    return _saved(Receipt, values, kw)
 
 
 def make_fee_invoice(**kw: Any) -> FeeInvoice:
@@ -144,11 +134,20 @@ def make_fee_invoice(**kw: Any) -> FeeInvoice:
         "vat_amount": Decimal("100.00"),
         "total": Decimal("600.00"),
     }
-    values.update(kw)
-    invoice = FeeInvoice(**values)
-    db.session.add(invoice)
-    db.session.flush()
-    return invoice
+    return _saved(FeeInvoice, values, kw)
+
+
+def make_refund_receipt(net_premium: str = "-100", taxes: str = "-9", **kw: Any) -> Receipt:
+    """A refund receipt (B10): negative amounts, the total their sum."""
+    net, tax = Decimal(net_premium), Decimal(taxes)
+    return make_receipt(net_premium=net, taxes=tax, total=net + tax, **kw)
+
+
+def make_credit_note(amount_ht: str = "-500", **kw: Any) -> FeeInvoice:
+    """A fee-invoice credit note (B10): a negative HT amount with 20 % VAT."""
+    ht = Decimal(amount_ht)
+    vat = (ht / 5).quantize(Decimal("0.01"))
+    return make_fee_invoice(amount_ht=ht, vat_amount=vat, total=ht + vat, **kw)
 
 
 def make_recipient(
@@ -196,8 +195,16 @@ def make_payment(**kw: Any) -> Payment:
         "method": "virement",
         "reference": f"VIR-{next(_seq)}",
     }
-    values.update(kw)
-    payment = Payment(**values)
-    db.session.add(payment)
-    db.session.flush()
-    return payment
+    return _saved(Payment, values, kw)
+
+
+def make_job(kind: str, numbers: list[str], **kw: Any) -> int:
+    """A committed job of ``kind`` with one receipt item per document number; its id."""
+    job = Job(kind=kind, total=len(numbers), **kw)
+    job.items = [
+        JobItem(document_type="receipt", document_id=i, document_number=n)
+        for i, n in enumerate(numbers)
+    ]
+    db.session.add(job)
+    db.session.commit()
+    return job.id

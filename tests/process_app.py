@@ -73,6 +73,7 @@ def fire_daily_run() -> None:
     """The scheduler's 19:00 firing in a process of its own, which then lives on as the
     scheduler process does (tests kill it; it ends by itself after two minutes)."""
     from portal.jobs.scheduler import PortalScheduler
+    from portal.schedule import DAILY_JOB
 
-    PortalScheduler(create()).run_daily()
+    PortalScheduler(create()).fire(DAILY_JOB)
     time.sleep(120)

@@ -42,7 +42,7 @@ from portal.chorus.client import RetryPolicy
 from portal.chorus.statuses import PAID_STATUS
 from portal.extensions import db
 from portal.jobs.models import Job, JobKind, JobState
-from portal.jobs.runner import JobRunner
+from portal.jobs.pool import JobRunner
 from portal.models_base import MAX_ROW_ID
 from portal.notifications.models import Notification, StoredReport
 from portal.portfolio.services import add_client_document
@@ -209,7 +209,7 @@ def _build_world(app: Flask) -> World:
     report = StoredReport(filename="rapport.csv", stored_name="fuzz-report.csv")
     db.session.add(report)
     victim = factories.make_user("victime", role="lecture")
-    job = Job(kind=JobKind.SINGLE_SEND.value, state=JobState.DONE.value, created_by_id=victim.id)
+    job = Job(kind=JobKind.SINGLE_SEND, state=JobState.DONE, created_by_id=victim.id)
     db.session.add(job)
     notification = Notification(user_id=victim.id, title="Note", report=report)
     # A GED document (the send screen offers it as an attachment, with its type select) and
@@ -262,10 +262,12 @@ def _path(rule: Rule, values: dict[str, str]) -> str:
 
 
 def _paths(rule: Rule, world: World, values: tuple[str, ...] = HOSTILE) -> Iterator[str]:
-    """The valid path first, then each argument in turn replaced by hostile values."""
-    valid = {name: _valid_value(rule, name, world) for name in rule.arguments}
+    """The valid path first, then each argument in turn replaced by hostile values (the
+    arguments in the path: a rule's defaults are not)."""
+    names = list(rule._converters)
+    valid = {name: _valid_value(rule, name, world) for name in names}
     yield _path(rule, valid)
-    for name in rule.arguments:
+    for name in names:
         for value in HOSTILE_IDS if _is_int_argument(rule, name) else values:
             yield _path(rule, {**valid, name: value})
 

@@ -16,15 +16,7 @@ from flask_migrate import upgrade
 from portal import create_app
 from portal.config import Config
 from portal.extensions import db
-from tests.conftest import is_postgres
-
-
-def _run_sql(url: str, *statements: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(sa.text(statement))
-    engine.dispose()
+from tests.conftest import is_postgres, run_sql, schema_of_its_own
 
 
 @contextmanager
@@ -35,8 +27,7 @@ def migration_app(tmp_path: Path) -> Iterator[Flask]:
     schema = f"migrations_{os.getpid()}"
     if is_postgres():
         url = os.environ["TEST_DATABASE_URL"]
-        _run_sql(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"')
-        engine_options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        engine_options = schema_of_its_own(url, schema)
     config = Config(
         instance_path=tmp_path,
         database_url=url,
@@ -52,7 +43,7 @@ def migration_app(tmp_path: Path) -> Iterator[Flask]:
         with app.app_context():
             db.engine.dispose()
         if is_postgres():
-            _run_sql(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            run_sql(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def test_db_upgrade_from_empty_matches_the_models(tmp_path: Path) -> None:

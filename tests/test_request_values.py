@@ -122,7 +122,7 @@ def test_an_id_out_of_range_in_a_select_is_a_field_error(as_gestionnaire) -> Non
         data={"csrf_token": token, "number": "F1", "client_id": str(10**30), "amount_ht": "10"},
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Choix non valide" in unescape(response.get_data(as_text=True))
 
 

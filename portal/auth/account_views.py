@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import transactions
 from portal.auth import account, second_factor, sessions
 from portal.auth.access import personal_action
 from portal.auth.forms import PasswordChangeForm, SecondFactorConfirmForm, SecondFactorDisableForm
 from portal.auth.models import User
 from portal.clock import utcnow
-from portal.extensions import db
+from portal.htmx import render
 from portal.validators import ValidationFailed
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
@@ -45,15 +46,15 @@ def _page(
     status: int = 200,
 ) -> Response:
     user = _me()
-    page = render_template(
+    return render(
         "auth/account.html",
+        status=status,
         password_form=password_form or PasswordChangeForm(formdata=None),
         disable_form=disable_form or SecondFactorDisableForm(formdata=None, prefix=DISABLE_PREFIX),
         recovery_codes_left=second_factor.recovery_codes_left(user),
         recovery_code_count=second_factor.RECOVERY_CODE_COUNT,
         required=user.is_admin and second_factor.required_for_admins(),
     )
-    return make_response(page, status)
 
 
 @bp.route("/")
@@ -72,10 +73,9 @@ def password() -> Response:
                 user, current=form.current_password.data, new=form.password.data, **_client()
             )
         except ValidationFailed as failure:
-            db.session.commit()  # only the failure counted on a wrong current password
+            transactions.commit()  # the failed attempt stays counted though the form answers 422
             failure.apply_to(form)
         else:
-            db.session.commit()
             sessions.keep_current(user)
             flash("Mot de passe modifié. Vos autres sessions ont été fermées.", "success")
             return redirect(url_for("account.index"), code=303)
@@ -92,29 +92,27 @@ def second_factor_enrol() -> Response:
         flash("La double authentification est déjà activée sur votre compte.", "info")
         return redirect(url_for("account.index"), code=303)
     secret = second_factor.pending_secret(user)
-    db.session.commit()
+    transactions.commit()  # the pending secret is kept whatever the code typed
     form = SecondFactorConfirmForm()
     status = 200
     if form.validate_on_submit():
         try:
             codes = account.enable_second_factor(user, form.code.data, utcnow())
         except ValidationFailed as failure:
-            db.session.rollback()
             failure.apply_to(form)
         else:
-            db.session.commit()
             sessions.keep_current(user)
-            return make_response(render_template("auth/recovery_codes.html", codes=codes))
+            return render("auth/recovery_codes.html", codes=codes)
     if request.method == "POST":
         status = 422
-    page = render_template(
+    return render(
         "auth/second_factor_enrol.html",
+        status=status,
         form=form,
         qr_code=second_factor.qr_data_uri(second_factor.provisioning_uri(secret, user.username)),
         secret=second_factor.format_secret(secret),
         forced=second_factor.must_enrol(user),
     )
-    return make_response(page, status)
 
 
 @bp.route("/double-authentification/desactiver", methods=["POST"])
@@ -130,10 +128,9 @@ def second_factor_disable() -> Response:
                 user, password=form.password.data, code=form.code.data, **_client()
             )
         except ValidationFailed as failure:
-            db.session.commit()  # only the failure counted on a wrong password or code
+            transactions.commit()  # the failed attempt stays counted though the form answers 422
             failure.apply_to(form)
         else:
-            db.session.commit()
             sessions.keep_current(user)
             flash(
                 "Double authentification désactivée. Vos autres sessions ont été fermées.",

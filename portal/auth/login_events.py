@@ -34,7 +34,7 @@ def record(
             user_id=user.id if user is not None else None,
             address=(address or "")[:ADDRESS_MAX],
             user_agent=(user_agent or "")[:USER_AGENT_MAX],
-            outcome=outcome.value,
+            outcome=outcome,
         )
     )
 

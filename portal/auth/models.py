@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.clock import utcnow
-from portal.db_types import AwareDateTime
+from portal.db_types import AwareDateTime, EnumText
 from portal.extensions import db
 
 
@@ -45,7 +45,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     full_name: Mapped[str] = mapped_column(String(120), default="")
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default=Role.LECTURE.value)
+    role: Mapped[Role] = mapped_column(EnumText(Role, 20), default=Role.LECTURE)
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     # Copied into the session at login and compared on every request: raising it ends every
@@ -78,13 +78,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
         return self.is_enabled
 
-    @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
-
     def has_role(self, minimum: Role) -> bool:
         """True when this user's role includes ``minimum``'s rights."""
-        return _RANK[self.role_enum] >= _RANK[minimum]
+        return _RANK[self.role] >= _RANK[minimum]
 
     @property
     def can_edit(self) -> bool:
@@ -150,15 +146,11 @@ class LoginThrottle(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (UniqueConstraint("kind", "subject", name="uq_login_throttles_kind_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[ThrottleKind] = mapped_column(EnumText(ThrottleKind, 10))
     subject: Mapped[str] = mapped_column(String(120))
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(AwareDateTime)
-
-    @property
-    def kind_label(self) -> str:
-        return ThrottleKind(self.kind).label
 
 
 class LoginOutcome(enum.StrEnum):
@@ -202,8 +194,4 @@ class LoginEvent(db.Model):  # type: ignore[name-defined,misc]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     address: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
-    outcome: Mapped[str] = mapped_column(String(20))
-
-    @property
-    def outcome_enum(self) -> LoginOutcome:
-        return LoginOutcome(self.outcome)
+    outcome: Mapped[LoginOutcome] = mapped_column(EnumText(LoginOutcome, 20))

@@ -35,7 +35,7 @@ def keys_for(username: str, address: str | None) -> list[Key]:
 
 def _matches(key: Key) -> ColumnElement[bool]:
     kind, subject = key
-    return and_(LoginThrottle.kind == kind.value, LoginThrottle.subject == subject)
+    return and_(LoginThrottle.kind == kind, LoginThrottle.subject == subject)
 
 
 def wait_seconds(keys: list[Key], now: datetime) -> int:
@@ -51,7 +51,7 @@ def wait_seconds(keys: list[Key], now: datetime) -> int:
     return max(
         (
             rules.wait_seconds(
-                ThrottleKind(row.kind),
+                row.kind,
                 failures=row.failures,
                 last_failure_at=row.last_failure_at,
                 locked_until=row.locked_until,
@@ -68,7 +68,7 @@ def _insert_if_absent(key: Key) -> None:
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(LoginThrottle.__table__)
-        .values(kind=kind.value, subject=subject, failures=0)
+        .values(kind=kind, subject=subject, failures=0)
         .on_conflict_do_nothing(index_elements=["kind", "subject"])
     )
     db.session.execute(statement)

@@ -14,7 +14,6 @@ from portal.auth.access import personal_action, requires
 from portal.auth.forms import LoginForm, SecondFactorForm
 from portal.auth.models import Role
 from portal.clock import utcnow
-from portal.extensions import db
 from portal.pagination import requested_page
 
 bp = Blueprint("auth", __name__)
@@ -43,7 +42,6 @@ def login() -> str | Response:
             user_agent=request.user_agent.string,
             now=utcnow(),
         )
-        db.session.commit()
         if attempt.user is not None and attempt.needs_second_factor:
             sessions.await_second_factor(attempt.user, _safe_next(request.args.get("next")))
             return redirect(url_for("auth.second_factor"))
@@ -76,7 +74,6 @@ def second_factor() -> str | Response:
             user_agent=request.user_agent.string,
             now=utcnow(),
         )
-        db.session.commit()
         if attempt.user is not None:
             target = _safe_next(sessions.pending_next())
             sessions.start(attempt.user)
@@ -93,7 +90,6 @@ def second_factor() -> str | Response:
 def logout() -> Response:
     """Ends every session of the user (a copied cookie stops working too)."""
     current_user.end_sessions()
-    db.session.commit()
     sessions.end_current()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("auth.login"))
@@ -119,6 +115,5 @@ def unlock(throttle_id: int) -> Response:
     row = throttle.unlock(throttle_id)
     if row is None:
         abort(404)
-    db.session.commit()
-    flash(f"{row.kind_label} « {row.subject} » : blocage levé.", "success")
+    flash(f"{row.kind.label} « {row.subject} » : blocage levé.", "success")
     return redirect(url_for("auth.connections"), code=303)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
-from portal.db_types import AwareDateTime, Money
+from portal.db_types import AwareDateTime, EnumText, Money
 from portal.extensions import db
 from portal.models_base import ChorusTracked, StoredPdf
 from portal.portfolio.models import Client, Company, Contract
@@ -233,7 +233,7 @@ class Payment(db.Model):  # type: ignore[name-defined,misc]
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     received_on: Mapped[date] = mapped_column(index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
-    method: Mapped[str] = mapped_column(String(20))
+    method: Mapped[PaymentMethod] = mapped_column(EnumText(PaymentMethod, 20))
     reference: Mapped[str] = mapped_column(String(120), default="")
     # B2: payments recorded automatically from a Chorus MISE_EN_PAIEMENT status.
     is_automatic: Mapped[bool] = mapped_column(default=False)

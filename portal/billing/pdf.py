@@ -25,7 +25,7 @@ from portal.clock import PARIS
 from portal.formatting import fr_date as day
 from portal.formatting import fr_money as money
 from portal.formatting import fr_number
-from portal.portfolio.models import Client, Company, Contract
+from portal.portfolio.models import Client, Company, Contract, Term
 
 ENCODING = "cp1252"
 PAGE_WIDTH = 210.0
@@ -47,7 +47,7 @@ def render_due_notice(receipt: Receipt) -> bytes:
             ("Contrat", contract.number),
             ("Produit", contract.product),
             ("Assureur", contract.insurer),
-            ("Terme", contract.term_enum.label),
+            ("Terme", contract.term.label),
             (
                 "Période",
                 f"du {day(receipt.period_start_on)} au {day(receipt.period_end_on)}",
@@ -64,7 +64,7 @@ def render_due_notice(receipt: Receipt) -> bytes:
     if receipt.total < 0:
         doc.paragraph("Ce montant vous sera remboursé (prime à rembourser).")
     else:
-        due = receipt.period_start_on if contract.term == "advance" else receipt.period_end_on
+        due = receipt.period_start_on if contract.term == Term.ADVANCE else receipt.period_end_on
         doc.paragraph(f"Montant à régler au plus tard le {day(due)}.")
     doc.bank_details(contract)
     return doc.output()

@@ -253,20 +253,6 @@ def companies() -> list[Company]:
     return list(db.session.execute(select(Company).order_by(Company.name)).scalars())
 
 
-def receipt(receipt_id: int) -> Receipt | None:
-    """One receipt with its contract, client and company."""
-    return db.session.execute(
-        select(Receipt).where(Receipt.id == receipt_id).options(*RECEIPT_LOAD)
-    ).scalar_one_or_none()
-
-
-def fee_invoice(invoice_id: int) -> FeeInvoice | None:
-    """One fee invoice with its client, contract and company."""
-    return db.session.execute(
-        select(FeeInvoice).where(FeeInvoice.id == invoice_id).options(*FEE_INVOICE_LOAD)
-    ).scalar_one_or_none()
-
-
 def allocations_of(document: Receipt | FeeInvoice) -> list[Allocation]:
     """Allocations settling ``document``, oldest first, with their payment."""
     column = Allocation.receipt_id if isinstance(document, Receipt) else Allocation.fee_invoice_id

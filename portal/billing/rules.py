@@ -12,6 +12,7 @@ from typing import Protocol
 
 from portal.db_types import to_money
 from portal.formatting import fr_money, fr_number
+from portal.models_base import ChorusState
 from portal.validators import MAX_AMOUNT, InvalidValue, check_amount
 
 ZERO = Decimal("0.00")
@@ -155,11 +156,11 @@ def total_change_error(new_total: Decimal, allocated: Decimal) -> str | None:
     return None
 
 
-def edit_blocked_reason(chorus_state: str, kind_label: str) -> str | None:
+def edit_blocked_reason(chorus_state: ChorusState, kind_label: str) -> str | None:
     """Why a document can no longer be changed (it is, or is being, sent to Chorus Pro)."""
-    if chorus_state == "in_progress":
+    if chorus_state == ChorusState.IN_PROGRESS:
         return f"{kind_label} en cours de dématérialisation : modification impossible."
-    if chorus_state == "sent":
+    if chorus_state == ChorusState.SENT:
         return f"{kind_label} déjà transmise à Chorus Pro : modification impossible."
     return None
 

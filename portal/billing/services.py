@@ -23,8 +23,8 @@ from portal.billing.models import ZERO, Allocation, FeeInvoice, Payment, Payment
 from portal.chorus.limits import MAX_NUMBER_LENGTH, NUMBER_RULE, is_acceptable_number
 from portal.chorus.statuses import REJECTED_STATUS
 from portal.db_types import Money
-from portal.dematerialization import audit, documents
-from portal.dematerialization.models import ExchangeOutcome
+from portal.dematerialization import audit
+from portal.dematerialization.models import DocumentType, ExchangeOutcome
 from portal.extensions import db
 from portal.portfolio.models import Client, Company, Contract
 from portal.sql import changed_rows
@@ -381,7 +381,7 @@ def reissue(document: Document, number: str, *, user: User | None) -> Document:
         raise ValidationFailed({"number": NUMBER_TAKEN[taken]})
     copy = _copy_of(document, number)
     db.session.add(copy)
-    _flush_unique(NUMBER_TAKEN[documents.type_of(copy)])
+    _flush_unique(NUMBER_TAKEN[DocumentType.of(copy)])
     # Compare-and-set: of two concurrent re-issues of one original, only one links its copy.
     model = type(document)
     linked = changed_rows(
@@ -435,14 +435,14 @@ def _copy_of(document: Document, number: str) -> Document:
 
 def _audit_reissue(original: Document, copy: Document, user: User | None) -> None:
     """One line in each document's trail (B9), in the caller's transaction."""
-    document_type = documents.type_of(original)
+    document_type = DocumentType.of(original)
     user_id = user.id if user is not None else None
     lines = (
         (original, f"Rejetée dans Chorus Pro : réémise sous le numéro {copy.number}"),
         (copy, f"Réémission de {original.number}, rejetée dans Chorus Pro"),
     )
     for document, message in lines:
-        scope = audit.AuditScope(document_type.value, document.id, user_id=user_id)
+        scope = audit.AuditScope(document_type, document.id, user_id=user_id)
         audit.note(
             scope,
             REISSUE,
@@ -565,7 +565,7 @@ def record_payment(
         client=client,
         received_on=data.received_on,
         amount=data.amount,
-        method=data.method.value,
+        method=data.method,
         reference=data.reference,
         created_by_id=user.id if user is not None else None,
     )

@@ -185,7 +185,7 @@ def settle(
             client_id=client_id,
             received_on=received_on,
             amount=amount,
-            method=method.value,
+            method=method,
             reference=_reference(group),
             created_by_id=user.id if user is not None else None,
         )
@@ -213,7 +213,7 @@ def settle_automatically(document: Document, *, status_at: datetime | None) -> P
         client_id=_client_id(current),
         received_on=received_on,
         amount=current.remaining_amount,
-        method=PaymentMethod.VIREMENT.value,
+        method=PaymentMethod.VIREMENT,
         reference=_reference([current]),
         is_automatic=True,
     )

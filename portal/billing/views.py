@@ -1,9 +1,17 @@
-"""Quittances, factures d'honoraires, encaissements and affectations (thin views)."""
+"""Quittances, factures d'honoraires, encaissements and affectations (thin views).
+
+The pages of receipts and fee invoices are one set of routes under ``/<doctype:kind>``
+(``/quittances/…``, ``/factures/…``): what differs between the two kinds by name is on
+``DocumentType``, what their pages do their own way (filters, form, service) in ``PAGES``,
+and each kind has its templates ``billing/<kind>_list.html``, ``_<kind>_table.html``,
+``<kind>_form.html`` and ``<kind>_detail.html`` (``<kind>``: ``receipt``, ``fee_invoice``).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +26,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from portal import storage
+from portal import storage, transactions
 from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.billing import queries, services
@@ -36,9 +45,12 @@ from portal.billing.forms import (
 )
 from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
 from portal.dematerialization import documents
+from portal.dematerialization.documents import Document, load_document_or_404
+from portal.dematerialization.models import DocumentType
 from portal.extensions import db
 from portal.formatting import fr_size
 from portal.htmx import is_htmx, render
+from portal.pagination import Page
 from portal.portfolio import client_picker
 from portal.portfolio.models import Client, Company
 from portal.sending import views as dematerialization_views
@@ -46,8 +58,6 @@ from portal.settings import chorus as chorus_settings
 from portal.validators import InvalidValue, ValidationFailed, clean_amount, parse_row_id
 
 bp = Blueprint("billing", __name__)
-
-Document = Receipt | FeeInvoice
 
 
 @bp.app_template_global()
@@ -59,6 +69,21 @@ def has_endpoint(name: str) -> bool:
 @bp.context_processor
 def _billing_helpers() -> dict[str, Any]:
     return {"payment_methods": PaymentMethod}
+
+
+@bp.app_template_global("document_type")
+def _document_type(document: Document) -> DocumentType:
+    return DocumentType.of(document)
+
+
+@bp.app_template_global("document_url")
+def _document_url(document: Document, page: str = "detail") -> str:
+    return documents.url_of(document, page)
+
+
+@bp.app_template_global("document_page_url")
+def _document_page_url(document_type: str, document_id: int, page: str = "detail") -> str:
+    return documents.page_url(document_type, document_id, page)
 
 
 def _chorus_enabled() -> bool:
@@ -77,76 +102,6 @@ def _list_response(response: Response, endpoint: str, args: dict[str, Any]) -> R
     return response
 
 
-def _selection_actions(kind: str) -> list[dict[str, str]]:
-    """Mass actions offered on a list's selection (S13 adds "Dématérialisation Chorus Pro").
-
-    Each entry: ``label``, ``url`` (POST target receiving ``ids`` or the filter criteria).
-    Empty list: no checkbox column, no selection toolbar.
-    """
-    return dematerialization_views.selection_actions(kind)
-
-
-# -- lists -----------------------------------------------------------------------------------------
-
-
-@bp.route("/quittances")
-def receipts_list() -> Response:
-    filters = ReceiptFilters.from_args(request.args, chorus_enabled=_chorus_enabled())
-    _flash_warnings(filters.warnings)
-    page = queries.receipts_page(filters)
-    response = render(
-        "billing/receipts.html",
-        "billing/_receipts_table.html",
-        filters=filters,
-        results=page,
-        companies=queries.companies(),
-        selection_actions=_selection_actions("receipt"),
-    )
-    return _list_response(response, "billing.receipts_list", filters.to_args(page=page.page))
-
-
-@bp.route("/factures")
-def fee_invoices_list() -> Response:
-    filters = FeeInvoiceFilters.from_args(request.args, chorus_enabled=_chorus_enabled())
-    _flash_warnings(filters.warnings)
-    page = queries.fee_invoices_page(filters)
-    response = render(
-        "billing/fee_invoices.html",
-        "billing/_fee_invoices_table.html",
-        filters=filters,
-        results=page,
-        companies=queries.companies(),
-        selection_actions=_selection_actions("fee_invoice"),
-    )
-    return _list_response(response, "billing.fee_invoices_list", filters.to_args(page=page.page))
-
-
-@bp.route("/encaissements")
-def payments_list() -> Response:
-    filters = PaymentFilters.from_args(
-        request.args, methods=tuple(method.value for method in PaymentMethod)
-    )
-    _flash_warnings(filters.warnings)
-    page = queries.payments_page(filters)
-    response = render(
-        "billing/payments.html",
-        "billing/_payments_table.html",
-        filters=filters,
-        results=page,
-    )
-    return _list_response(response, "billing.payments_list", filters.to_args(page=page.page))
-
-
-# -- receipts --------------------------------------------------------------------------------------
-
-
-def _receipt_or_404(receipt_id: int) -> Receipt:
-    receipt = queries.receipt(receipt_id)
-    if receipt is None:
-        abort(404)
-    return receipt
-
-
 def _amount(field: AmountField) -> Decimal:
     """The amount of a required field once the form is valid.
 
@@ -156,6 +111,42 @@ def _amount(field: AmountField) -> Decimal:
     if field.data is None:
         raise ValidationFailed({field.name: REQUIRED_AMOUNT.message})
     return field.data
+
+
+def _save(form: Any, build: Callable[[], Any], save: Callable[[Any], Document]) -> Document | None:
+    """Validate, build the input, call the service; errors go next to the fields (the page
+    then answers 422, which rolls the request back)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        data = build()
+        if data is None:
+            return None
+        return save(data)
+    except ValidationFailed as error:
+        error.apply_to(form)
+        return None
+
+
+def _form_status(form: FlaskForm) -> int:
+    return 422 if form.errors else 200
+
+
+# -- the form of each kind -------------------------------------------------------------------------
+
+
+def _receipt_form(receipt: Receipt | None) -> ReceiptForm:
+    form = ReceiptForm(obj=receipt)
+    if request.method != "GET":
+        return form
+    if receipt is None:
+        if request.args.get("contrat"):
+            form.contract_number.data = request.args["contrat"][:40]
+    else:
+        form.contract_number.data = receipt.contract.number
+        original = receipt.original_receipt
+        form.original_receipt_number.data = original.number if original else None
+    return form
 
 
 def _receipt_input(form: ReceiptForm) -> services.ReceiptInput | None:
@@ -183,123 +174,19 @@ def _receipt_input(form: ReceiptForm) -> services.ReceiptInput | None:
     )
 
 
-def _save(form: Any, build: Callable[[], Any], save: Callable[[Any], Document]) -> Document | None:
-    """Validate, build the input, call the service, commit; errors go next to the fields."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        data = build()
-        if data is None:
-            return None
-        document = save(data)
-    except ValidationFailed as error:
-        db.session.rollback()
-        error.apply_to(form)
-        return None
-    db.session.commit()
-    return document
-
-
-@bp.route("/quittances/nouvelle", methods=["GET", "POST"])
-@requires(Role.GESTIONNAIRE)
-def receipt_new() -> Any:
-    form = ReceiptForm()
-    if request.method == "GET" and request.args.get("contrat"):
-        form.contract_number.data = request.args["contrat"][:40]
-    receipt = _save(form, lambda: _receipt_input(form), services.save_receipt)
-    if receipt is not None:
-        flash(f"Quittance {receipt.number} enregistrée, avis d'échéance généré.", "success")
-        return redirect(documents.url_of(receipt))
-    return render("billing/receipt_form.html", form=form, receipt=None)
-
-
-@bp.route("/quittances/contrats")
-@requires(Role.GESTIONNAIRE)
-def contract_suggestions() -> Response:
-    """``<option>``s for the contract-number datalist of the document forms (HTMX)."""
-    typed = (request.args.get("contract_number") or "").strip()[:40]
-    return render(
-        "billing/_contract_options.html",
-        contracts=queries.contracts_starting_with(typed) if typed else [],
-    )
-
-
-@bp.route("/quittances/<int:receipt_id>/modifier", methods=["GET", "POST"])
-@requires(Role.GESTIONNAIRE)
-def receipt_edit(receipt_id: int) -> Any:
-    receipt = _receipt_or_404(receipt_id)
-    form = ReceiptForm(obj=receipt)
-    if request.method == "GET":
-        form.contract_number.data = receipt.contract.number
-        original = receipt.original_receipt
-        form.original_receipt_number.data = original.number if original else None
-    saved = _save(
-        form, lambda: _receipt_input(form), lambda data: services.save_receipt(data, receipt)
-    )
-    if saved is not None:
-        flash(f"Quittance {saved.number} modifiée, avis d'échéance régénéré.", "success")
-        return redirect(documents.url_of(saved))
-    return render("billing/receipt_form.html", form=form, receipt=receipt)
-
-
-@bp.route("/quittances/<int:receipt_id>")
-def receipt_detail(receipt_id: int) -> Response:
-    receipt = _receipt_or_404(receipt_id)
-    return render(
-        "billing/receipt_detail.html",
-        receipt=receipt,
-        document=receipt,
-        allocations=queries.allocations_of(receipt),
-        upload_form=PdfUploadForm(),
-        pdf_blocked=services.pdf_change_blocked_reason(receipt),
-    )
-
-
-@bp.route("/quittances/<int:receipt_id>/avis-echeance.pdf")
-def receipt_pdf(receipt_id: int) -> Response:
-    receipt = _receipt_or_404(receipt_id)
-    return _send_pdf(receipt, f"avis-echeance-{receipt.number}")
-
-
-@bp.route("/quittances/<int:receipt_id>/pdf/regenerer", methods=["POST"])
-@requires(Role.GESTIONNAIRE)
-def receipt_regenerate_pdf(receipt_id: int) -> Response:
-    return _regenerate(_receipt_or_404(receipt_id))
-
-
-@bp.route("/quittances/<int:receipt_id>/pdf", methods=["POST"])
-@requires(Role.GESTIONNAIRE)
-def receipt_upload_pdf(receipt_id: int) -> Response:
-    return _upload(_receipt_or_404(receipt_id))
-
-
-@bp.route("/quittances/<int:receipt_id>/integrite", methods=["POST"])
-@requires(Role.GESTIONNAIRE)
-def receipt_check_integrity(receipt_id: int) -> Response:
-    return _check_integrity(_receipt_or_404(receipt_id))
-
-
-# -- fee invoices ----------------------------------------------------------------------------------
-
-
-def _fee_invoice_or_404(invoice_id: int) -> FeeInvoice:
-    invoice = queries.fee_invoice(invoice_id)
-    if invoice is None:
-        abort(404)
-    return invoice
-
-
-def _fee_invoice_form(
-    invoice: FeeInvoice | None = None, *, client_id: int | None = None
-) -> FeeInvoiceForm:
+def _fee_invoice_form(invoice: FeeInvoice | None) -> FeeInvoiceForm:
+    from_page = request.method == "GET"
     form = FeeInvoiceForm(obj=invoice)
-    if client_id is not None:
-        form.client_id.data = client_id
+    if from_page and invoice is None:
+        client_id = parse_row_id(request.args.get("client_id"))
+        if client_id is not None:
+            form.client_id.data = client_id
+        form.contract_number.data = (request.args.get("contrat") or "")[:40] or None
     form.client_id.choices = client_picker.client_options(selected=form.client_id.data).options
     form.company_id.choices = [(None, "— Société du contrat —")] + [
         (company.id, company.name) for company in queries.companies()
     ]
-    if request.method == "GET" and invoice is not None:
+    if from_page and invoice is not None:
         form.contract_number.data = invoice.contract.number if invoice.contract else None
         original = invoice.original_fee_invoice
         form.original_fee_invoice_number.data = original.number if original else None
@@ -338,92 +225,172 @@ def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput | None:
     )
 
 
-@bp.route("/factures/nouvelle", methods=["GET", "POST"])
-@requires(Role.GESTIONNAIRE)
-def fee_invoice_new() -> Any:
-    from_page = request.method == "GET"
-    form = _fee_invoice_form(
-        client_id=parse_row_id(request.args.get("client_id")) if from_page else None
+@dataclass(frozen=True)
+class Pages:
+    """What the pages of one kind of document do their own way."""
+
+    filters: type[ReceiptFilters] | type[FeeInvoiceFilters]
+    results: Callable[[Any], Page[Any]]  # one page of the list for the filters
+    form: Callable[[Any], FlaskForm]  # the new (None) or edit page's form
+    read: Callable[[Any], Any]  # the service's input from a valid form (None: errors set)
+    save: Callable[[Any, Any], Document]  # (input, document or None for a new one)
+    pdf_stem: str  # download name of the PDF: ``avis-echeance-Q2026-001.pdf``
+
+
+PAGES = {
+    DocumentType.RECEIPT: Pages(
+        ReceiptFilters,
+        queries.receipts_page,
+        _receipt_form,
+        _receipt_input,
+        services.save_receipt,
+        "avis-echeance",
+    ),
+    DocumentType.FEE_INVOICE: Pages(
+        FeeInvoiceFilters,
+        queries.fee_invoices_page,
+        _fee_invoice_form,
+        _fee_invoice_input,
+        services.save_fee_invoice,
+        "facture",
+    ),
+}
+
+
+def _template(kind: DocumentType, page: str) -> str:
+    return f"billing/{kind.value}_{page}.html"
+
+
+# -- lists -----------------------------------------------------------------------------------------
+
+
+@bp.route("/<doctype:kind>")
+def documents_list(kind: DocumentType) -> Response:
+    pages = PAGES[kind]
+    filters = pages.filters.from_args(request.args, chorus_enabled=_chorus_enabled())
+    _flash_warnings(filters.warnings)
+    results = pages.results(filters)
+    response = render(
+        _template(kind, "list"),
+        f"billing/_{kind.value}_table.html",
+        kind=kind,
+        filters=filters,
+        results=results,
+        companies=queries.companies(),
+        selection_actions=dematerialization_views.selection_actions(kind),
     )
-    if from_page:
-        form.contract_number.data = (request.args.get("contrat") or "")[:40] or None
-    invoice = _save(form, lambda: _fee_invoice_input(form), services.save_fee_invoice)
-    if invoice is not None:
-        flash(f"Facture {invoice.number} enregistrée, PDF généré.", "success")
-        return redirect(documents.url_of(invoice))
-    return render("billing/fee_invoice_form.html", form=form, invoice=None)
+    args = {"kind": kind, **filters.to_args(page=results.page)}
+    return _list_response(response, "billing.documents_list", args)
 
 
-@bp.route("/factures/<int:invoice_id>/modifier", methods=["GET", "POST"])
-@requires(Role.GESTIONNAIRE)
-def fee_invoice_edit(invoice_id: int) -> Any:
-    invoice = _fee_invoice_or_404(invoice_id)
-    form = _fee_invoice_form(invoice)
-    saved = _save(
-        form,
-        lambda: _fee_invoice_input(form),
-        lambda data: services.save_fee_invoice(data, invoice),
+@bp.route("/encaissements")
+def payments_list() -> Response:
+    filters = PaymentFilters.from_args(
+        request.args, methods=tuple(method.value for method in PaymentMethod)
     )
-    if saved is not None:
-        flash(f"Facture {saved.number} modifiée, PDF régénéré.", "success")
-        return redirect(documents.url_of(saved))
-    return render("billing/fee_invoice_form.html", form=form, invoice=invoice)
+    _flash_warnings(filters.warnings)
+    page = queries.payments_page(filters)
+    response = render(
+        "billing/payments.html",
+        "billing/_payments_table.html",
+        filters=filters,
+        results=page,
+    )
+    return _list_response(response, "billing.payments_list", filters.to_args(page=page.page))
 
 
-@bp.route("/factures/<int:invoice_id>")
-def fee_invoice_detail(invoice_id: int) -> Response:
-    invoice = _fee_invoice_or_404(invoice_id)
+# -- one document ----------------------------------------------------------------------------------
+
+
+@bp.route("/quittances/contrats")
+@requires(Role.GESTIONNAIRE)
+def contract_suggestions() -> Response:
+    """``<option>``s for the contract-number datalist of the document forms (HTMX)."""
+    typed = (request.args.get("contract_number") or "").strip()[:40]
     return render(
-        "billing/fee_invoice_detail.html",
-        invoice=invoice,
-        document=invoice,
-        allocations=queries.allocations_of(invoice),
-        upload_form=PdfUploadForm(),
-        pdf_blocked=services.pdf_change_blocked_reason(invoice),
+        "billing/_contract_options.html",
+        contracts=queries.contracts_starting_with(typed) if typed else [],
     )
 
 
-@bp.route("/factures/<int:invoice_id>/facture.pdf")
-def fee_invoice_pdf(invoice_id: int) -> Response:
-    invoice = _fee_invoice_or_404(invoice_id)
-    return _send_pdf(invoice, f"facture-{invoice.number}")
-
-
-@bp.route("/factures/<int:invoice_id>/pdf/regenerer", methods=["POST"])
+@bp.route("/<doctype:kind>/nouvelle", methods=["GET", "POST"])
 @requires(Role.GESTIONNAIRE)
-def fee_invoice_regenerate_pdf(invoice_id: int) -> Response:
-    return _regenerate(_fee_invoice_or_404(invoice_id))
+def document_new(kind: DocumentType) -> Any:
+    pages = PAGES[kind]
+    form = pages.form(None)
+    saved = _save(form, lambda: pages.read(form), lambda data: pages.save(data, None))
+    if saved is not None:
+        flash(f"{kind.short_label} {saved.number} enregistrée, {kind.pdf_noun} généré.", "success")
+        return redirect(documents.url_of(saved))
+    return render(
+        _template(kind, "form"), kind=kind, form=form, document=None, status=_form_status(form)
+    )
 
 
-@bp.route("/factures/<int:invoice_id>/pdf", methods=["POST"])
+@bp.route("/<doctype:kind>/<int:document_id>/modifier", methods=["GET", "POST"])
 @requires(Role.GESTIONNAIRE)
-def fee_invoice_upload_pdf(invoice_id: int) -> Response:
-    return _upload(_fee_invoice_or_404(invoice_id))
+def document_edit(kind: DocumentType, document_id: int) -> Any:
+    pages = PAGES[kind]
+    document = load_document_or_404(kind, document_id)
+    form = pages.form(document)
+    saved = _save(form, lambda: pages.read(form), lambda data: pages.save(data, document))
+    if saved is not None:
+        flash(f"{kind.short_label} {saved.number} modifiée, {kind.pdf_noun} régénéré.", "success")
+        return redirect(documents.url_of(saved))
+    return render(
+        _template(kind, "form"), kind=kind, form=form, document=document, status=_form_status(form)
+    )
 
 
-@bp.route("/factures/<int:invoice_id>/integrite", methods=["POST"])
+@bp.route("/<doctype:kind>/<int:document_id>")
+def document_detail(kind: DocumentType, document_id: int) -> Response:
+    document = load_document_or_404(kind, document_id)
+    return render(
+        _template(kind, "detail"),
+        kind=kind,
+        document=document,
+        allocations=queries.allocations_of(document),
+        upload_form=PdfUploadForm(),
+        pdf_blocked=services.pdf_change_blocked_reason(document),
+    )
+
+
+# The PDF keeps the file name of each kind in its URL.
+@bp.route(
+    "/quittances/<int:document_id>/avis-echeance.pdf", defaults={"kind": DocumentType.RECEIPT}
+)
+@bp.route("/factures/<int:document_id>/facture.pdf", defaults={"kind": DocumentType.FEE_INVOICE})
+def document_pdf(kind: DocumentType, document_id: int) -> Response:
+    document = load_document_or_404(kind, document_id)
+    return _send_pdf(document, f"{PAGES[kind].pdf_stem}-{document.number}")
+
+
+@bp.route("/<doctype:kind>/<int:document_id>/pdf/regenerer", methods=["POST"])
 @requires(Role.GESTIONNAIRE)
-def fee_invoice_check_integrity(invoice_id: int) -> Response:
-    return _check_integrity(_fee_invoice_or_404(invoice_id))
+def document_regenerate_pdf(kind: DocumentType, document_id: int) -> Response:
+    return _regenerate(load_document_or_404(kind, document_id))
+
+
+@bp.route("/<doctype:kind>/<int:document_id>/pdf", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def document_upload_pdf(kind: DocumentType, document_id: int) -> Response:
+    return _upload(load_document_or_404(kind, document_id))
+
+
+@bp.route("/<doctype:kind>/<int:document_id>/integrite", methods=["POST"])
+@requires(Role.GESTIONNAIRE)
+def document_check_integrity(kind: DocumentType, document_id: int) -> Response:
+    return _check_integrity(load_document_or_404(kind, document_id))
 
 
 # -- re-issue under a new number (after a Chorus REJETEE) ------------------------------------------
 
 
-@bp.route("/quittances/<int:receipt_id>/reemettre", methods=["GET", "POST"])
+@bp.route("/<doctype:kind>/<int:document_id>/reemettre", methods=["GET", "POST"])
 @requires(Role.GESTIONNAIRE)
-def receipt_reissue(receipt_id: int) -> Any:
-    return _reissue(_receipt_or_404(receipt_id))
-
-
-@bp.route("/factures/<int:invoice_id>/reemettre", methods=["GET", "POST"])
-@requires(Role.GESTIONNAIRE)
-def fee_invoice_reissue(invoice_id: int) -> Any:
-    return _reissue(_fee_invoice_or_404(invoice_id))
-
-
-def _reissue(document: Document) -> Any:
+def document_reissue(kind: DocumentType, document_id: int) -> Any:
     """« Réémettre sous un nouveau numéro »: the proposed number, then the copy."""
+    document = load_document_or_404(kind, document_id)
     blocked = services.reissue_blocked_reason(document)
     if blocked:
         flash(blocked, "danger")
@@ -438,30 +405,21 @@ def _reissue(document: Document) -> Any:
     )
     if copy is not None:
         flash(
-            f"{document.kind_label} {document.number} réémise sous le numéro {copy.number} : "
+            f"{kind.label} {document.number} réémise sous le numéro {copy.number} : "
             "vérifiez-la, puis dématérialisez-la.",
             "success",
         )
         return redirect(documents.url_of(copy))
     return render(
         "billing/reissue_form.html",
+        kind=kind,
         form=form,
         document=document,
-        is_receipt=isinstance(document, Receipt),
+        status=_form_status(form),
     )
 
 
-@bp.app_template_global("document_url")
-def _document_url(document: Document, page: str = "detail") -> str:
-    return documents.url_of(document, page)
-
-
-@bp.app_template_global("document_page_url")
-def _document_page_url(document_type: str, document_id: int, page: str = "detail") -> str:
-    return documents.page_url(document_type, document_id, page)
-
-
-# -- PDF actions shared by both kinds --------------------------------------------------------------
+# -- PDF actions -----------------------------------------------------------------------------------
 
 
 def _download_name(stem: str) -> str:
@@ -486,7 +444,6 @@ def _regenerate(document: Document) -> Response:
         flash(blocked, "danger")
         return redirect(documents.url_of(document))
     reason = services.regenerate_pdf(document)
-    db.session.commit()
     flash("PDF régénéré.", "success")
     if reason:
         flash(f"Document corrompu : {reason}", "danger")
@@ -517,24 +474,15 @@ def _upload(document: Document) -> Response:
     try:
         services.store_uploaded_pdf(document, stream, limit)
     except storage.FileTooLarge:
-        db.session.rollback()
-        flash(
-            f"Le fichier dépasse la taille maximale autorisée ({_size(limit)}).",
-            "danger",
-        )
+        transactions.rollback()
+        flash(f"Le fichier dépasse la taille maximale autorisée ({fr_size(limit)}).", "danger")
         return redirect(documents.url_of(document))
-    db.session.commit()
     flash("PDF déposé : il remplace le document généré.", "success")
     return redirect(documents.url_of(document))
 
 
-def _size(limit: int) -> str:
-    return fr_size(limit)
-
-
 def _check_integrity(document: Document) -> Response:
     reason = services.refresh_integrity(document)
-    db.session.commit()
     if reason:
         flash(f"Document corrompu : {reason}", "danger")
     else:
@@ -546,18 +494,15 @@ def _check_integrity(document: Document) -> Response:
 
 
 def _document_by_kind(kind: str | None, raw_id: str | None) -> Document | None:
+    """The document a payment form names by its stored type (``receipt``) and id, if any."""
     document_id = parse_row_id(raw_id)
-    if document_id is None:
+    if document_id is None or kind not in set(DocumentType):
         return None
-    if kind == "receipt":
-        return queries.receipt(document_id)
-    if kind == "fee_invoice":
-        return queries.fee_invoice(document_id)
-    return None
+    return documents.load(DocumentType(kind), document_id)
 
 
 def _prefill_payment(form: PaymentEntryForm, document: Document) -> None:
-    form.document_kind.data = "receipt" if isinstance(document, Receipt) else "fee_invoice"
+    form.document_kind.data = DocumentType.of(document).value
     form.document_id.data = str(document.id)
     if form.amount.data is None and not form.amount.raw_data:
         form.amount.data = document.remaining_amount
@@ -599,6 +544,7 @@ def payment_entry() -> Any:
         chorus_enabled=chorus_enabled,
         lookup=lookup,
         document=document,
+        status=_form_status(form),
     )
 
 
@@ -613,13 +559,10 @@ def _record_payment(form: PaymentEntryForm, document: Document) -> Any:
             reference=form.reference.data or "",
         )
         part = services.Part(document=document, amount=_amount(form.allocation_amount))
-        payment = services.record_payment(document.client, data, user=current_user, allocation=part)
+        return services.record_payment(document.client, data, user=current_user, allocation=part)
     except ValidationFailed as error:
-        db.session.rollback()
         error.apply_to(form)
         return None
-    db.session.commit()
-    return payment
 
 
 def _payment_or_404(payment_id: int) -> Any:
@@ -645,8 +588,7 @@ def payment_detail(payment_id: int) -> Response:
 
 
 def _part_field(document: Document) -> str:
-    kind = "receipt" if isinstance(document, Receipt) else "fee_invoice"
-    return f"part-{kind}-{document.id}"
+    return f"part-{DocumentType.of(document).value}-{document.id}"
 
 
 @bp.route("/encaissements/<int:payment_id>/affecter", methods=["POST"])
@@ -675,11 +617,10 @@ def payment_allocate(payment_id: int) -> Any:
         try:
             services.allocate(payment, parts)
         except ValidationFailed as error:
-            db.session.rollback()
+            transactions.rollback()  # the page below reads the payment afresh
             part_errors = {k: v for k, v in error.errors.items() if k}
             general = [v for k, v in error.errors.items() if not k]
         else:
-            db.session.commit()
             flash("Affectation enregistrée.", "success")
             return redirect(url_for("billing.payment_detail", payment_id=payment_id))
     for message in general:
@@ -691,6 +632,7 @@ def payment_allocate(payment_id: int) -> Any:
         open_documents=queries.open_documents_of_client(payment.client_id),
         part_errors=part_errors,
         part_values=values,
+        status=422,
     )
 
 
@@ -699,7 +641,6 @@ def payment_allocate(payment_id: int) -> Any:
 def payment_delete(payment_id: int) -> Response:
     payment = _payment_or_404(payment_id)
     services.delete_payment(payment)
-    db.session.commit()
     flash("Encaissement supprimé ; ses affectations ont été annulées.", "success")
     return redirect(url_for("billing.payments_list"))
 
@@ -716,6 +657,5 @@ def allocation_delete(allocation_id: int) -> Response:
         else url_for("billing.payment_detail", payment_id=allocation.payment_id)
     )
     services.delete_allocation(allocation)
-    db.session.commit()
     flash("Affectation supprimée : le reste à solder est rétabli.", "success")
     return redirect(back)

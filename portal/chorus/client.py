@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -23,7 +23,6 @@ from typing import Any
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from portal import clock
 from portal.chorus import jsonbody
 from portal.chorus.errors import (
     ChorusAuthenticationError,
@@ -167,6 +166,9 @@ class Exchange:
     message: str | None = None
     # Chorus's own ``libelle`` (a message key or French text), when it answered one.
     libelle: str | None = None
+    # The failure, when the operation failed: its class says which kind (refused,
+    # unavailable, authentication…), its ``code`` what is stored for it.
+    error: ChorusError | None = None
 
 
 Observer = Callable[[Exchange], None]
@@ -192,7 +194,7 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
     if moment.tzinfo is None:
         return None
-    return max((moment - clock.utcnow()) / timedelta(seconds=1), 0.0)
+    return max((moment - datetime.now(UTC)) / timedelta(seconds=1), 0.0)
 
 
 class ChorusClient:
@@ -668,6 +670,7 @@ class ChorusClient:
             duration_ms=int((time.monotonic() - started) * 1000),
             message=str(error) if error is not None else None,
             libelle=libelle,
+            error=error,
         )
         try:
             self._observer(exchange)

@@ -2,6 +2,9 @@
 
 Every message is French (it reaches reports and the settings screen as is) and never holds a
 secret: no credentials, tokens, headers or request bodies are ever put in an exception.
+
+Every failure carries its ``code``: the one code stored for it (job items, reports) and
+explained by the refusal playbook (``portal/dematerialization/playbook.py``).
 """
 
 from __future__ import annotations
@@ -18,9 +21,18 @@ class ChorusError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def code(self) -> str:
+        """The stored code of this failure (job items, reports, the playbook)."""
+        return "ERREUR_CHORUS"
+
 
 class ChorusConfigurationError(ChorusError):
     """The connection settings are incomplete: nothing was sent."""
+
+    @property
+    def code(self) -> str:
+        return "CONFIGURATION"
 
 
 class ChorusUnavailable(ChorusError):
@@ -45,6 +57,10 @@ class ChorusUnavailable(ChorusError):
         self.retry_after = retry_after
         self.outcome_unknown = outcome_unknown
 
+    @property
+    def code(self) -> str:
+        return "INDISPONIBLE"
+
 
 class ChorusRefused(ChorusError):
     """Permanent: Chorus answered with a non-zero ``codeRetour`` or an HTTP 4xx."""
@@ -63,6 +79,13 @@ class ChorusRefused(ChorusError):
         self.code_retour = code_retour
         self.libelle = libelle
         self.http_status = http_status
+
+    @property
+    def code(self) -> str:
+        """Chorus's ``codeRetour`` (``"20104"``), else the HTTP status (``"HTTP_413"``)."""
+        if self.code_retour is not None:
+            return str(self.code_retour)
+        return f"HTTP_{self.http_status}" if self.http_status is not None else "REFUS"
 
 
 class ChorusAuthenticationError(ChorusError):
@@ -83,3 +106,7 @@ class ChorusAuthenticationError(ChorusError):
         super().__init__(message, operation=operation)
         self.http_status = http_status
         self.stage = stage
+
+    @property
+    def code(self) -> str:
+        return "AUTHENTIFICATION"

@@ -3,13 +3,12 @@
 requests reads the environment (proxy variables, CA bundle) again on every request of a
 session that trusts it: two scans of ``os.environ`` per call, about half a millisecond, for
 settings that do not change while the process runs. ``ChorusSession`` reads them once per
-origin. Job workers keep one session per thread (``thread_session``), so connections stay
-open across documents, as the PISTE gateway allows.
+origin. A job worker keeps one session (on its job handler, made for that worker alone), so
+connections stay open across documents, as the PISTE gateway allows.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -17,8 +16,6 @@ import requests
 
 if TYPE_CHECKING:
     from requests.sessions import _Settings
-
-_local = threading.local()
 
 
 class ChorusSession(requests.Session):
@@ -58,11 +55,3 @@ class ChorusSession(requests.Session):
         fresh = settings.copy()
         fresh["proxies"] = dict(settings["proxies"])
         return fresh
-
-
-def thread_session() -> requests.Session:
-    """This thread's pooled session (connections reused across the documents of a job)."""
-    session: requests.Session | None = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = ChorusSession()
-    return session

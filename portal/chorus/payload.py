@@ -1,5 +1,8 @@
 """The one mapping from a receipt or fee invoice to the ``factures/soumettre`` body.
 
+It takes plain values (:class:`Invoice`, settings as :class:`SupplierAccount`) and knows
+nothing of the portal's models: :mod:`portal.sending.payload_input` reads a document into them.
+
 It follows the table of the API notes (§2) field by field. Decisions taken here:
 
 - **Receipts** (insurance premiums) are exempt from VAT; the insurance tax is not VAT, so
@@ -27,13 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from portal.billing.models import FeeInvoice, Receipt
 from portal.chorus.limits import MAX_NAME_LENGTH, extension_of
-from portal.db_types import to_money
-from portal.portfolio.models import BankAccount, Client, Contract
-from portal.settings.chorus import ChorusSettings
 
 MODE_DEPOT = "DEPOT_PDF_API"
 CADRE_FACTURATION = "A1_FACTURE_FOURNISSEUR"
@@ -52,11 +51,52 @@ NO_ATTACHMENT_TYPE = (
     "(Administration › Paramètres › Système)."
 )
 
-Document = Receipt | FeeInvoice
-
 
 class PayloadError(ValueError):
     """The document cannot be described to Chorus Pro (French message, shown to users)."""
+
+
+class SupplierAccount(Protocol):
+    """The settings a submission reads (the portal's ``ChorusSettings`` is one)."""
+
+    @property
+    def supplier_id(self) -> int | None: ...
+
+    @property
+    def user_id(self) -> int | None: ...
+
+    @property
+    def vat_exemption_code(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class BankAccountIds:
+    """The supplier's bank account as Chorus knows it (ids read by the B4 lookup)."""
+
+    supplier_service_id: int | None = None
+    bank_details_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One receipt or fee invoice as Chorus is told about it, in plain values.
+
+    Amounts are rounded to the cent and carry the document's sign (negative: a credit
+    note); ``origin_number`` is the invoice a credit note refunds; ``bank_account`` is the
+    one the contract pays into (None: no bank account).
+    """
+
+    number: str
+    amount_ht: Decimal
+    vat_amount: Decimal
+    total: Decimal
+    recipient_name: str
+    recipient_siret: str | None
+    service_code: str | None = None
+    engagement_number: str | None = None
+    market_number: str | None = None
+    origin_number: str | None = None
+    bank_account: BankAccountIds | None = None
 
 
 @dataclass(frozen=True)
@@ -73,36 +113,32 @@ class AttachmentRef:
 
 
 def build_submission(
-    document: Document,
+    invoice: Invoice,
     *,
-    settings: ChorusSettings,
+    settings: SupplierAccount,
     invoice_date: date,
     main_attachment: AttachmentRef,
     secondary_attachments: Sequence[AttachmentRef] = (),
 ) -> dict[str, Any]:
-    """The ``soumettre`` body for ``document`` (``invoice_date``: day of sending, S15)."""
+    """The ``soumettre`` body for ``invoice`` (``invoice_date``: day of sending, S15)."""
     if settings.supplier_id is None:
         raise PayloadError("L'identifiant fournisseur Chorus Pro n'est pas renseigné.")
-    client, contract = _parties(document)
-    if not client.siret:
-        raise PayloadError(f"Le client « {client.name} » n'a pas de SIRET.")
-    bank_account = contract.bank_account if contract is not None else None
-    ht, tva, ttc = _amounts(document)
+    if not invoice.recipient_siret:
+        raise PayloadError(f"Le client « {invoice.recipient_name} » n'a pas de SIRET.")
+    ht, tva, ttc = _amounts(invoice)
     is_credit_note = ttc < ZERO
 
     body: dict[str, Any] = {
         "modeDepot": MODE_DEPOT,
-        "numeroFactureSaisi": document.number,
+        "numeroFactureSaisi": invoice.number,
         "dateFacture": invoice_date.isoformat(),
     }
     if settings.user_id is not None:
         body["idUtilisateurCourant"] = settings.user_id
-    body["destinataire"] = _recipient(client, contract)
-    body["fournisseur"] = _supplier(settings.supplier_id, bank_account)
+    body["destinataire"] = _recipient(invoice.recipient_siret, invoice.service_code)
+    body["fournisseur"] = _supplier(settings.supplier_id, invoice.bank_account)
     body["cadreDeFacturation"] = {"codeCadreFacturation": CADRE_FACTURATION}
-    body["references"] = _references(
-        document, contract, settings, tva, bank_account, is_credit_note=is_credit_note
-    )
+    body["references"] = _references(invoice, settings, tva, is_credit_note=is_credit_note)
     body["montantTotal"] = {
         "montantHtTotal": abs(ht),
         "montantTVA": abs(tva),
@@ -130,51 +166,38 @@ def build_submission(
     return body
 
 
-def _parties(document: Document) -> tuple[Client, Contract | None]:
-    if isinstance(document, Receipt):
-        return document.contract.client, document.contract
-    return document.client, document.contract
-
-
-def _amounts(document: Document) -> tuple[Decimal, Decimal, Decimal]:
-    """(HT, TVA, TTC) rounded to the cent, with the document's sign."""
-    if isinstance(document, Receipt):
-        total = to_money(document.total)
-        return total, ZERO, total
-    ht = to_money(document.amount_ht)
-    tva = to_money(document.vat_amount)
-    ttc = to_money(document.total)
+def _amounts(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
+    """(HT, TVA, TTC) with the document's sign; refused when HT + TVA is not TTC."""
+    ht, tva, ttc = invoice.amount_ht, invoice.vat_amount, invoice.total
     if ht + tva != ttc:
         raise PayloadError(
-            f"Montants incohérents sur la facture {document.number} : "
+            f"Montants incohérents sur la facture {invoice.number} : "
             f"HT {ht} + TVA {tva} ≠ TTC {ttc}."
         )
     return ht, tva, ttc
 
 
-def _recipient(client: Client, contract: Contract | None) -> dict[str, Any]:
-    recipient: dict[str, Any] = {"codeDestinataire": client.siret}
-    service_code = (contract.chorus_service_code or "").strip() if contract else ""
-    if service_code:
-        recipient["codeServiceExecutant"] = service_code
+def _recipient(siret: str, service_code: str | None) -> dict[str, Any]:
+    recipient: dict[str, Any] = {"codeDestinataire": siret}
+    code = (service_code or "").strip()
+    if code:
+        recipient["codeServiceExecutant"] = code
     return recipient
 
 
-def _supplier(supplier_id: int, bank_account: BankAccount | None) -> dict[str, Any]:
+def _supplier(supplier_id: int, bank_account: BankAccountIds | None) -> dict[str, Any]:
     supplier: dict[str, Any] = {"idFournisseur": supplier_id}
-    if bank_account is not None and bank_account.chorus_supplier_service_id is not None:
-        supplier["idServiceFournisseur"] = int(bank_account.chorus_supplier_service_id)
-    if bank_account is not None and bank_account.chorus_bank_details_id is not None:
-        supplier["codeCoordonneesBancairesFournisseur"] = int(bank_account.chorus_bank_details_id)
+    if bank_account is not None and bank_account.supplier_service_id is not None:
+        supplier["idServiceFournisseur"] = int(bank_account.supplier_service_id)
+    if bank_account is not None and bank_account.bank_details_id is not None:
+        supplier["codeCoordonneesBancairesFournisseur"] = int(bank_account.bank_details_id)
     return supplier
 
 
 def _references(
-    document: Document,
-    contract: Contract | None,
-    settings: ChorusSettings,
+    invoice: Invoice,
+    settings: SupplierAccount,
     tva: Decimal,
-    bank_account: BankAccount | None,
     *,
     is_credit_note: bool,
 ) -> dict[str, Any]:
@@ -189,51 +212,20 @@ def _references(
             raise PayloadError(NO_VAT_EXEMPTION_CODE)
         references["typeTva"] = "EXONERATION"
         references["motifExonerationTva"] = settings.vat_exemption_code
-    origin = origin_of(document)
-    if origin is not None:
-        references["numeroFactureOrigine"] = origin.number
-    engagement = (contract.chorus_engagement_number or "").strip() if contract else ""
+    if invoice.origin_number is not None:
+        references["numeroFactureOrigine"] = invoice.origin_number
+    engagement = (invoice.engagement_number or "").strip()
     if engagement:
         references["numeroBonCommande"] = engagement
-    market = (contract.chorus_market_number or "").strip() if contract else ""
+    market = (invoice.market_number or "").strip()
     if market:
         references["numeroMarche"] = market
     if not is_credit_note:
-        references["modePaiement"] = "VIREMENT" if bank_account is not None else "AUTRE"
+        references["modePaiement"] = "VIREMENT" if invoice.bank_account is not None else "AUTRE"
     return references
 
 
-def origin_of(document: Document) -> Document | None:
-    """The document a credit note refunds, or the copy that replaced it (re-issue).
-
-    Call it while ``document`` is attached to its session to load that chain.
-    """
-    origin: Document | None = (
-        document.original_receipt
-        if isinstance(document, Receipt)
-        else document.original_fee_invoice
-    )
-    seen: set[int] = set()
-    while origin is not None and origin.replaced_by is not None and origin.id not in seen:
-        seen.add(origin.id)
-        origin = origin.replaced_by
-    return origin
-
-
 # -- attachment names ---------------------------------------------------------------------------
-
-
-def main_attachment_designation(document: Document) -> str:
-    """How the main PDF is described to the recipient."""
-    if isinstance(document, Receipt):
-        return f"Avis d'échéance {document.number}"
-    return f"Facture d'honoraires {document.number}"
-
-
-def main_attachment_file_name(document: Document) -> str:
-    """File name of the main PDF as stored in Chorus Pro."""
-    prefix = "Avis_echeance" if isinstance(document, Receipt) else "Facture_honoraires"
-    return chorus_file_name(f"{prefix}_{document.number}.pdf")
 
 
 def chorus_file_name(name: str) -> str:

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from portal.clock import PARIS
+# Chorus Pro answers in French time: a date-time without an offset is taken in Paris.
+PARIS = ZoneInfo("Europe/Paris")
 
 Json = Mapping[str, Any]
 

@@ -1,6 +1,6 @@
 """Screens of the automatic daily run: preview (B6), trigger panel (S5, S14), delay example (S3).
 
-The preview and the run read the same selection (``daily.due_select``); the trigger panel is
+The preview and the run read the same selection (``queries.due_select``); the trigger panel is
 the fragment ``jobs/_task_triggers.html`` of the administration page "Destinataires et
 déclencheurs des tâches", rendered there through the ``daily_task_triggers`` template global.
 """
@@ -17,9 +17,11 @@ from werkzeug.wrappers import Response
 from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.clock import now, today
+from portal.daily import queries as daily_queries
+from portal.daily import rules as daily_rules
 from portal.daily import services as daily
 from portal.dematerialization.models import DocumentType
-from portal.htmx import hx_redirect, is_htmx, render
+from portal.htmx import fragment, hx_redirect, is_htmx, render
 from portal.jobs import scheduler
 from portal.jobs.models import ExecutionState
 from portal.pagination import requested_page
@@ -29,13 +31,6 @@ from portal.settings.services import parse_date, parse_delay
 bp = Blueprint("daily", __name__, url_prefix="/envoi-automatique")
 
 PAGE_SIZE = 50
-# URL slug of each document type in the preview (``?type=quittances&page=2``).
-SLUGS = {DocumentType.RECEIPT: "quittances", DocumentType.FEE_INVOICE: "factures"}
-TYPES_BY_SLUG = {slug: document_type for document_type, slug in SLUGS.items()}
-SECTION_TITLES = {
-    DocumentType.RECEIPT: "Quittances",
-    DocumentType.FEE_INVOICE: "Factures d'honoraires",
-}
 
 
 # -- Prochain envoi automatique (B6) -------------------------------------------------------------
@@ -48,23 +43,21 @@ def preview() -> Response:
     if not settings.enabled:
         abort(404)
     run_on = daily.next_run_on()
-    wanted = TYPES_BY_SLUG.get(request.args.get("type", ""))
+    wanted = DocumentType.from_slug(request.args.get("type", ""))  # ?type=quittances&page=2
     page = requested_page(request.args.get("page"))
     context: dict[str, Any] = {
         "run_on": run_on,
         "run_at": daily.next_run_at(),
         **_today_run(),
-        "problems": daily.trigger_problems(settings),
+        "problems": daily_rules.trigger_problems(settings),
         "cutoff": settings.cutoff_date,
         "delays": settings,
-        "slugs": SLUGS,
-        "titles": SECTION_TITLES,
     }
     if settings.cutoff_date is None:
-        return render("daily/preview.html", None, sections=[], counts=None, **context)
-    counts = daily.preview_counts(run_on, settings)
+        return render("daily/preview.html", sections=[], counts=None, **context)
+    counts = daily_queries.preview_counts(run_on, settings)
     if is_htmx() and wanted is not None:  # one section's pagination
-        section = daily.preview(
+        section = daily_queries.preview(
             run_on, settings, wanted, page=page, size=PAGE_SIZE, total=counts.total(wanted)
         )
         return render(
@@ -75,7 +68,7 @@ def preview() -> Response:
             **context,
         )
     sections = [
-        daily.preview(
+        daily_queries.preview(
             run_on,
             settings,
             document_type,
@@ -85,15 +78,15 @@ def preview() -> Response:
         )
         for document_type in DocumentType
     ]
-    return render("daily/preview.html", None, sections=sections, counts=counts, **context)
+    return render("daily/preview.html", sections=sections, counts=counts, **context)
 
 
 def _today_run() -> dict[str, Any]:
     """Today's run if it already happened: the execution holding the day, and when/by whom."""
-    execution = daily.day_run(today())
+    execution = daily_queries.day_run(today())
     return {
         "today_run": execution,
-        "today_run_text": daily.ran_when_by(execution, now()) if execution else None,
+        "today_run_text": daily_rules.ran_when_by(execution, now()) if execution else None,
     }
 
 
@@ -103,11 +96,13 @@ def _today_run() -> dict[str, Any]:
 def triggers_context(page: int = 1) -> dict[str, Any]:
     """Everything the trigger panel shows: state, next run, where the scheduler runs, history."""
     settings = chorus.load()
-    problems = daily.trigger_problems(settings)
+    problems = daily_rules.trigger_problems(settings)
     running_here = scheduler.current(current_app._get_current_object())  # type: ignore[attr-defined]
     next_run = None
     if not problems:
-        in_process = running_here.next_daily_run() if running_here is not None else None
+        in_process = (
+            running_here.next_run(daily_rules.DAILY_TASK) if running_here is not None else None
+        )
         next_run = in_process or daily.next_run_at()
     return {
         "chorus_on": settings.enabled,
@@ -115,8 +110,8 @@ def triggers_context(page: int = 1) -> dict[str, Any]:
         "cutoff_missing": settings.cutoff_date is None,
         "next_run": next_run,
         "scheduler_here": running_here is not None,
-        "history": daily.history(page),
-        "trigger_labels": daily.TRIGGER_LABELS,
+        "history": daily_queries.history(page),
+        "trigger_labels": daily_rules.TRIGGER_LABELS,
         "now": now(),
         **_today_run(),
     }
@@ -135,9 +130,7 @@ def triggers() -> Response:
     if not is_htmx():
         return hx_redirect(url_for("settings.recipients_page"))
     page = requested_page(request.args.get("page"))
-    return render(
-        "settings/recipients.html", "jobs/_task_triggers.html", triggers=triggers_context(page)
-    )
+    return fragment("jobs/_task_triggers.html", flashes=True, triggers=triggers_context(page))
 
 
 @bp.route("/lancer", methods=["POST"])
@@ -146,11 +139,11 @@ def run_now() -> Response:
     """ "Lancer maintenant": today's run through the same entry point as the schedule."""
     if not chorus.is_chorus_enabled():
         abort(404)
-    execution = daily.run_daily(today(), trigger=daily.MANUAL, user=current_user)
-    if execution.state == ExecutionState.STARTED.value and execution.job_id is not None:
+    execution = daily.run_daily(today(), trigger=daily_rules.MANUAL, user=current_user)
+    if execution.state == ExecutionState.STARTED and execution.job_id is not None:
         flash("Envoi automatique du jour lancé.", "success")
         return hx_redirect(url_for("jobs.detail", job_id=execution.job_id))
-    if execution.state == ExecutionState.SKIPPED.value:
+    if execution.state == ExecutionState.SKIPPED:
         flash(f"L'envoi automatique du jour n'a pas été relancé. {execution.message}", "warning")
     else:
         flash(f"Échec de l'envoi automatique : {execution.message}", "danger")
@@ -182,7 +175,7 @@ def _daily_delay_examples(form: Any) -> list[str]:
         None if form.delay_fee_invoices.errors else _delay_or_none(form.delay_fee_invoices.data)[0]
     )
     cutoff = None if form.cutoff_date.errors else _cutoff_or_none(form.cutoff_date.data)
-    return daily.delay_examples(
+    return daily_rules.delay_examples(
         receipts_days=receipts, fee_invoices_days=fees, cutoff=cutoff, today=today()
     )
 
@@ -193,7 +186,7 @@ def delay_example() -> Response:
     """The example line, recomputed while the administrator types (HTMX)."""
     receipts, receipts_error = _delay_or_none(request.args.get("delay_receipts"))
     fees, fees_error = _delay_or_none(request.args.get("delay_fee_invoices"))
-    examples = daily.delay_examples(
+    examples = daily_rules.delay_examples(
         receipts_days=receipts,
         fee_invoices_days=fees,
         cutoff=_cutoff_or_none(request.args.get("cutoff_date")),
@@ -207,9 +200,9 @@ def delay_example() -> Response:
         )
         if error
     ]
-    return render(
+    return fragment(
         "daily/_delay_example_lines.html",
-        "daily/_delay_example_lines.html",
+        flashes=True,
         examples=examples,
         example_errors=errors,
     )

@@ -17,8 +17,9 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from portal.chorus.client import Exchange
+from portal.chorus.errors import ChorusAuthenticationError, ChorusError, ChorusRefused
 from portal.clock import utcnow
-from portal.dematerialization.models import ChorusExchange, ExchangeOutcome
+from portal.dematerialization.models import ChorusExchange, DocumentType, ExchangeOutcome
 from portal.extensions import db
 
 # Rows are inserted without the ORM, with one statement built once (they come with every
@@ -30,7 +31,7 @@ _INSERT = insert(ChorusExchange.__table__)
 class AuditScope:
     """Who and what the exchanges of one piece of work are about, and those not yet saved."""
 
-    document_type: str
+    document_type: DocumentType
     document_id: int
     job_id: int | None = None
     user_id: int | None = None
@@ -56,7 +57,7 @@ def _row(
         "user_id": scope.user_id,
         "operation": operation,
         "occurred_at": utcnow(),
-        "outcome": outcome.value,
+        "outcome": outcome,
         "duration_ms": duration_ms,
         "code_retour": None if code_retour is None else str(code_retour),
         "message": (message or None) and message[:2000],
@@ -96,6 +97,17 @@ def _write(rows: list[dict[str, Any]]) -> None:
         session.commit()
 
 
+def outcome_of(error: ChorusError | None) -> ExchangeOutcome:
+    """What the audit says of a failed exchange, from the kind of its failure: anything but
+    a refusal or an authentication failure (outage, throttling, unreadable answer) is
+    ``UNAVAILABLE``."""
+    if isinstance(error, ChorusAuthenticationError):
+        return ExchangeOutcome.AUTHENTICATION
+    if isinstance(error, ChorusRefused):
+        return ExchangeOutcome.REFUSED
+    return ExchangeOutcome.UNAVAILABLE
+
+
 def observer_for(scope: AuditScope) -> Callable[[Exchange], None]:
     """A Chorus client observer that records failed calls of this scope.
 
@@ -105,20 +117,10 @@ def observer_for(scope: AuditScope) -> Callable[[Exchange], None]:
     def observe(exchange: Exchange) -> None:
         if exchange.ok:
             return
-        if exchange.http_status in (401, 403):
-            outcome = ExchangeOutcome.AUTHENTICATION
-        elif exchange.http_status == 429:  # throttled: transient, retried (issue 11)
-            outcome = ExchangeOutcome.UNAVAILABLE
-        elif exchange.code_retour not in (None, 0) or (
-            exchange.http_status is not None and 400 <= exchange.http_status < 500
-        ):
-            outcome = ExchangeOutcome.REFUSED
-        else:
-            outcome = ExchangeOutcome.UNAVAILABLE
         record(
             scope,
             exchange.operation,
-            outcome,
+            outcome_of(exchange.error),
             duration_ms=exchange.duration_ms,
             code_retour=exchange.code_retour or exchange.http_status,
             message=exchange.message,

@@ -12,12 +12,13 @@ from sqlalchemy import select
 from portal import storage
 from portal.billing.models import FeeInvoice, Receipt
 from portal.clock import today
+from portal.daily import rules as daily_rules
 from portal.daily import services as daily
 from portal.dematerialization.documents import Document
 from portal.extensions import db
 from portal.jobs.links import job_url
-from portal.jobs.models import COMMAND_LINE, ExecutionState, Job, JobKind
-from portal.jobs.runner import get_runner
+from portal.jobs.models import COMMAND_LINE, ExecutionState, ItemState, Job, JobKind
+from portal.jobs.pool import get_runner
 from portal.sending import queries
 from portal.sending import services as sending
 from portal.settings import chorus as chorus_settings
@@ -142,11 +143,11 @@ def run_daily(run_on: date | None, force: bool, reason: str | None) -> None:
     today_is = today()
     day = run_on.date() if run_on else today_is  # type: ignore[attr-defined]
     note = forced_note(day, today_is, force, reason)
-    execution = daily.run_daily(day, trigger=daily.COMMAND, note=note)
-    if execution.state == ExecutionState.SKIPPED.value:
+    execution = daily.run_daily(day, trigger=daily_rules.COMMAND, note=note)
+    if execution.state == ExecutionState.SKIPPED:
         click.echo(f"Ignoré (envoi du {day:%d/%m/%Y}) : {execution.message}")
         return
-    if execution.state == ExecutionState.FAILED.value:
+    if execution.state == ExecutionState.FAILED:
         raise click.ClickException(f"Échec : {execution.message}")
     if day > today_is:
         click.echo(f"Attention : l'envoi de 19 h du {day:%d/%m/%Y} n'aura pas lieu (jour exécuté).")
@@ -160,7 +161,7 @@ def sync_statuses() -> None:
     from portal.followup import services as followup
 
     execution = followup.run_status_sync(trigger=followup.COMMAND)
-    if execution.state == ExecutionState.FAILED.value:
+    if execution.state == ExecutionState.FAILED:
         raise click.ClickException(f"Échec : {execution.message}")
     if execution.job is None:
         click.echo(execution.message or "Rien à faire.")
@@ -171,7 +172,7 @@ def sync_statuses() -> None:
     db.session.expire_all()
     job = db.session.get(Job, job.id) or job
     for item in job.items:
-        detail = item.explanation if item.state == "succeeded" else item.error_message
+        detail = item.explanation if item.state == ItemState.SUCCEEDED else item.error_message
         click.echo(f"  {item.document_number} : {detail or item.state}")
     click.echo(
         f"{job.status.label} : {job.succeeded} consulté(s), {job.failed} en échec, "

@@ -1,8 +1,16 @@
-"""Receipts and fee invoices seen as one kind of thing: a dematerializable document."""
+"""Receipts and fee invoices seen as one kind of thing: a dematerializable document.
+
+What differs between the two kinds by name (slug, French words, model) lives on
+``DocumentType``; here are the ways to reach a document: load it, read its kind from a URL
+(``<doctype:kind>``), and the paths of its pages.
+"""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
+
+from flask import abort
+from werkzeug.routing import BaseConverter, ValidationError
 
 from portal.billing.models import FeeInvoice, Receipt
 from portal.dematerialization.models import DocumentType
@@ -11,38 +19,47 @@ from portal.links import path_for
 
 Document = Receipt | FeeInvoice
 
-MODELS: dict[DocumentType, type[Receipt] | type[FeeInvoice]] = {
-    DocumentType.RECEIPT: Receipt,
-    DocumentType.FEE_INVOICE: FeeInvoice,
-}
+
+def load(document_type: DocumentType | str, document_id: int) -> Document | None:
+    """The document a job item or a stored row names, if it still exists."""
+    model = DocumentType(document_type).model
+    return cast(Document | None, db.session.get(model, document_id))
 
 
-def type_of(document: Document) -> DocumentType:
-    return DocumentType.RECEIPT if isinstance(document, Receipt) else DocumentType.FEE_INVOICE
+def load_document_or_404(kind: DocumentType, document_id: int) -> Document:
+    """The document a page's URL names, or « Page introuvable »."""
+    document = load(kind, document_id)
+    if document is None:
+        abort(404)
+    return document
 
 
-def model_of(document_type: str) -> type[Receipt] | type[FeeInvoice]:
-    return MODELS[DocumentType(document_type)]
+class DocumentTypeConverter(BaseConverter):
+    """``<doctype:kind>`` in a route: ``quittances`` or ``factures`` in the URL, a
+    ``DocumentType`` in the view. Any other segment matches no route (a 404).
+    ``url_for(..., kind=DocumentType.RECEIPT)`` (or its stored value) writes the slug."""
 
+    regex = "|".join(kind.slug for kind in DocumentType)
 
-def load(document_type: str, document_id: int) -> Document | None:
-    return cast(Document | None, db.session.get(model_of(document_type), document_id))
+    def to_python(self, value: str) -> DocumentType:
+        kind = DocumentType.from_slug(value)
+        if kind is None:
+            raise ValidationError()
+        return kind
 
-
-# The pages of each kind: endpoints ``billing.<prefix>_<page>`` taking ``<argument>``.
-_PAGES: dict[DocumentType, tuple[str, str]] = {
-    DocumentType.RECEIPT: ("billing.receipt", "receipt_id"),
-    DocumentType.FEE_INVOICE: ("billing.fee_invoice", "invoice_id"),
-}
+    def to_url(self, value: Any) -> str:
+        return DocumentType(value).slug
 
 
 def page_url(document_type: DocumentType | str, document_id: int, page: str = "detail") -> str:
-    """Path of one of a document's pages (``detail``, ``pdf``, ``edit``, ``regenerate_pdf``,
-    ``upload_pdf``, ``check_integrity``), from a request or a background thread."""
-    prefix, argument = _PAGES[DocumentType(document_type)]
-    return path_for(f"{prefix}_{page}", **{argument: document_id})
+    """Path of one of a document's pages (endpoint ``billing.document_<page>``: ``detail``,
+    ``pdf``, ``edit``, ``regenerate_pdf``, ``upload_pdf``, ``check_integrity``, ``reissue``),
+    from a request or a background thread."""
+    return path_for(
+        f"billing.document_{page}", kind=DocumentType(document_type), document_id=document_id
+    )
 
 
 def url_of(document: Document, page: str = "detail") -> str:
     """Path of one of ``document``'s pages (see ``page_url``)."""
-    return page_url(type_of(document), document.id, page)
+    return page_url(DocumentType.of(document), document.id, page)

@@ -8,18 +8,72 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.billing.models import FeeInvoice, Receipt
 from portal.clock import utcnow
-from portal.db_types import AwareDateTime
+from portal.db_types import AwareDateTime, EnumText
 from portal.extensions import db
 
 
 class DocumentType(enum.StrEnum):
+    """A receipt or a fee invoice: the stored value, its URL slug, its French words, its model.
+
+    The one place that knows what differs between the two kinds of document by name; the
+    ``<doctype:kind>`` URL converter (``portal.dematerialization.documents``) reads the slug.
+    """
+
     RECEIPT = "receipt"
     FEE_INVOICE = "fee_invoice"
 
+    @classmethod
+    def of(cls, document: Receipt | FeeInvoice) -> DocumentType:
+        return cls.RECEIPT if isinstance(document, Receipt) else cls.FEE_INVOICE
+
+    @classmethod
+    def from_slug(cls, slug: str) -> DocumentType | None:
+        """The type a URL segment or query argument names (``quittances``), if any."""
+        return next((kind for kind in cls if kind.slug == slug), None)
+
+    @property
+    def model(self) -> type[Receipt] | type[FeeInvoice]:
+        return Receipt if self is DocumentType.RECEIPT else FeeInvoice
+
+    @property
+    def slug(self) -> str:
+        """In URLs: ``/quittances/42``, ``/dematerialisation/factures/7/envoyer``."""
+        return "quittances" if self is DocumentType.RECEIPT else "factures"
+
+    @property
+    def dom_name(self) -> str:
+        """In element ids: ``receipt-42``, ``chorus-badge-fee-invoice-7``."""
+        return "receipt" if self is DocumentType.RECEIPT else "fee-invoice"
+
     @property
     def label(self) -> str:
+        """« Quittance », « Facture d'honoraires » (lowercase in a sentence: ``|lower``)."""
         return "Quittance" if self is DocumentType.RECEIPT else "Facture d'honoraires"
+
+    @property
+    def plural(self) -> str:
+        return "Quittances" if self is DocumentType.RECEIPT else "Factures d'honoraires"
+
+    @property
+    def short_label(self) -> str:
+        """Where space is short (menus, breadcrumbs, tables): « Quittance », « Facture »."""
+        return "Quittance" if self is DocumentType.RECEIPT else "Facture"
+
+    @property
+    def short_plural(self) -> str:
+        return "Quittances" if self is DocumentType.RECEIPT else "Factures"
+
+    @property
+    def pdf_noun(self) -> str:
+        """What its generated PDF is called: « avis d'échéance », « PDF »."""
+        return "avis d'échéance" if self is DocumentType.RECEIPT else "PDF"
+
+    @property
+    def pdf_title(self) -> str:
+        """The title its PDF bears: « Avis d'échéance », « Facture d'honoraires »."""
+        return "Avis d'échéance" if self is DocumentType.RECEIPT else "Facture d'honoraires"
 
 
 class RecipientStructure(db.Model):  # type: ignore[name-defined,misc]
@@ -102,22 +156,18 @@ class ChorusExchange(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_chorus_exchanges_document", "document_type", "document_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    document_type: Mapped[str] = mapped_column(String(20))
+    document_type: Mapped[DocumentType] = mapped_column(EnumText(DocumentType, 20))
     document_id: Mapped[int] = mapped_column()
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     operation: Mapped[str] = mapped_column(String(80))
     occurred_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     duration_ms: Mapped[int | None] = mapped_column()
-    outcome: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[ExchangeOutcome] = mapped_column(EnumText(ExchangeOutcome, 20))
     code_retour: Mapped[str | None] = mapped_column(String(40))
     message: Mapped[str | None] = mapped_column(Text)
     chorus_invoice_id: Mapped[int | None] = mapped_column(BigInteger)
     attachment_id: Mapped[int | None] = mapped_column(BigInteger)
-
-    @property
-    def outcome_enum(self) -> ExchangeOutcome:
-        return ExchangeOutcome(self.outcome)
 
 
 class ChorusStatusEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -130,7 +180,7 @@ class ChorusStatusEvent(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    document_type: Mapped[str] = mapped_column(String(20))
+    document_type: Mapped[DocumentType] = mapped_column(EnumText(DocumentType, 20))
     document_id: Mapped[int] = mapped_column()
     status_code: Mapped[str] = mapped_column(String(60))
     changed_at: Mapped[datetime] = mapped_column(AwareDateTime)

@@ -5,7 +5,8 @@ ONE table (``PLAYBOOK``) covers:
 - Chorus Pro ``codeRetour`` values (the real API's documented ones and the emulator's own,
   ``portal/chorus/emulator/codes.py``) and ``libelle`` patterns, because the real codes of
   most business refusals are not published (API notes, ``[?]``);
-- HTTP-level failures: authentication, unavailability, unknown outcome, HTTP statuses;
+- HTTP-level failures: authentication, unavailability, unknown outcome, HTTP statuses (the
+  ``code`` of every Chorus failure, ``portal/chorus/errors.py``, is one of these);
 - the statuses a sent invoice may come back with (``REJETEE``, ``SUSPENDUE``, ``A_RECYCLER``).
 
 ``explain(code, message)`` looks the table up: a specific code first, then a ``libelle``
@@ -21,13 +22,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from portal.chorus.errors import (
-    ChorusAuthenticationError,
-    ChorusConfigurationError,
-    ChorusError,
-    ChorusRefused,
-    ChorusUnavailable,
-)
 from portal.chorus.limits import NUMBER_RULE
 
 
@@ -165,39 +159,38 @@ PLAYBOOK: tuple[Entry, ...] = (
            "Relancez l'envoi ; si l'erreur revient, signalez-la à l'assistance du portail.", T),
 
     # -- HTTP-level failures --------------------------------------------------------------------
-    _entry(("INDISPONIBLE", "ChorusUnavailable", "429", "HTTP_429", "500", "HTTP_500", "502",
-            "HTTP_502", "503", "HTTP_503", "504", "HTTP_504"),
+    _entry(("INDISPONIBLE", "429", "500", "502", "503", "504"),
            "Chorus Pro était indisponible ou saturé (panne, maintenance, trop de requêtes) ; la "
            "facture n'a pas été déposée.", RETRY_FIX, T,
            patterns=(r"indisponible", r"injoignable", r"delai de reponse")),
-    _entry(("AUTHENTIFICATION", "ChorusAuthenticationError", "401", "HTTP_401"),
+    _entry(("AUTHENTIFICATION", "401"),
            "Chorus Pro a refusé l'authentification : identifiants PISTE ou compte technique "
            "incorrects, ou mot de passe du compte technique expiré (tous les 424 jours).",
            "Un administrateur met à jour le mot de passe du compte technique et les identifiants "
            "PISTE (Paramètres › Système), teste la connexion, puis relance l'envoi.", T,
            patterns=(r"authentifi", r"invalid_client", r"mot de passe.*expir")),
-    _entry(("403", "HTTP_403"), "Chorus Pro refuse l'accès : l'application PISTE n'est pas "
+    _entry("403", "Chorus Pro refuse l'accès : l'application PISTE n'est pas "
            "abonnée à l'API Chorus Pro, ou le compte technique n'a pas de droit sur la structure "
            "fournisseur.", "Un administrateur vérifie l'abonnement de l'application PISTE à "
            "l'API Chorus Pro et le rattachement du compte technique à la structure fournisseur.",
            T),
-    _entry(("CONFIGURATION", "ChorusConfigurationError"), "Les paramètres de connexion à Chorus "
+    _entry("CONFIGURATION", "Les paramètres de connexion à Chorus "
            "Pro sont incomplets : rien n'a été envoyé.", CONNECTION_FIX, T),
     _entry("ISSUE_INCONNUE", "La réponse de Chorus Pro a été perdue (délai dépassé ou coupure) "
            "et la facture n'a pas été retrouvée dans Chorus Pro lors du rapprochement.",
            "Le document est de nouveau dématérialisable : relancez l'envoi (aucun doublon, la "
            "facture n'étant pas dans Chorus Pro).", T),
-    _entry("ChorusError", "Échange avec Chorus Pro en échec.", RETRY_FIX, T),
-    _entry(("404", "HTTP_404", "405", "HTTP_405"), "Chorus Pro ne reconnaît pas l'adresse "
+    _entry("ERREUR_CHORUS", "Échange avec Chorus Pro en échec.", RETRY_FIX, T),
+    _entry(("404", "405"), "Chorus Pro ne reconnaît pas l'adresse "
            "appelée (environnement ou URL de l'API incorrects).",
            "Un administrateur vérifie l'environnement et l'URL de l'API dans Paramètres › "
            "Système.", T),
-    _entry(("415", "HTTP_415"), "Chorus Pro a refusé le format de la requête.",
+    _entry("415", "Chorus Pro a refusé le format de la requête.",
            "Signalez-le à l'assistance du portail (erreur de format d'échange).", T),
-    _entry(("413", "HTTP_413"), "La requête envoyée à Chorus Pro est trop volumineuse (pièces "
+    _entry("413", "La requête envoyée à Chorus Pro est trop volumineuse (pièces "
            "jointes trop lourdes).", "Allégez ou retirez des pièces jointes secondaires (10 Mo "
            "par fichier, 120 Mo au total), puis renvoyez."),
-    _entry(("400", "HTTP_400", "ChorusRefused"), "Chorus Pro a refusé une donnée de la facture.",
+    _entry(("400", "REFUS"), "Chorus Pro a refusé une donnée de la facture.",
            "Lisez le message de Chorus Pro pour la donnée en cause, corrigez-la sur le contrat ou "
            "le document, puis renvoyez.", generic=True),
 
@@ -382,18 +375,3 @@ def explain(code: str | int | None, message: str | None = None) -> Explanation:
     if entry is None:
         return _fallback(codes[0] if codes else None, message)
     return Explanation(entry.explanation, entry.fix, entry.kind)
-
-
-def error_code(error: ChorusError) -> str:
-    """The stable code to store for a Chorus failure (job items, reports, ``explain``)."""
-    if isinstance(error, ChorusRefused):
-        if error.code_retour is not None:
-            return str(error.code_retour)
-        return f"HTTP_{error.http_status}" if error.http_status is not None else "ChorusRefused"
-    if isinstance(error, ChorusAuthenticationError):
-        return "AUTHENTIFICATION"
-    if isinstance(error, ChorusConfigurationError):
-        return "CONFIGURATION"
-    if isinstance(error, ChorusUnavailable):
-        return "ISSUE_INCONNUE" if error.outcome_unknown else "INDISPONIBLE"
-    return "ChorusError"

@@ -273,7 +273,7 @@ class _Seeder:
             self.users[username] = services.create_user(
                 username=username,
                 password=DEMO_PASSWORD,
-                role=role.value,
+                role=role,
                 full_name=full_name,
                 email=email,
             )

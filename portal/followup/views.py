@@ -13,26 +13,24 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import transactions
 from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.billing import settlement
-from portal.billing.models import FeeInvoice, PaymentMethod, Receipt
+from portal.billing.models import PaymentMethod
 from portal.dematerialization import documents
-from portal.dematerialization.documents import Document
+from portal.dematerialization.documents import Document, load_document_or_404
 from portal.dematerialization.models import DocumentType
 from portal.extensions import db
-from portal.followup import services as followup
+from portal.followup import queries, rules, services
 from portal.followup.forms import SettleForm
-from portal.htmx import hx_redirect, is_htmx, render
+from portal.htmx import fragment, hx_redirect, is_htmx, render
 from portal.pagination import requested_page
 from portal.settings import chorus as chorus_settings
 from portal.validators import ValidationFailed, parse_row_id
 
 bp = Blueprint("followup", __name__, url_prefix="/suivi-chorus")
 
-# URL segment → document type ("/suivi-chorus/quittances/12/statut").
-KINDS = {"quittances": DocumentType.RECEIPT, "factures": DocumentType.FEE_INVOICE}
-SEGMENTS = {document_type: segment for segment, document_type in KINDS.items()}
 TIMELINE = "sending/_status_timeline.html"
 
 
@@ -46,55 +44,40 @@ def _only_when_enabled() -> None:
 
 
 @bp.app_template_global()
-def chorus_followup(document: Document) -> followup.FollowUp:
+def chorus_followup(document: Document) -> queries.FollowUp:
     """Status, history and running refresh of a sent document, for the timeline fragment."""
-    return followup.follow_up(document)
+    return queries.follow_up(document)
 
 
 @bp.app_template_global()
 def chorus_status_choices(document_type: str) -> list[str]:
     """Chorus statuses present on documents of this type (the "Statut Chorus" filter)."""
-    return followup.statuses_seen(document_type)
-
-
-@bp.app_template_global()
-def chorus_followup_segment(document: Document) -> str:
-    return SEGMENTS[documents.type_of(document)]
+    return queries.statuses_seen(document_type)
 
 
 @bp.app_template_filter()
 def chorus_status_label(status: str | None) -> str:
-    return followup.status_label(status)
+    return rules.status_label(status)
 
 
 @bp.app_template_filter()
 def chorus_status_tone(status: str | None) -> str:
-    return followup.status_tone(status)
+    return rules.status_tone(status)
 
 
 @bp.app_template_filter()
 def chorus_status_is_unknown(status: str | None) -> bool:
-    return followup.is_unknown_status(status)
+    return rules.is_unknown_status(status)
 
 
 # -- status refresh ------------------------------------------------------------------------------
-
-
-def _document_or_404(kind: str, document_id: int) -> Document:
-    document_type = KINDS.get(kind)
-    if document_type is None:
-        abort(404)
-    document = documents.load(document_type.value, document_id)
-    if document is None:
-        abort(404)
-    return document
 
 
 @bp.route("/actualiser", methods=["POST"])
 @requires(Role.GESTIONNAIRE)
 def sync_all() -> Response:
     """Tâches page: read the status of every sent document that is not final, now."""
-    execution = followup.run_status_sync(trigger=followup.MANUAL, user=current_user)
+    execution = services.run_status_sync(trigger=services.MANUAL, user=current_user)
     if execution.job_id is not None:
         flash(f"Suivi des statuts lancé : {execution.message}", "success")
         return hx_redirect(url_for("jobs.detail", job_id=execution.job_id))
@@ -102,33 +85,32 @@ def sync_all() -> Response:
     return hx_redirect(url_for("jobs.index"))
 
 
-@bp.route("/<kind>/<int:document_id>/actualiser", methods=["POST"])
+@bp.route("/<doctype:kind>/<int:document_id>/actualiser", methods=["POST"])
 @requires(Role.GESTIONNAIRE)
-def sync_document(kind: str, document_id: int) -> Response:
+def sync_document(kind: DocumentType, document_id: int) -> Response:
     """The document's "Actualiser le statut": a one-item job; the fragment polls until done."""
-    document = _document_or_404(kind, document_id)
+    document = load_document_or_404(kind, document_id)
     if not document.is_chorus_sent:
         abort(404)
     job = None
-    if followup.running_sync_job(documents.type_of(document), document.id) is None:
-        job = followup.start_status_sync(
-            trigger=followup.DOCUMENT, user=current_user, only=[document]
+    if queries.running_sync_job(kind, document.id) is None:
+        job = services.start_status_sync(
+            trigger=services.DOCUMENT, user=current_user, only=[document]
         )
-        db.session.commit()
         if job is not None:
-            followup.launch(job)
+            transactions.after_commit(lambda: services.launch(job))
     if is_htmx():
-        return render(TIMELINE, TIMELINE, document=document)
+        return fragment(TIMELINE, flashes=True, document=document)
     flash("Actualisation du statut Chorus Pro lancée.", "info")
     return redirect(documents.url_of(document), code=303)
 
 
-@bp.route("/<kind>/<int:document_id>/statut")
-def document_status(kind: str, document_id: int) -> Response:
+@bp.route("/<doctype:kind>/<int:document_id>/statut")
+def document_status(kind: DocumentType, document_id: int) -> Response:
     """The status badge and timeline of one document (polled while a refresh runs)."""
-    document = _document_or_404(kind, document_id)
+    document = load_document_or_404(kind, document_id)
     db.session.refresh(document)
-    return render(TIMELINE, TIMELINE, document=document)
+    return fragment(TIMELINE, flashes=True, document=document)
 
 
 # -- À solder ------------------------------------------------------------------------------------
@@ -136,17 +118,13 @@ def document_status(kind: str, document_id: int) -> Response:
 
 def _chosen(values: list[str]) -> list[Document]:
     """Documents ticked in the list (``receipt:12``, ``fee_invoice:3``); unknown ones dropped."""
-    wanted: dict[type[Receipt] | type[FeeInvoice], list[int]] = {Receipt: [], FeeInvoice: []}
+    wanted: dict[DocumentType, list[int]] = {DocumentType.RECEIPT: [], DocumentType.FEE_INVOICE: []}
     for value in values:
         kind, _, raw_id = value.partition(":")
         document_id = parse_row_id(raw_id)
         if kind in ("receipt", "fee_invoice") and document_id is not None:
-            wanted[documents.model_of(kind)].append(document_id)
-    chosen: list[Document] = []
-    for model, ids in wanted.items():
-        if ids:
-            chosen.extend(db.session.scalars(db.select(model).where(model.id.in_(ids))))
-    return chosen
+            wanted[DocumentType(kind)].append(document_id)
+    return queries.documents_by_id(wanted)
 
 
 def _to_settle_page(form: SettleForm, *, status: int = 200, ticked: set[str] | None = None) -> Any:
@@ -183,12 +161,10 @@ def settle() -> Any:
             user=current_user,
             method=PaymentMethod(form.method.data),
         )
-    except ValidationFailed as error:
-        db.session.rollback()
-        for message in error.messages:
+    except ValidationFailed as failure:
+        for message in failure.messages:
             flash(message, "danger")
         return _to_settle_page(form, status=422, ticked=set(values))
-    db.session.commit()
     flash(settlement.describe(payments), "success")
     return redirect(url_for("followup.to_settle"), code=303)
 
@@ -201,7 +177,6 @@ def cancel_automatic(payment_id: int) -> Response:
     if payment is None:
         abort(404)
     reopened = settlement.cancel_automatic(payment)
-    db.session.commit()
     numbers = ", ".join(document.number for document in reopened)
     flash(
         f"Encaissement automatique annulé ; {numbers or 'aucun document'} de nouveau à solder.",

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
 from portal.clock import to_paris, utcnow
-from portal.db_types import AwareDateTime
+from portal.db_types import AwareDateTime, EnumText
+from portal.dematerialization.models import DocumentType
 from portal.extensions import db
 from portal.notifications.models import StoredReport
 
@@ -90,7 +91,7 @@ JOB_STATUS_LOOKS = {
 }
 
 
-def job_status(state: str, *, succeeded: int, failed: int, resumed_count: int) -> JobStatus:
+def job_status(state: JobState, *, succeeded: int, failed: int, resumed_count: int) -> JobStatus:
     """What a job in ``state`` with these counts is to a user.
 
     A failed finalization, or failures without a single success, is « En échec »; failures
@@ -164,8 +165,10 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30), index=True)
-    state: Mapped[str] = mapped_column(String(20), default=JobState.RUNNING.value, index=True)
+    kind: Mapped[JobKind] = mapped_column(EnumText(JobKind, 30), index=True)
+    state: Mapped[JobState] = mapped_column(
+        EnumText(JobState, 20), default=JobState.RUNNING, index=True
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
@@ -191,14 +194,6 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     )
 
     @property
-    def kind_enum(self) -> JobKind:
-        return JobKind(self.kind)
-
-    @property
-    def state_enum(self) -> JobState:
-        return JobState(self.state)
-
-    @property
     def done_count(self) -> int:
         return self.succeeded + self.failed + self.skipped
 
@@ -208,7 +203,7 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
 
     @property
     def is_running(self) -> bool:
-        return self.state in (JobState.RUNNING.value, JobState.FINISHING.value)
+        return self.state in (JobState.RUNNING, JobState.FINISHING)
 
     @property
     def status(self) -> JobStatus:
@@ -222,7 +217,7 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     @property
     def outcome(self) -> JobStatus:
         """The status the job ends with once finalized (for the end notification)."""
-        state = JobState.DONE.value if self.is_running else self.state
+        state = JobState.DONE if self.is_running else self.state
         return job_status(
             state,
             succeeded=self.succeeded,
@@ -233,12 +228,12 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     @property
     def item_state_labels(self) -> dict[ItemState, str]:
         """Item state labels in this job's words (a status read is not a send)."""
-        return {**ITEM_STATE_LABELS, ItemState.SUCCEEDED: self.kind_enum.succeeded_label}
+        return {**ITEM_STATE_LABELS, ItemState.SUCCEEDED: self.kind.succeeded_label}
 
     def item_state_label(self, item: JobItem) -> str:
         if item.waits_for_retry:
             return RETRY_PLANNED_LABEL
-        return self.item_state_labels[item.state_enum]
+        return self.item_state_labels[item.state]
 
     @property
     def percent(self) -> int:
@@ -254,10 +249,10 @@ class JobItem(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
-    document_type: Mapped[str] = mapped_column(String(20))  # "receipt" | "fee_invoice"
+    document_type: Mapped[DocumentType] = mapped_column(EnumText(DocumentType, 20))
     document_id: Mapped[int] = mapped_column()
     document_number: Mapped[str] = mapped_column(String(40))
-    state: Mapped[str] = mapped_column(String(20), default=ItemState.PENDING.value)
+    state: Mapped[ItemState] = mapped_column(EnumText(ItemState, 20), default=ItemState.PENDING)
     # Human progress of the current item ("Dépôt de la pièce principale", …).
     step: Mapped[str | None] = mapped_column(String(120))
     attempts: Mapped[int] = mapped_column(default=0)
@@ -278,12 +273,8 @@ class JobItem(db.Model):  # type: ignore[name-defined,misc]
     job: Mapped[Job] = relationship(back_populates="items")
 
     @property
-    def state_enum(self) -> ItemState:
-        return ItemState(self.state)
-
-    @property
     def waits_for_retry(self) -> bool:
-        return self.state == ItemState.PENDING.value and self.retry_at is not None
+        return self.state == ItemState.PENDING and self.retry_at is not None
 
     def retry_note(self, attempts: int) -> str:
         """« Nouvel essai à 19:42 (2/5) » (Paris time; attempt number / ``attempts`` of the
@@ -324,7 +315,7 @@ class TaskExecution(db.Model):  # type: ignore[name-defined,misc]
     run_on: Mapped[date] = mapped_column(index=True)
     claim_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     trigger: Mapped[str] = mapped_column(String(20))  # "planifiée" | "manuelle" | "commande"
-    state: Mapped[str] = mapped_column(String(20))
+    state: Mapped[ExecutionState] = mapped_column(EnumText(ExecutionState, 20))
     started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     worker: Mapped[str | None] = mapped_column(String(120))
     message: Mapped[str | None] = mapped_column(Text)
@@ -334,10 +325,6 @@ class TaskExecution(db.Model):  # type: ignore[name-defined,misc]
 
     job: Mapped[Job | None] = relationship()
     started_by: Mapped[User | None] = relationship()
-
-    @property
-    def state_enum(self) -> ExecutionState:
-        return ExecutionState(self.state)
 
     @property
     def launched_by(self) -> str:

@@ -13,7 +13,8 @@ Guarantees (B7):
   jobs it runs, recovers expired leases, adopts the jobs whose process died and starts the
   retries that are due; the job ends, with its report, once every item is final.
 
-A job kind plugs in with a ``JobHandler`` registered with ``register_handler``.
+A job kind plugs in with a ``JobHandler``, given to the app by the app factory
+(``register_handlers``, called by ``portal.web.register_jobs``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,8 +47,6 @@ from portal.sql import changed_rows, serialized_writes
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.dml import Update
-
-    from portal.jobs.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +73,8 @@ class ItemOutcome:
     A FAILED outcome marked ``transient`` (nothing irreversible happened, or a look-up
     proved it had no effect) is retried after a delay while the retry policy allows;
     ``retry_after`` is the server's ``Retry-After`` in seconds, if it sent one.
+    ``handover``: what the handler's ``process`` leaves for its ``release`` of this item
+    (the send's audit rows, saved with the outcome); the runner passes it on untouched.
     """
 
     state: ItemState
@@ -85,6 +85,7 @@ class ItemOutcome:
     explanation: str | None = None
     transient: bool = False
     retry_after: float | None = None
+    handover: object = None
 
 
 class OutcomeUnknown(Exception):
@@ -97,7 +98,6 @@ class OutcomeUnknown(Exception):
 # cost more than the SQL itself (``bench/send.py``). Values are bound at execution.
 
 _items = JobItem.__table__
-_UNFINISHED = [state.value for state in UNFINISHED_ITEM_STATES]
 # A pending item is due unless it waits for a planned retry.
 _due = (_items.c.retry_at.is_(None)) | (_items.c.retry_at <= bindparam("now"))
 
@@ -108,16 +108,16 @@ _CLAIM = (
         == select(_items.c.id)
         .where(
             _items.c.job_id == bindparam("job"),
-            _items.c.state == ItemState.PENDING.value,
+            _items.c.state == ItemState.PENDING,
             _due,
         )
         .order_by(_items.c.id)
         .limit(1)
         .scalar_subquery(),
-        _items.c.state == ItemState.PENDING.value,
+        _items.c.state == ItemState.PENDING,
     )
     .values(
-        state=ItemState.CLAIMED.value,
+        state=ItemState.CLAIMED,
         claimed_by=bindparam("worker"),
         started_at=bindparam("now"),
         lease_until=bindparam("lease"),
@@ -127,7 +127,7 @@ _CLAIM = (
 )
 _ANY_PENDING = (
     select(_items.c.id)
-    .where(_items.c.job_id == bindparam("job"), _items.c.state == ItemState.PENDING.value, _due)
+    .where(_items.c.job_id == bindparam("job"), _items.c.state == ItemState.PENDING, _due)
     .limit(1)
 )
 # A worker writes an item only while it still holds it: a worker that outlived its lease (a
@@ -135,16 +135,16 @@ _ANY_PENDING = (
 _held = (
     _items.c.id == bindparam("item"),
     _items.c.claimed_by == bindparam("worker"),
-    _items.c.state.in_([ItemState.CLAIMED.value, ItemState.SUBMITTING.value]),
+    _items.c.state.in_([ItemState.CLAIMED, ItemState.SUBMITTING]),
 )
 _SET_STEP = (
     update(_items).where(*_held).values(step=bindparam("text"), lease_until=bindparam("lease"))
 )
 _MARK_SUBMITTING = (
     update(_items)
-    .where(*_held[:2], _items.c.state == ItemState.CLAIMED.value)
+    .where(*_held[:2], _items.c.state == ItemState.CLAIMED)
     .values(
-        state=ItemState.SUBMITTING.value,
+        state=ItemState.SUBMITTING,
         attempts=_items.c.attempts + 1,
         step=bindparam("text"),
         lease_until=bindparam("lease"),
@@ -152,7 +152,9 @@ _MARK_SUBMITTING = (
 )
 # The SET clause comes from the outcome's values (``_outcome_values``); a worker records only
 # an item it holds, recovery any unfinished one.
-_RECORD = update(_items).where(_items.c.id == bindparam("item"), _items.c.state.in_(_UNFINISHED))
+_RECORD = update(_items).where(
+    _items.c.id == bindparam("item"), _items.c.state.in_(UNFINISHED_ITEM_STATES)
+)
 _RECORD_HELD = update(_items).where(*_held)
 _jobs = Job.__table__
 _COUNT_OUTCOME = {
@@ -218,17 +220,21 @@ class JobHandler(Protocol):
         """Once every item is final: report and notifications; in the finishing transaction."""
 
 
-_handlers: dict[str, Callable[[], JobHandler]] = {}
+HandlerFactory = Callable[[], JobHandler]
+# ``app.extensions`` key of the app's handler factories by job kind (``register_handlers``).
+HANDLERS = "portal.job_handlers"
 
 
-def register_handler(kinds: tuple[JobKind | str, ...], factory: Callable[[], JobHandler]) -> None:
-    """Declare the handler of one or more job kinds."""
-    for kind in kinds:
-        _handlers[str(kind)] = factory
+def register_handlers(app: Flask, handlers: Mapping[JobKind, HandlerFactory]) -> None:
+    """Give the app the handlers of these job kinds (the app factory's table)."""
+    table: dict[JobKind, HandlerFactory] = app.extensions.setdefault(HANDLERS, {})
+    table.update(handlers)
 
 
-def handler_for(kind: str) -> JobHandler:
-    return _handlers[kind]()
+def handler_for(kind: JobKind) -> JobHandler:
+    """A new handler: each worker gets its own, and may keep per-worker state on it."""
+    factories: dict[JobKind, HandlerFactory] = current_app.extensions[HANDLERS]
+    return factories[kind]()
 
 
 def worker_name() -> str:
@@ -305,13 +311,15 @@ def _plan_retry(
     item_id: int, outcome: ItemOutcome, tries: int, retry_at: datetime, worker: str | None
 ) -> bool:
     """Put the item back to pending until ``retry_at`` (compare-and-set); commits."""
-    statement = update(JobItem).where(JobItem.id == item_id, JobItem.state.in_(_UNFINISHED))
+    statement = update(JobItem).where(
+        JobItem.id == item_id, JobItem.state.in_(UNFINISHED_ITEM_STATES)
+    )
     if worker is not None:
         statement = statement.where(JobItem.claimed_by == worker)
     with serialized_writes():
         planned = changed_rows(
             statement.values(
-                state=ItemState.PENDING.value,
+                state=ItemState.PENDING,
                 claimed_by=None,
                 lease_until=None,
                 step=None,
@@ -366,7 +374,7 @@ def record(
 
 def _outcome_values(outcome: ItemOutcome) -> dict[str, Any]:
     return {
-        "state": outcome.state.value,
+        "state": outcome.state,
         "finished_at": utcnow(),
         "lease_until": None,
         "retry_at": None,
@@ -399,7 +407,7 @@ def process_item(job: Job, item: JobItem, worker: str, handler: JobHandler) -> N
         log.exception("job %s item %s failed unexpectedly", job.id, item.id)
         db.session.rollback()
         state = db.session.scalar(select(JobItem.state).where(JobItem.id == item.id))
-        if state == ItemState.SUBMITTING.value:
+        if state == ItemState.SUBMITTING:
             _try_reconcile(job.id, item.id, worker)
             return
         outcome = ItemOutcome(
@@ -417,7 +425,7 @@ def _try_reconcile(job_id: int, item_id: int, worker: str | None = None) -> bool
     """
     job = db.session.get(Job, job_id)
     item = db.session.get(JobItem, item_id)
-    if job is None or item is None or item.state != ItemState.SUBMITTING.value:
+    if job is None or item is None or item.state != ItemState.SUBMITTING:
         return True
     if worker is not None and item.claimed_by != worker:
         return True  # taken over by recovery: the new holder resolves it
@@ -447,7 +455,7 @@ def unfinished_count(job_id: int) -> int:
             .select_from(JobItem)
             .where(
                 JobItem.job_id == job_id,
-                JobItem.state.in_(_UNFINISHED),
+                JobItem.state.in_(UNFINISHED_ITEM_STATES),
             )
         )
         or 0
@@ -467,8 +475,8 @@ def try_finish(job_id: int) -> bool:
     me = process_name()
     taken = changed_rows(
         update(Job)
-        .where(Job.id == job_id, Job.state == JobState.RUNNING.value)
-        .values(state=JobState.FINISHING.value, owner=me, heartbeat_at=utcnow())
+        .where(Job.id == job_id, Job.state == JobState.RUNNING)
+        .values(state=JobState.FINISHING, owner=me, heartbeat_at=utcnow())
     )
     db.session.commit()
     if taken != 1:
@@ -476,20 +484,20 @@ def try_finish(job_id: int) -> bool:
     job = db.session.get(Job, job_id)
     if job is None:
         return False
-    final = {"state": JobState.DONE.value, "error": None}
+    final: dict[str, Any] = {"state": JobState.DONE, "error": None}
     try:
         handler_for(job.kind).finalize(job)
     except Exception as exc:
         log.exception("finalizing job %s failed", job_id)
         db.session.rollback()
         final = {
-            "state": JobState.FAILED.value,
+            "state": JobState.FAILED,
             "error": f"Erreur pendant la finalisation : {type(exc).__name__}",
         }
     db.session.flush()
     ended = changed_rows(
         update(Job)
-        .where(Job.id == job_id, Job.state == JobState.FINISHING.value, Job.owner == me)
+        .where(Job.id == job_id, Job.state == JobState.FINISHING, Job.owner == me)
         .values(**final, finished_at=utcnow())
     )
     if ended != 1:  # adopted by another process meanwhile: its finalization wins
@@ -541,7 +549,7 @@ def _detached_job(job_id: int) -> Job | None:
 
 
 def _submitting_ids(job_id: int | None, *, expired_only: bool = False) -> list[int]:
-    query = select(JobItem.id).where(JobItem.state == ItemState.SUBMITTING.value)
+    query = select(JobItem.id).where(JobItem.state == ItemState.SUBMITTING)
     if job_id is not None:
         query = query.where(JobItem.job_id == job_id)
     if expired_only:
@@ -562,13 +570,11 @@ def recover(job_id: int | None = None) -> None:
             _try_reconcile(owner, item_id)
     # Claimed but never submitted by a worker that died: safe to hand out again.
     released = update(JobItem).where(
-        JobItem.state == ItemState.CLAIMED.value, JobItem.lease_until < utcnow()
+        JobItem.state == ItemState.CLAIMED, JobItem.lease_until < utcnow()
     )
     if job_id is not None:
         released = released.where(JobItem.job_id == job_id)
-    db.session.execute(
-        released.values(state=ItemState.PENDING.value, claimed_by=None, lease_until=None)
-    )
+    db.session.execute(released.values(state=ItemState.PENDING, claimed_by=None, lease_until=None))
     db.session.commit()
 
 
@@ -576,146 +582,3 @@ def has_due_items(job_id: int) -> bool:
     due = db.session.execute(_ANY_PENDING, {"job": job_id, "now": utcnow()}).first()
     db.session.commit()
     return due is not None
-
-
-# -- the pool -----------------------------------------------------------------------------------
-
-
-class JobRunner:
-    """Thread pool of a process (``JOB_WORKERS`` threads, default 4) and the jobs it runs.
-
-    It keeps no reference to finished work: a task's future is dropped when it ends, and a
-    job leaves ``owned`` once it is no longer running.
-    """
-
-    def __init__(self, app: Flask, workers: int) -> None:
-        self.app = app
-        self.workers = max(1, workers)
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="job")
-        self._lock = threading.Lock()
-        self._tasks: set[Future[None]] = set()
-        self._active: dict[int, int] = {}  # job id → workers on it in this process
-        self.owned: set[int] = set()  # jobs this process runs (heartbeat renewed)
-        self.sweeper: Sweeper | None = None
-
-    def start(self, job_id: int) -> None:
-        """Put workers on a job (at most one per due item, at most the pool size)."""
-        with self.app.app_context():
-            pending = db.session.scalar(
-                select(func.count())
-                .select_from(JobItem)
-                .where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING.value)
-            )
-            db.session.remove()
-        with self._lock:
-            self.owned.add(job_id)
-            wanted = max(1, min(self.workers, pending or 1)) - self._active.get(job_id, 0)
-        for _ in range(wanted):
-            self._submit(self._run, job_id, job_id=job_id)
-
-    def _submit(self, task: Callable[..., None], *args: object, job_id: int | None = None) -> None:
-        """Run ``task`` in the pool; the future is forgotten when it ends."""
-        with self._lock:
-            if job_id is not None:
-                self._active[job_id] = self._active.get(job_id, 0) + 1
-            future = self._executor.submit(task, *args)
-            self._tasks.add(future)
-        future.add_done_callback(lambda done: self._forget(done, job_id))
-
-    def _forget(self, future: Future[None], job_id: int | None) -> None:
-        with self._lock:
-            self._tasks.discard(future)
-            if job_id is not None:
-                left = self._active.get(job_id, 1) - 1
-                if left > 0:
-                    self._active[job_id] = left
-                else:
-                    self._active.pop(job_id, None)
-
-    def has_workers(self, job_id: int) -> bool:
-        with self._lock:
-            return job_id in self._active
-
-    def launch(self, job_id: int) -> None:
-        """Start a new job of this process, and make sure this process sweeps (B7)."""
-        with self._lock:
-            self.owned.add(job_id)
-        self.start_sweeping()
-        self.start(job_id)
-
-    def start_sweeping(self) -> None:
-        """Start the periodic sweep of this process (``JOB_SWEEP_SECONDS``; 0: never)."""
-        from portal.jobs.sweeper import Sweeper, sweep_interval
-
-        interval = sweep_interval(self.app)
-        with self._lock:
-            if self.sweeper is not None or not interval:
-                return
-            self.sweeper = Sweeper(self, interval)
-        self.sweeper.start()
-
-    def sweep(self) -> datetime | None:
-        """One sweep of this process (see ``portal.jobs.sweeper.sweep``)."""
-        from portal.jobs.sweeper import sweep
-
-        return sweep(self)
-
-    def _run(self, job_id: int) -> None:
-        with self.app.app_context():
-            try:
-                work(job_id)
-            finally:
-                db.session.remove()
-
-    def wait(self, job_id: int, timeout: float | None = None) -> None:
-        """Block until the job is no longer running in the database (CLI, tests).
-
-        While it waits, it drives the job as a sweep would (retries that come due, an owner
-        that died), so a command line waiting for its job needs nothing else.
-        """
-        from portal.jobs.sweeper import drive
-
-        deadline = None if timeout is None else time.monotonic() + timeout
-        next_drive = time.monotonic() + 0.5
-        while True:
-            with self.app.app_context():
-                state = db.session.scalar(select(Job.state).where(Job.id == job_id))
-                db.session.remove()
-            if state not in (JobState.RUNNING.value, JobState.FINISHING.value):
-                return
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {state}")
-            if time.monotonic() >= next_drive:
-                with self.app.app_context():
-                    try:
-                        drive(self, job_id)
-                    finally:
-                        db.session.remove()
-                next_drive = time.monotonic() + 0.5
-            time.sleep(0.05)
-
-    def wait_idle(self, timeout: float | None = None) -> None:
-        """Block until every task submitted to this pool so far is done (tests)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._lock:
-                futures = list(self._tasks)
-            if not futures:
-                return
-            for future in futures:
-                remaining = None if deadline is None else max(0, deadline - time.monotonic())
-                future.result(timeout=remaining)
-
-    def shutdown(self) -> None:
-        if self.sweeper is not None:
-            self.sweeper.stop()
-        self._executor.shutdown(wait=True, cancel_futures=False)
-
-
-def get_runner(app: Flask) -> JobRunner:
-    """The app's runner, created on first use (never at import or in create_app)."""
-    runner = app.extensions.get("portal.job_runner")
-    if runner is None:
-        runner = JobRunner(app, int(app.config.get("JOB_WORKERS", 4)))
-        app.extensions["portal.job_runner"] = runner
-    return runner

@@ -37,12 +37,12 @@ from portal.jobs.models import ItemState, Job, JobItem, JobState, process_name
 from portal.sql import changed_rows
 
 if TYPE_CHECKING:
-    from portal.jobs.runner import JobRunner
+    from portal.jobs.pool import JobRunner
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SWEEP_SECONDS = 30
-_LIVE = (JobState.RUNNING.value, JobState.FINISHING.value)
+_LIVE = (JobState.RUNNING, JobState.FINISHING)
 
 
 def sweep_interval(app: Flask) -> float:
@@ -180,7 +180,7 @@ def _adopt(job_id: int) -> bool:
             owner=process_name(),
             heartbeat_at=utcnow(),
             resumed_count=Job.resumed_count + 1,
-            state=JobState.RUNNING.value,
+            state=JobState.RUNNING,
         )
     )
     db.session.commit()
@@ -210,7 +210,7 @@ def _next_retry(job_ids: list[int]) -> datetime | None:
     when = db.session.scalar(
         select(func.min(JobItem.retry_at)).where(
             JobItem.job_id.in_(job_ids),
-            JobItem.state == ItemState.PENDING.value,
+            JobItem.state == ItemState.PENDING,
             JobItem.retry_at.is_not(None),
         )
     )

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, request
 from werkzeug.wrappers import Response
 
 from portal.extensions import db
-from portal.htmx import render
+from portal.htmx import fragment, render
 from portal.jobs import queries, retries
 from portal.jobs.models import Job
 from portal.notifications import reports
@@ -40,7 +40,8 @@ def detail(job_id: int) -> Response:
         "jobs/detail.html",
         "jobs/_items.html",
         job=job,
-        items=queries.items_of(job, state),
+        in_flight=queries.items_in_flight(job),
+        items_page=queries.items_page(job, state, requested_page(request.args.get("page"))),
         state_filter=state,
         item_state_labels=job.item_state_labels,
         retry_attempts=retries.load_policy().attempts,
@@ -52,9 +53,11 @@ def progress(job_id: int) -> Response:
     """The self-replacing progress component of one job (row or detail header)."""
     job = _job_or_404(job_id)
     variant = "row" if request.args.get("vue") == "ligne" else "header"
-    template = "jobs/_row.html" if variant == "row" else "jobs/_progress.html"
-    items = queries.items_of(job) if variant == "header" else []
-    return render(template, template, job=job, items=items)
+    if variant == "row":
+        return fragment("jobs/_row.html", flashes=True, job=job)
+    return fragment(
+        "jobs/_progress.html", flashes=True, job=job, in_flight=queries.items_in_flight(job)
+    )
 
 
 @bp.route("/<int:job_id>/rapport")

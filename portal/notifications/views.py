@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from portal.auth.access import personal_action
 from portal.extensions import db
-from portal.htmx import is_htmx, render
+from portal.htmx import fragment, is_htmx, render
 from portal.notifications import queries, reports, services
 from portal.notifications.models import StoredReport
 from portal.pagination import requested_page
@@ -50,7 +50,7 @@ def index() -> Response:
 @bp.route("/cloche")
 def bell() -> Response:
     """The bell element itself (it replaces itself every 30 s)."""
-    return render("notifications/_bell.html", **_bell_context())
+    return fragment("notifications/_bell.html", **_bell_context())
 
 
 @bp.route("/<int:notification_id>/lue", methods=["POST"])
@@ -60,11 +60,10 @@ def mark_read(notification_id: int) -> Response:
     if notification is None:
         abort(404)
     services.mark_read(notification)
-    db.session.commit()
     if is_htmx():
-        return render(
+        return fragment(
             "notifications/_item_response.html",
-            "notifications/_item_response.html",
+            flashes=True,
             notification=notification,
             **_bell_context(),
         )
@@ -76,7 +75,6 @@ def mark_read(notification_id: int) -> Response:
 @personal_action
 def mark_all_read() -> Response:
     count = services.mark_all_read(current_user)
-    db.session.commit()
     if count:
         flash(
             "Toutes les notifications sont marquées comme lues."

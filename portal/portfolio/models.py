@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
-from portal.db_types import AwareDateTime
+from portal.db_types import AwareDateTime, EnumText
 from portal.extensions import db
 from portal.search import search_key
 from portal.validators import format_iban
@@ -71,7 +71,9 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), default=ClientKind.ENTREPRISE.value)
+    kind: Mapped[ClientKind] = mapped_column(
+        EnumText(ClientKind, 20), default=ClientKind.ENTREPRISE
+    )
     name: Mapped[str] = mapped_column(String(200), index=True)
     address: Mapped[str] = mapped_column(Text, default="")
     postal_code: Mapped[str] = mapped_column(String(10), default="")
@@ -88,12 +90,8 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     contracts: Mapped[list[Contract]] = relationship(back_populates="client")
 
     @property
-    def kind_enum(self) -> ClientKind:
-        return ClientKind(self.kind)
-
-    @property
     def is_company(self) -> bool:
-        return self.kind == ClientKind.ENTREPRISE.value
+        return self.kind == ClientKind.ENTREPRISE
 
 
 @event.listens_for(Client, "before_insert")
@@ -149,7 +147,7 @@ class Contract(db.Model):  # type: ignore[name-defined,misc]
     insurer: Mapped[str] = mapped_column(String(160))
     starts_on: Mapped[date] = mapped_column()
     ends_on: Mapped[date | None] = mapped_column()
-    term: Mapped[str] = mapped_column(String(10), default=Term.ADVANCE.value)
+    term: Mapped[Term] = mapped_column(EnumText(Term, 10), default=Term.ADVANCE)
     # S8
     is_chorus_enabled: Mapped[bool] = mapped_column(default=False, index=True)
     chorus_service_code: Mapped[str | None] = mapped_column(String(100))
@@ -160,7 +158,3 @@ class Contract(db.Model):  # type: ignore[name-defined,misc]
     client: Mapped[Client] = relationship(back_populates="contracts")
     company: Mapped[Company] = relationship()
     bank_account: Mapped[BankAccount | None] = relationship()
-
-    @property
-    def term_enum(self) -> Term:
-        return Term(self.term)

@@ -16,7 +16,7 @@ from typing import BinaryIO, TypeVar, cast
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import storage
+from portal import storage, transactions
 from portal.extensions import db
 from portal.formatting import fr_size
 from portal.portfolio import rules
@@ -276,7 +276,7 @@ def _check_client(data: ClientData) -> ClientData:
 
 
 def _apply_client(client: Client, clean: ClientData) -> None:
-    client.kind = clean.kind.value
+    client.kind = clean.kind
     client.name = clean.name
     client.address = clean.address
     client.postal_code = clean.postal_code
@@ -368,18 +368,13 @@ def add_client_document(
     return document
 
 
-def delete_client_document(document: ClientDocument) -> str:
-    """Delete the row; returns the stored name, to remove with ``remove_document_file``
-    once the deletion is committed (a rolled-back deletion must keep its file)."""
+def delete_client_document(document: ClientDocument) -> None:
+    """Delete the row; its file goes once the deletion is committed (a rolled-back deletion
+    keeps its file)."""
     stored_name = document.stored_name
     db.session.delete(document)
     db.session.flush()
-    return stored_name
-
-
-def remove_document_file(stored_name: str) -> None:
-    """Remove a GED file whose row is gone (call after commit)."""
-    storage.delete(storage.GED, stored_name)
+    transactions.after_commit(lambda: storage.delete(storage.GED, stored_name))
 
 
 # -- contracts -------------------------------------------------------------------------------------
@@ -437,7 +432,7 @@ def _check_contract(data: ContractData, current: Contract | None) -> dict[str, o
         "bank_account": account,
         "starts_on": data.starts_on,
         "ends_on": data.ends_on,
-        "term": Term(data.term).value,
+        "term": Term(data.term),
     }
 
 

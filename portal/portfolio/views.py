@@ -1,7 +1,8 @@
 """Sociétés (with their comptes bancaires), clients (with their GED) and contrats.
 
-Thin views: parse, authorize, call one service, commit, render. Invalid submissions re-render
-the form with the messages next to the fields (HTTP 422) and change nothing.
+Thin views: parse, authorize, call one service, render (the request commits: see
+``portal.transactions``). Invalid submissions re-render the form with the messages next to the
+fields (HTTP 422, which rolls back) and change nothing.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal import storage
+from portal import storage, transactions
 from portal.auth.access import requires
 from portal.auth.models import Role
 from portal.extensions import db
-from portal.htmx import render
+from portal.htmx import fragment, render
 from portal.pagination import requested_page
 from portal.portfolio import client_picker, queries, rules, services
 from portal.portfolio.forms import (
@@ -79,10 +80,9 @@ def company_create() -> Any:
     if form.validate_on_submit():
         try:
             company = services.create_company(form.to_data())
-        except ValidationFailed as error:
-            error.apply_to(form)
+        except ValidationFailed as failure:
+            failure.apply_to(form)
         else:
-            db.session.commit()
             flash(f"Société « {company.name} » créée.", "success")
             return redirect(url_for(".company_detail", company_id=company.id))
     return _form_page("portfolio/company_form.html", form, company=None)
@@ -107,10 +107,9 @@ def company_edit(company_id: int) -> Any:
     if form.validate_on_submit():
         try:
             services.update_company(company, form.to_data())
-        except ValidationFailed as error:
-            error.apply_to(form)
+        except ValidationFailed as failure:
+            failure.apply_to(form)
         else:
-            db.session.commit()
             flash("Société enregistrée.", "success")
             return redirect(url_for(".company_detail", company_id=company.id))
     return _form_page("portfolio/company_form.html", form, company=company)
@@ -124,10 +123,9 @@ def bank_account_create(company_id: int) -> Any:
     if form.validate_on_submit():
         try:
             services.create_bank_account(company, form.to_data())
-        except ValidationFailed as error:
-            error.apply_to(form)
+        except ValidationFailed as failure:
+            failure.apply_to(form)
         else:
-            db.session.commit()
             flash("Compte bancaire ajouté.", "success")
             return redirect(url_for(".company_detail", company_id=company.id) + "#comptes")
     return _form_page("portfolio/bank_account_form.html", form, company=company, account=None)
@@ -142,10 +140,9 @@ def bank_account_edit(account_id: int) -> Any:
     if form.validate_on_submit():
         try:
             services.update_bank_account(account, form.to_data())
-        except ValidationFailed as error:
-            error.apply_to(form)
+        except ValidationFailed as failure:
+            failure.apply_to(form)
         else:
-            db.session.commit()
             flash("Compte bancaire enregistré.", "success")
             return redirect(url_for(".company_detail", company_id=company.id) + "#comptes")
     return _form_page("portfolio/bank_account_form.html", form, company=company, account=account)
@@ -158,11 +155,10 @@ def bank_account_delete(account_id: int) -> Response:
     company_id = account.company_id
     try:
         services.delete_bank_account(account)
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    except ValidationFailed as failure:
+        transactions.rollback()
+        flash(str(failure), "danger")
     else:
-        db.session.commit()
         flash("Compte bancaire supprimé.", "success")
     return redirect(url_for(".company_detail", company_id=company_id) + "#comptes")
 
@@ -189,10 +185,9 @@ def client_create() -> Any:
     if form.validate_on_submit():
         try:
             client = services.create_client(form.to_data())
-        except ValidationFailed as error:
-            error.apply_to(form)
+        except ValidationFailed as failure:
+            failure.apply_to(form)
         else:
-            db.session.commit()
             flash(f"Client « {client.name} » créé.", "success")
             _warn_shared_siret(client)
             return redirect(url_for(".client_detail", client_id=client.id))
@@ -242,10 +237,9 @@ def client_edit(client_id: int) -> Any:
     if form.validate_on_submit():
         try:
             services.update_client(client, form.to_data())
-        except ValidationFailed as error:
-            error.apply_to(form)
+        except ValidationFailed as failure:
+            failure.apply_to(form)
         else:
-            db.session.commit()
             flash("Client enregistré.", "success")
             _warn_shared_siret(client)
             return redirect(url_for(".client_detail", client_id=client.id))
@@ -267,11 +261,9 @@ def document_upload(client_id: int) -> Any:
                 max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
                 uploaded_by_id=current_user.id,
             )
-        except ValidationFailed as error:
-            db.session.rollback()
-            error.apply_to(form)
+        except ValidationFailed as failure:
+            failure.apply_to(form)
         else:
-            db.session.commit()
             flash(f"Document « {document.original_name} » ajouté à la GED.", "success")
             return redirect(url_for(".client_detail", client_id=client.id) + "#documents")
     return _client_page(client, form), INVALID
@@ -301,9 +293,7 @@ def document_download(document_id: int) -> Response:
 def document_delete(document_id: int) -> Response:
     document = _get_or_404(ClientDocument, document_id)
     client_id, name = document.client_id, document.original_name
-    stored_name = services.delete_client_document(document)
-    db.session.commit()
-    services.remove_document_file(stored_name)
+    services.delete_client_document(document)
     flash(f"Document « {name} » supprimé.", "success")
     return redirect(url_for(".client_detail", client_id=client_id) + "#documents")
 
@@ -359,10 +349,9 @@ def contract_create() -> Any:
     if form.validate_on_submit():
         try:
             contract = services.create_contract(form.to_data())
-        except ValidationFailed as error:
-            error.apply_to(form)
+        except ValidationFailed as failure:
+            failure.apply_to(form)
         else:
-            db.session.commit()
             flash(f"Contrat {contract.number} créé.", "success")
             return redirect(url_for(".contract_detail", contract_id=contract.id))
     return _form_page("portfolio/contract_form.html", form, contract=None)
@@ -382,10 +371,9 @@ def contract_edit(contract_id: int) -> Any:
     if form.validate_on_submit():
         try:
             services.update_contract(contract, form.to_data())
-        except ValidationFailed as error:
-            error.apply_to(form)
+        except ValidationFailed as failure:
+            failure.apply_to(form)
         else:
-            db.session.commit()
             flash(f"Contrat {contract.number} enregistré.", "success")
             return redirect(url_for(".contract_detail", contract_id=contract.id))
     return _form_page("portfolio/contract_form.html", form, contract=contract)
@@ -393,16 +381,16 @@ def contract_edit(contract_id: int) -> Any:
 
 @bp.route("/clients/choix")
 @requires(Role.GESTIONNAIRE)
-def client_options() -> str:
+def client_options() -> Response:
     """HTMX: the options of a client picker for what was typed (contract, fee invoice)."""
     choices = client_picker.client_options(
         request.args.get("recherche_client"), parse_row_id(request.args.get("client_id"))
     )
-    return render_template("portfolio/_client_options.html", choices=choices)
+    return fragment("portfolio/_client_options.html", choices=choices)
 
 
 @bp.route("/contrats/champ-compte-bancaire")
-def contract_bank_account_field() -> str:
+def contract_bank_account_field() -> Response:
     """HTMX: the bank-account select of the contract form for the chosen company."""
     form = ContractForm(
         formdata=None,
@@ -410,7 +398,7 @@ def contract_bank_account_field() -> str:
         with_party_choices=False,
         data={"company_id": parse_row_id(request.args.get("company_id"))},
     )
-    return render_template("portfolio/_bank_account_field.html", form=form)
+    return fragment("portfolio/_bank_account_field.html", form=form)
 
 
 def _form_page(template: str, form: Any, **context: Any) -> Any:

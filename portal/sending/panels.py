@@ -18,9 +18,10 @@ from sqlalchemy.orm import joinedload
 
 from portal import storage
 from portal.auth.models import User
+from portal.billing import queries as billing_queries
+from portal.billing.filters import DocumentFilters, ReceiptFilters
 from portal.billing.models import FeeInvoice, Receipt
-from portal.chorus.payload import main_attachment_file_name
-from portal.dematerialization import documents, playbook, recipients
+from portal.dematerialization import playbook, recipients
 from portal.dematerialization.documents import Document
 from portal.dematerialization.models import (
     ChorusExchange,
@@ -35,12 +36,9 @@ from portal.models_base import ChorusState
 from portal.portfolio.models import ClientDocument, Contract
 from portal.sending import queries, rules
 from portal.sending.attachments import Candidate, CandidateCheck, check_candidate
+from portal.sending.payload_input import main_attachment_file_name
 from portal.sending.services import SendPlan
 from portal.settings import chorus as chorus_settings
-
-# URL slug of each document type (``/dematerialisation/quittances/42/envoyer``).
-SLUGS = {DocumentType.RECEIPT: "quittances", DocumentType.FEE_INVOICE: "factures"}
-TYPES_BY_SLUG = {slug: document_type for document_type, slug in SLUGS.items()}
 
 # Chorus operations (B9) in French words; unknown ones are shown as they are.
 OPERATION_LABELS = {
@@ -69,10 +67,6 @@ def operation_label(operation: str) -> str:
     return OPERATION_LABELS.get(operation, operation)
 
 
-def slug_of(document: Document) -> str:
-    return SLUGS[documents.type_of(document)]
-
-
 # -- document Chorus panel (S9, S11, B8, B9) ----------------------------------------------------
 
 
@@ -87,7 +81,7 @@ class ExchangeRow:
 
     @property
     def outcome(self) -> ExchangeOutcome:
-        return self.exchange.outcome_enum
+        return self.exchange.outcome
 
 
 @dataclass(frozen=True)
@@ -108,16 +102,12 @@ class DocumentPanel:
     exchanges: list[ExchangeRow]
 
     @property
-    def slug(self) -> str:
-        return SLUGS[self.document_type]
-
-    @property
     def is_sent(self) -> bool:
-        return self.document.chorus_state == ChorusState.SENT.value
+        return self.document.chorus_state == ChorusState.SENT
 
     @property
     def is_in_progress(self) -> bool:
-        return self.document.chorus_state == ChorusState.IN_PROGRESS.value
+        return self.document.chorus_state == ChorusState.IN_PROGRESS
 
     @property
     def notes(self) -> tuple[rules.Reason, ...]:
@@ -127,7 +117,7 @@ class DocumentPanel:
 
 def document_panel(document: Document, *, chorus_enabled: bool) -> DocumentPanel:
     """Everything the document's Chorus panel and action menu show (a few queries)."""
-    document_type = documents.type_of(document)
+    document_type = DocumentType.of(document)
     return DocumentPanel(
         document=document,
         document_type=document_type,
@@ -137,10 +127,10 @@ def document_panel(document: Document, *, chorus_enabled: bool) -> DocumentPanel
             has_vat_exemption_code=chorus_settings.has_vat_exemption_code(),
         ),
         running_job_id=running_job_id(document_type, document.id)
-        if document.chorus_state == ChorusState.IN_PROGRESS.value
+        if document.chorus_state == ChorusState.IN_PROGRESS
         else None,
         last_failure=_last_failure(document_type, document)
-        if document.chorus_state == ChorusState.NOT_SENT.value
+        if document.chorus_state == ChorusState.NOT_SENT
         else None,
         exchanges=exchanges_of(document_type, document.id),
     )
@@ -151,9 +141,9 @@ def running_job_id(document_type: DocumentType, document_id: int) -> int | None:
     return db.session.scalar(
         select(JobItem.job_id)
         .where(
-            JobItem.document_type == document_type.value,
+            JobItem.document_type == document_type,
             JobItem.document_id == document_id,
-            JobItem.state.in_([s.value for s in UNFINISHED_ITEM_STATES]),
+            JobItem.state.in_(UNFINISHED_ITEM_STATES),
         )
         .order_by(JobItem.id.desc())
         .limit(1)
@@ -168,9 +158,9 @@ def _last_failure(document_type: DocumentType, document: Document) -> LastFailur
     item = db.session.scalar(
         select(JobItem)
         .where(
-            JobItem.document_type == document_type.value,
+            JobItem.document_type == document_type,
             JobItem.document_id == document.id,
-            JobItem.state.in_([ItemState.FAILED.value, ItemState.SKIPPED.value]),
+            JobItem.state.in_([ItemState.FAILED, ItemState.SKIPPED]),
             JobItem.error_code.not_in(LOCK_CODES),
         )
         .order_by(JobItem.id.desc())
@@ -187,7 +177,7 @@ def exchanges_of(document_type: DocumentType, document_id: int) -> list[Exchange
         select(ChorusExchange, User.username, User.full_name)
         .outerjoin(User, User.id == ChorusExchange.user_id)
         .where(
-            ChorusExchange.document_type == document_type.value,
+            ChorusExchange.document_type == document_type,
             ChorusExchange.document_id == document_id,
         )
         .order_by(ChorusExchange.occurred_at.desc(), ChorusExchange.id.desc())
@@ -202,7 +192,7 @@ def exchanges_of(document_type: DocumentType, document_id: int) -> list[Exchange
 @dataclass(frozen=True)
 class Badge:
     document_id: int
-    chorus_state: str
+    chorus_state: ChorusState
     chorus_invoice_id: int | None
     chorus_status: str | None
     eligibility: rules.Eligibility
@@ -218,7 +208,7 @@ def list_badges(
     """The eligibility badge of each listed document, in ONE SQL query."""
     if not ids:
         return []
-    model = documents.MODELS[document_type]
+    model = document_type.model
     query = queries.eligibility_select(
         model,
         chorus_enabled=chorus_enabled,
@@ -351,9 +341,20 @@ def _load_options(model: type[Receipt] | type[FeeInvoice]) -> tuple[Any, ...]:
     return (joinedload(FeeInvoice.client), joinedload(FeeInvoice.contract))
 
 
+def matching_ids(filters: DocumentFilters, limit: int) -> list[int]:
+    """Ids of the documents a list's criteria select, in the list's order (at most ``limit``)."""
+    if isinstance(filters, ReceiptFilters):
+        query: Any = billing_queries.receipts_query(filters)
+        model: type[Receipt] | type[FeeInvoice] = Receipt
+    else:
+        query = billing_queries.fee_invoices_query(filters)  # type: ignore[arg-type]
+        model = FeeInvoice
+    return list(db.session.scalars(query.with_only_columns(model.id).limit(limit)))
+
+
 def load_documents(document_type: DocumentType, ids: Iterable[int]) -> list[Document]:
     """Documents by id, in the given order, with what the eligibility rules read (bulk)."""
-    model = documents.MODELS[document_type]
+    model = document_type.model
     wanted = list(dict.fromkeys(ids))
     found: dict[int, Document] = {}
     for start in range(0, len(wanted), _CHUNK):

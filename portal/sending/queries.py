@@ -14,38 +14,29 @@ Performance (PostgreSQL, 200,000 receipts, 20,000 fee invoices, 10,000 contracts
 page of 50 with every eligibility column takes about 1 ms (``ix_receipts_entered_on`` for the
 order, primary keys, ``uq`` on ``recipient_structures.siret`` and on
 ``recipient_services (structure_id, code)`` for the joins); counting the eligible receipts
-about 20-40 ms; the daily selection 50-120 ms. For the latter PostgreSQL prefers one
-sequential scan of ``receipts`` whatever the share of Chorus-enabled contracts (2 % or
-15 %). SQLite walks the Chorus-enabled contracts instead, then
-``ix_receipts_contract_chorus_entered`` / ``ix_fee_invoices_chorus_entered`` (not sent,
-entered after the cut-off): about 150 ms instead of 350-600 ms with
-``ix_receipts_contract_entered`` alone (``bench/daily.py``).
+about 20-40 ms; the daily selection (``portal.daily.queries``) 50-120 ms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
     Select,
-    String,
     and_,
-    case,
+    bindparam,
     false,
     func,
-    literal,
     not_,
     or_,
     select,
     true,
     type_coerce,
-    union_all,
 )
-from sqlalchemy.orm import join
+from sqlalchemy.orm import join, joinedload
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from portal.billing.models import FeeInvoice, Receipt
@@ -59,9 +50,9 @@ from portal.dematerialization.models import (
 )
 from portal.extensions import db
 from portal.models_base import ChorusState
-from portal.portfolio.models import Client, ClientKind, Contract, Term
+from portal.portfolio.models import Client, ClientDocument, ClientKind, Contract
 from portal.sending import rules
-from portal.sending.rules import Delays, Eligibility
+from portal.sending.rules import Eligibility
 
 DocumentModel = type[Receipt] | type[FeeInvoice]
 
@@ -141,13 +132,13 @@ def reason_conditions(
         else vat_exempt_condition(model),
         "S9_NO_CONTRACT": Contract.id.is_(None),
         "S9_CONTRACT_NOT_CHORUS": and_(has_contract, not_(contract_enabled)),
-        "S9_CLIENT_NOT_COMPANY": func.coalesce(Client.kind, "") != ClientKind.ENTREPRISE.value,
+        "S9_CLIENT_NOT_COMPANY": func.coalesce(Client.kind, "") != ClientKind.ENTREPRISE,
         "S9_NO_SIRET": _blank(Client.siret),
         "S9_NO_SERVICE_CODE": no_service_code,
         "S9_NO_DUE_NOTICE": _blank(model.pdf_stored_name),
         "S9_NO_INVOICE_PDF": _blank(model.pdf_stored_name),
-        "S9_IN_PROGRESS": model.chorus_state == ChorusState.IN_PROGRESS.value,
-        "S9_ALREADY_SENT": model.chorus_state == ChorusState.SENT.value,
+        "S9_IN_PROGRESS": model.chorus_state == ChorusState.IN_PROGRESS,
+        "S9_ALREADY_SENT": model.chorus_state == ChorusState.SENT,
         "S9_CORRUPTED": model.is_corrupted.is_(True),
         # PostgreSQL's ``~``; on SQLite, SQLAlchemy's REGEXP runs Python's ``re`` (the
         # pattern means the same to both). ``number`` is never NULL.
@@ -232,7 +223,7 @@ def eligible_condition(
     return not_(or_(*conditions.values()))
 
 
-def _reason_columns(
+def reason_columns(
     model: DocumentModel,
     *,
     chorus_enabled: bool,
@@ -270,7 +261,7 @@ def eligibility_select(
     return select(
         model.id.label("id"),
         *columns,
-        *_reason_columns(
+        *reason_columns(
             model, chorus_enabled=chorus_enabled, has_vat_exemption_code=has_vat_exemption_code
         ),
     ).select_from(eligibility_joins(model))
@@ -281,98 +272,6 @@ def eligibility_from_row(row: Any) -> Eligibility:
     mapping: Mapping[str, Any] = row._mapping
     codes = {code for code in (*rules.BLOCKING_CODES, *rules.NOTE_CODES) if mapping.get(code)}
     return rules.reasons_for(codes)
-
-
-# -- due documents for the automatic run (S3, S4, S14) ------------------------------------------
-
-
-def effective_date_expression(model: DocumentModel) -> ColumnElement[date]:
-    """SQL twin of ``rules.effective_date`` (needs ``Contract`` joined for receipts)."""
-    if _is_receipt(model):
-        return case(
-            (Contract.term == Term.ARREARS.value, Receipt.period_end_on),
-            else_=Receipt.period_start_on,
-        )
-    return FeeInvoice.entered_on.expression
-
-
-def due_condition(
-    model: DocumentModel, *, today: date, delays: Delays, cutoff: date
-) -> ColumnElement[bool]:
-    """SQL twin of ``rules.is_due`` (needs ``Contract`` joined).
-
-    ``effective − delay <= today`` is written ``effective <= today + delay`` so the bound is
-    a parameter and no date arithmetic happens in SQL (portable, and index-friendly).
-    """
-    delay = delays.receipts_days if _is_receipt(model) else delays.fee_invoices_days
-    limit = today + timedelta(days=delay)
-    return and_(
-        model.chorus_state == ChorusState.NOT_SENT.value,
-        Contract.is_chorus_enabled.is_(True),
-        model.entered_on > cutoff,
-        effective_date_expression(model) <= limit,
-    )
-
-
-def _due_select(
-    model: DocumentModel,
-    *,
-    today: date,
-    delays: Delays,
-    cutoff: date,
-    chorus_enabled: bool,
-    has_vat_exemption_code: bool,
-) -> Select[Any]:
-    document_type = DocumentType.RECEIPT if _is_receipt(model) else DocumentType.FEE_INVOICE
-    return (
-        select(
-            literal(document_type.value, String(20)).label("document_type"),
-            model.id.label("document_id"),
-            model.number.label("number"),
-            model.entered_on.label("entered_on"),
-            effective_date_expression(model).label("effective_on"),
-            *_reason_columns(
-                model,
-                chorus_enabled=chorus_enabled,
-                has_vat_exemption_code=has_vat_exemption_code,
-                all_codes=True,
-            ),
-        )
-        .select_from(eligibility_joins(model))
-        .where(due_condition(model, today=today, delays=delays, cutoff=cutoff))
-    )
-
-
-def due_documents_select(
-    *,
-    today: date,
-    delays: Delays,
-    cutoff: date,
-    chorus_enabled: bool = True,
-    has_vat_exemption_code: bool,
-) -> Select[Any]:
-    """Receipts and fee invoices the automatic run picks tonight, with their eligibility.
-
-    Rows: ``document_type``, ``document_id``, ``number``, ``entered_on``, ``effective_on``,
-    one boolean per blocking reason code, the notes (``B3_NOT_CHECKED``…) and ``eligible``;
-    ordered by effective date then type and id. Due but ineligible rows are the run's
-    "skipped" (S14); the B6 preview reads the same select.
-    """
-    receipts, invoices = (
-        _due_select(
-            model,
-            today=today,
-            delays=delays,
-            cutoff=cutoff,
-            chorus_enabled=chorus_enabled,
-            has_vat_exemption_code=has_vat_exemption_code,
-        )
-        for model in (Receipt, FeeInvoice)
-    )
-    combined = union_all(receipts, invoices).subquery("due_documents")
-    return select(combined).order_by(
-        combined.c.effective_on, combined.c.document_type, combined.c.document_id
-    )
 
 
 # -- single documents ---------------------------------------------------------------------------
@@ -386,6 +285,17 @@ def recipient_for(document: Document) -> RecipientStructure | None:
     return db.session.scalar(select(RecipientStructure).where(RecipientStructure.siret == siret))
 
 
+def recipients_of(candidates: Sequence[Document]) -> dict[str, RecipientStructure]:
+    """The cached recipient structures of the documents' client SIRETs, by SIRET (B3)."""
+    sirets = {d.client.siret for d in candidates if d.client.siret}
+    if not sirets:
+        return {}
+    rows = db.session.scalars(
+        select(RecipientStructure).where(RecipientStructure.siret.in_(sirets))
+    )
+    return {row.siret: row for row in rows}
+
+
 def document_eligibility(
     document: Document, *, chorus_enabled: bool, has_vat_exemption_code: bool
 ) -> Eligibility:
@@ -396,3 +306,50 @@ def document_eligibility(
         has_vat_exemption_code=has_vat_exemption_code,
         recipient=recipient_for(document),
     )
+
+
+# -- the send job (one document at a time) ------------------------------------------------------
+
+
+# Built once: it runs for every document sent, and building it each time (its loader options
+# above all) cost 0.25 ms of CPU per document, about 7 % of the send's own CPU (bench/send.py).
+_receipt_contract = joinedload(Receipt.contract)
+_fee_invoice_contract = joinedload(FeeInvoice.contract)
+_DOCUMENT_TO_SEND = {
+    DocumentType.RECEIPT: select(Receipt)
+    .where(Receipt.id == bindparam("document"))
+    .options(
+        _receipt_contract.joinedload(Contract.client),
+        _receipt_contract.joinedload(Contract.bank_account),
+        _receipt_contract.joinedload(Contract.company),
+        joinedload(Receipt.original_receipt).joinedload(Receipt.replaced_by),
+    ),
+    DocumentType.FEE_INVOICE: select(FeeInvoice)
+    .where(FeeInvoice.id == bindparam("document"))
+    .options(
+        joinedload(FeeInvoice.client),
+        joinedload(FeeInvoice.company),
+        _fee_invoice_contract.joinedload(Contract.bank_account),
+        _fee_invoice_contract.joinedload(Contract.company),
+        joinedload(FeeInvoice.original_fee_invoice).joinedload(FeeInvoice.replaced_by),
+    ),
+}
+
+
+def document_to_send(document_type: DocumentType, document_id: int) -> Document | None:
+    """The document with everything the rules and the payload read, in one query."""
+    statement = _DOCUMENT_TO_SEND[document_type]
+    return cast(Document | None, db.session.scalar(statement, {"document": document_id}))
+
+
+def secondary_documents(document: Document, wanted: Sequence[int]) -> list[ClientDocument]:
+    """The GED documents chosen for the send, in the order chosen (the client's only)."""
+    if not wanted:
+        return []
+    rows = db.session.scalars(
+        select(ClientDocument).where(
+            ClientDocument.id.in_(wanted), ClientDocument.client_id == document.client.id
+        )
+    )
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in wanted if i in by_id]

@@ -63,7 +63,7 @@ def _items_with_documents(job_id: int) -> Sequence[Any]:
         .outerjoin(
             Receipt,
             and_(
-                JobItem.document_type == DocumentType.RECEIPT.value,
+                JobItem.document_type == DocumentType.RECEIPT,
                 Receipt.id == JobItem.document_id,
             ),
         )
@@ -72,7 +72,7 @@ def _items_with_documents(job_id: int) -> Sequence[Any]:
         .outerjoin(
             FeeInvoice,
             and_(
-                JobItem.document_type == DocumentType.FEE_INVOICE.value,
+                JobItem.document_type == DocumentType.FEE_INVOICE,
                 FeeInvoice.id == JobItem.document_id,
             ),
         )
@@ -81,13 +81,6 @@ def _items_with_documents(job_id: int) -> Sequence[Any]:
         .order_by(JobItem.id)
     )
     return db.session.execute(statement).all()
-
-
-def _type_label(document_type: str) -> str:
-    try:
-        return DocumentType(document_type).label
-    except ValueError:
-        return document_type
 
 
 def _reason_codes_in(message: str | None) -> list[str]:
@@ -111,14 +104,14 @@ def item_row(item: JobItem, total: Decimal | None, client_name: str | None) -> l
     """The report line of one job item."""
     state = item.state
     row: list[object] = [
-        _type_label(item.document_type),
+        item.document_type.label,
         item.document_number,
         client_name,
         total,
     ]
-    if state == ItemState.SUCCEEDED.value:
+    if state == ItemState.SUCCEEDED:
         return [*row, SENT, item.chorus_invoice_id, item.chorus_status, None, None, None, None]
-    if state not in (ItemState.FAILED.value, ItemState.SKIPPED.value):
+    if state not in (ItemState.FAILED, ItemState.SKIPPED):
         return [
             *row,
             UNFINISHED,
@@ -132,10 +125,12 @@ def item_row(item: JobItem, total: Decimal | None, client_name: str | None) -> l
 
     explained = playbook.explain(item.error_code, item.error_message)
     from_chorus = explained.kind in _FROM_CHORUS
-    if state == ItemState.SKIPPED.value:
+    if state == ItemState.SKIPPED:
         result = SKIPPED
+    elif explained.is_refusal:
+        result = REFUSED
     else:
-        result = REFUSED if explained.is_refusal else FAILED
+        result = FAILED
     if from_chorus:
         explanation = item.explanation or explained.explanation
         code, message = item.error_code, item.error_message

@@ -1,13 +1,10 @@
 """When may a document go to Chorus Pro? The rules, as pure functions (start reading here).
 
-Two questions, both answered without a database or a clock:
-
-- **Eligibility** (S9 + B3): may this receipt / fee invoice be sent now? ``eligibility()``
-  returns *every* unmet condition as a ``Reason`` with a stable ``code`` (used by the SQL twin
-  in ``queries.py``, by job items and by the refusal playbook) and a French ``message`` (the
-  eligibility badge). A document is eligible when no reason is *blocking*.
-- **Due date** (S3, S4, S14): is it the automatic run's turn to send it? ``is_due()`` with
-  ``effective_date()`` and ``due_from()``; ``today`` is always an argument.
+**Eligibility** (S9 + B3), answered without a database or a clock: may this receipt / fee
+invoice be sent now? ``eligibility()`` returns *every* unmet condition as a ``Reason`` with a
+stable ``code`` (used by the SQL twin in ``queries.py``, by job items and by the refusal
+playbook) and a French ``message`` (the eligibility badge). A document is eligible when no
+reason is *blocking*. Whether the daily run picks it (the due date) is ``portal.daily.rules``.
 
 ``queries.py`` expresses the very same rules in SQL for lists, mass sends and the daily run;
 ``tests/sending/test_agreement.py`` feeds both the same documents and asserts they
@@ -30,7 +27,6 @@ Conventions shared with the SQL:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from portal.billing.models import FeeInvoice, Receipt
@@ -38,12 +34,11 @@ from portal.chorus.limits import NUMBER_RULE, is_acceptable_number
 from portal.db_types import to_money
 from portal.dematerialization.models import PUBLIC_TO_PUBLIC_SERVICE
 from portal.models_base import ChorusState
-from portal.portfolio.models import ClientKind, Term
+from portal.portfolio.models import ClientKind
 
 if TYPE_CHECKING:
     from portal.dematerialization.models import RecipientService, RecipientStructure
     from portal.portfolio.models import Contract
-    from portal.settings.chorus import ChorusSettings
 
 Document = Receipt | FeeInvoice
 
@@ -213,7 +208,7 @@ def eligibility(
         codes.add("S9_NO_CONTRACT")
     elif not contract.is_chorus_enabled:
         codes.add("S9_CONTRACT_NOT_CHORUS")
-    if client.kind != ClientKind.ENTREPRISE.value:
+    if client.kind != ClientKind.ENTREPRISE:
         codes.add("S9_CLIENT_NOT_COMPANY")
     if not clean(client.siret):
         codes.add("S9_NO_SIRET")
@@ -223,9 +218,9 @@ def eligibility(
         codes.add("S9_NO_SERVICE_CODE")
     if not clean(document.pdf_stored_name):
         codes.add("S9_NO_DUE_NOTICE" if isinstance(document, Receipt) else "S9_NO_INVOICE_PDF")
-    if document.chorus_state == ChorusState.IN_PROGRESS.value and not locked_by_caller:
+    if document.chorus_state == ChorusState.IN_PROGRESS and not locked_by_caller:
         codes.add("S9_IN_PROGRESS")
-    if document.chorus_state == ChorusState.SENT.value:
+    if document.chorus_state == ChorusState.SENT:
         codes.add("S9_ALREADY_SENT")
     if document.is_corrupted:
         codes.add("S9_CORRUPTED")
@@ -296,55 +291,8 @@ def _recipient_codes(
     return codes
 
 
-# -- due date for the automatic run (S3, S4, S14) -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Delays:
-    """S3 advance delays in days (empty setting = 0)."""
-
-    receipts_days: int = 0
-    fee_invoices_days: int = 0
-
-    @classmethod
-    def from_settings(cls, settings: ChorusSettings) -> Delays:
-        return cls(settings.delay_receipts_days, settings.delay_fee_invoices_days)
-
-
-def effective_date(document: Document) -> date:
-    """S14 date d'effet: à échoir → period start; échu → period end; fee invoice → saisie."""
-    if isinstance(document, FeeInvoice):
-        return document.entered_on
-    if document.contract.term == Term.ARREARS.value:
-        return document.period_end_on
-    return document.period_start_on
-
-
-def due_from(document: Document, delay_days: int) -> date:
-    """S3: the first day the automatic run may send it (effective date − advance delay)."""
-    return effective_date(document) - timedelta(days=delay_days)
-
-
-def is_due(
-    document: Document,
-    *,
-    today: date,
-    delay_receipts_days: int,
-    delay_fee_invoices_days: int,
-    cutoff: date,
-) -> bool:
-    """S14: does tonight's automatic run pick this document?
-
-    Not sent and not in progress, on a Chorus-enabled contract, due (``due_from <= today``)
-    and entered strictly after the S4 cut-off. The S9 conditions are checked separately:
-    a due document that is not eligible is reported as skipped.
-    """
-    if document.chorus_state != ChorusState.NOT_SENT.value:
-        return False
-    contract = document.contract
-    if contract is None or not contract.is_chorus_enabled:
-        return False
-    if document.entered_on <= cutoff:
-        return False
-    delay = delay_receipts_days if isinstance(document, Receipt) else delay_fee_invoices_days
-    return due_from(document, delay) <= today
+def lock_refused(chorus_state: ChorusState) -> Reason:
+    """Why a send could not lock a document: another send took it first, or it is sent (S9)."""
+    if chorus_state == ChorusState.SENT:
+        return Reason("S9_ALREADY_SENT", "Déjà dématérialisée dans Chorus Pro.")
+    return Reason("S9_IN_PROGRESS", "Une dématérialisation est déjà en cours.")

@@ -22,30 +22,28 @@ from flask import (
     abort,
     flash,
     g,
-    make_response,
     redirect,
-    render_template,
     request,
     url_for,
 )
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import transactions
 from portal.auth.access import requires
 from portal.auth.models import Role
-from portal.billing import queries as billing_queries
 from portal.billing.filters import DocumentFilters, FeeInvoiceFilters, ReceiptFilters
-from portal.chorus import services as chorus_services
-from portal.chorus.errors import ChorusError, ChorusRefused
-from portal.chorus.factory import client_from_settings
+from portal.chorus.errors import ChorusError
 from portal.chorus.limits import MAX_FILE_BYTES, MAX_TOTAL_BYTES
 from portal.chorus.results import AttachmentType
+from portal.connection import services as chorus_services
+from portal.connection.factory import client_from_settings
 from portal.dematerialization import documents, playbook, recipients
-from portal.dematerialization.documents import Document
+from portal.dematerialization.documents import Document, load_document_or_404
 from portal.dematerialization.models import DocumentType
 from portal.extensions import db
 from portal.formatting import fr_number
-from portal.htmx import hx_redirect, is_htmx, render
+from portal.htmx import fragment, hx_redirect, is_htmx, render
 from portal.jobs import queries as job_queries
 from portal.jobs.models import ItemState, Job, JobKind
 from portal.portfolio.models import Contract
@@ -63,12 +61,6 @@ CONTRACT_RECIPIENT = "sending/_contract_recipient.html"
 SEND_BUDGET = "sending/_send_budget.html"
 SEND_OUTCOME = "sending/_send_outcome.html"
 MAX_BADGE_IDS = 200
-# Element id prefix of the list badge slots (``chorus-badge-receipt-42``).
-BADGE_PREFIXES = {DocumentType.RECEIPT: "receipt", DocumentType.FEE_INVOICE: "fee-invoice"}
-LIST_ENDPOINTS = {
-    DocumentType.RECEIPT: "billing.receipts_list",
-    DocumentType.FEE_INVOICE: "billing.fee_invoices_list",
-}
 
 
 @bp.before_request
@@ -76,35 +68,6 @@ def _only_while_enabled() -> None:
     """S1: no dematerialization screen exists while it is off."""
     if not chorus_settings.is_chorus_enabled():
         abort(404)
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-def _type_or_404(kind: str) -> DocumentType:
-    document_type = panels.TYPES_BY_SLUG.get(kind)
-    if document_type is None:
-        abort(404)
-    return document_type
-
-
-def _document_or_404(kind: str, document_id: int) -> Document:
-    document_type = _type_or_404(kind)
-    document: Document | None
-    if document_type is DocumentType.RECEIPT:
-        document = billing_queries.receipt(document_id)
-    else:
-        document = billing_queries.fee_invoice(document_id)
-    if document is None:
-        abort(404)
-    return document
-
-
-def _fragment(template: str, **context: Any) -> Response:
-    """A fragment on its own (no out-of-band flash region: it must not clear the page's)."""
-    response = make_response(render_template(template, **context))
-    response.vary.add("HX-Request")
-    return response
 
 
 # -- template globals used by other areas' templates --------------------------------------------
@@ -118,7 +81,7 @@ def chorus_document_panel(document: Document) -> panels.DocumentPanel | None:
     cache: dict[tuple[DocumentType, int], panels.DocumentPanel] = g.setdefault(
         "chorus_document_panels", {}
     )
-    key = (documents.type_of(document), document.id)
+    key = (DocumentType.of(document), document.id)
     if key not in cache:
         cache[key] = panels.document_panel(document, chorus_enabled=True)
     return cache[key]
@@ -140,25 +103,24 @@ def chorus_badges_url(items: Iterable[Document]) -> str | None:
         return None
     return url_for(
         "sending.list_badges",
-        kind=panels.slug_of(rows[0]),
+        kind=DocumentType.of(rows[0]),
         ids=[row.id for row in rows[:MAX_BADGE_IDS]],
     )
 
 
-def selection_actions(kind: str) -> list[dict[str, str]]:
+def selection_actions(kind: DocumentType) -> list[dict[str, str]]:
     """S13 « Dématérialisation Chorus Pro » for a billing list's selection toolbar.
 
-    ``kind`` is a ``DocumentType`` value. Offered only while S1 is on, to gestionnaires.
+    Offered only while S1 is on, to gestionnaires.
     """
     if not (current_user.is_authenticated and current_user.has_role(Role.GESTIONNAIRE)):
         return []
     if not chorus_settings.is_chorus_enabled():
         return []
-    slug = panels.SLUGS[DocumentType(kind)]
     return [
         {
             "label": "Dématérialisation Chorus Pro",
-            "url": url_for("sending.mass_confirm", kind=slug),
+            "url": url_for("sending.mass_confirm", kind=kind),
         }
     ]
 
@@ -166,17 +128,12 @@ def selection_actions(kind: str) -> list[dict[str, str]]:
 # -- list badges --------------------------------------------------------------------------------
 
 
-@bp.route("/<kind>/badges")
-def list_badges(kind: str) -> Response:
+@bp.route("/<doctype:kind>/badges")
+def list_badges(kind: DocumentType) -> Response:
     """Out-of-band badge cells for the rows of one list page, from one SQL query."""
-    document_type = _type_or_404(kind)
     ids = parse_row_ids(request.args.getlist("ids"))
-    badges = panels.list_badges(document_type, ids[:MAX_BADGE_IDS], chorus_enabled=True)
-    return _fragment(
-        "sending/_list_badges.html",
-        badges=badges,
-        prefix=BADGE_PREFIXES[document_type],
-    )
+    badges = panels.list_badges(kind, ids[:MAX_BADGE_IDS], chorus_enabled=True)
+    return fragment("sending/_list_badges.html", badges=badges, prefix=kind.dom_name)
 
 
 # -- single send (S9, S10, S11) -----------------------------------------------------------------
@@ -228,7 +185,7 @@ def _send_context(
         "type_errors": type_errors or {},
         "type_problem": LIST_NOT_LOADED if selected and not types.is_known else None,
         "types_load_url": url_for(
-            "sending.load_attachment_types", kind=chorus.slug, document_id=document.id
+            "sending.load_attachment_types", kind=chorus.document_type, document_id=document.id
         ),
         "document": document,
         "chorus": chorus,
@@ -240,15 +197,17 @@ def _send_context(
         "max_file": MAX_FILE_BYTES,
         "max_total": MAX_TOTAL_BYTES,
         "document_url": documents.url_of(document),
-        "budget_url": url_for("sending.send_budget", kind=chorus.slug, document_id=document.id),
+        "budget_url": url_for(
+            "sending.send_budget", kind=chorus.document_type, document_id=document.id
+        ),
     }
 
 
-@bp.route("/<kind>/<int:document_id>/envoyer", methods=["GET", "POST"])
+@bp.route("/<doctype:kind>/<int:document_id>/envoyer", methods=["GET", "POST"])
 @requires(Role.GESTIONNAIRE)
-def send(kind: str, document_id: int) -> Response:
+def send(kind: DocumentType, document_id: int) -> Response:
     """The send screen (GET) and its confirmation (POST): everything is re-checked here."""
-    document = _document_or_404(kind, document_id)
+    document = load_document_or_404(kind, document_id)
     choices = panels.ged_choices(document)
     form = SendForm()
     form.pieces.choices = [(c.document.id, c.document.original_name) for c in choices]
@@ -277,15 +236,15 @@ def send(kind: str, document_id: int) -> Response:
     )
 
 
-@bp.route("/<kind>/<int:document_id>/budget")
+@bp.route("/<doctype:kind>/<int:document_id>/budget")
 @requires(Role.GESTIONNAIRE)
-def send_budget(kind: str, document_id: int) -> Response:
+def send_budget(kind: DocumentType, document_id: int) -> Response:
     """The live budget of the send screen for the ticked GED documents (HTMX)."""
-    document = _document_or_404(kind, document_id)
+    document = load_document_or_404(kind, document_id)
     choices = panels.ged_choices(document)
     ids = parse_row_ids(request.args.getlist("pieces"))
     form = SendForm(formdata=None)
-    return _fragment(SEND_BUDGET, errors=[], **_send_context(document, form, choices, ids))
+    return fragment(SEND_BUDGET, errors=[], **_send_context(document, form, choices, ids))
 
 
 def _start_single_send(
@@ -295,66 +254,50 @@ def _start_single_send(
     kinds: dict[int, str],
     type_errors: dict[int, str],
 ) -> Response | list[str]:
-    """Start the job, or say in French why not (nothing started then). ``kinds``: the
-    checked Chorus type of each chosen GED document; ``type_errors``: why one is refused."""
-    planned = sending.plan([document], chorus_enabled=True)
-    errors: list[str] = []
-    if planned.skipped:
-        reasons = planned.skipped[0][1]
-        codes = {reason.code for reason in reasons}
-        if "S9_IN_PROGRESS" in codes:
-            return _already_running(document)
-        if "S9_ALREADY_SENT" in codes:
-            flash(
-                f"{document.number} est déjà dématérialisé (N° Chorus "
-                f"{document.chorus_invoice_id or '—'}) : il n'est pas renvoyé.",
-                "warning",
-            )
-            return hx_redirect(documents.url_of(document))
-        errors.extend(reason.message for reason in reasons)
+    """Start the job and show its progress, or say in French why not (nothing started then).
+    ``kinds``: the checked Chorus type of each chosen GED document; ``type_errors``: why one
+    is refused."""
     selected = _selected_choices(choices, ids)
-    errors.extend(_budget_errors(_budget(document, selected)))
-    errors.extend(
+    problems = _budget_errors(_budget(document, selected))
+    problems.extend(
         f"{choice.document.original_name} : {type_errors[choice.document.id]}"
         for choice in selected
         if choice.document.id in type_errors
     )
-    if errors:
-        return errors
-    job = sending.start_send(
-        [document],
-        kind=JobKind.SINGLE_SEND,
+    started = sending.start_single_send(
+        document,
         user=current_user._get_current_object(),
-        secondary_document_ids=[choice.document.id for choice in selected],
-        secondary_attachment_types={
-            choice.document.id: kinds[choice.document.id] for choice in selected
+        attachment_types={
+            c.document.id: kinds[c.document.id] for c in selected if c.document.id in kinds
         },
+        attachment_problems=problems,
     )
-    if not any(item.state == ItemState.PENDING.value for item in job.items):
-        # Another click or browser locked it between our check and the lock: no useless job.
-        db.session.rollback()
-        db.session.refresh(document)
+    if started.already_running:
         return _already_running(document)
-    db.session.commit()
-    sending.launch(job)
-    return hx_redirect(url_for("sending.send_progress", job_id=job.id))
+    if started.already_sent:
+        flash(
+            f"{document.number} est déjà dématérialisé (N° Chorus "
+            f"{document.chorus_invoice_id or '—'}) : il n'est pas renvoyé.",
+            "warning",
+        )
+        return hx_redirect(documents.url_of(document))
+    if started.job is None:
+        return list(started.errors)
+    return hx_redirect(url_for("sending.send_progress", job_id=started.job.id))
 
 
-@bp.route("/<kind>/<int:document_id>/types-de-pieces-jointes", methods=["POST"])
+@bp.route("/<doctype:kind>/<int:document_id>/types-de-pieces-jointes", methods=["POST"])
 @requires(Role.GESTIONNAIRE)
-def load_attachment_types(kind: str, document_id: int) -> Response:
+def load_attachment_types(kind: DocumentType, document_id: int) -> Response:
     """« Charger les types de Chorus Pro » on the send screen: read Chorus's list of
     attachment types (throttled) and come back to the screen with it."""
-    document = _document_or_404(kind, document_id)
+    document = load_document_or_404(kind, document_id)
     lookup = chorus_services.claim_attachment_types_lookup()
-    db.session.commit()
+    transactions.commit()  # the claim holds before any Chorus call (no open transaction)
     if lookup is None:
         lookup = chorus_services.lookup_attachment_types()
-        db.session.commit()
     flash(*_types_loaded_message(lookup))
-    return hx_redirect(
-        url_for("sending.send", kind=panels.slug_of(document), document_id=document.id)
-    )
+    return hx_redirect(url_for("sending.send", kind=kind, document_id=document.id))
 
 
 def _types_loaded_message(
@@ -369,7 +312,7 @@ def _types_loaded_message(
 
 
 def _already_running(document: Document) -> Response:
-    running = panels.running_job_id(documents.type_of(document), document.id)
+    running = panels.running_job_id(DocumentType.of(document), document.id)
     flash(
         f"Une dématérialisation de {document.number} est déjà en cours : "
         "il ne sera pas envoyé deux fois.",
@@ -391,7 +334,7 @@ def _outcome_context(job: Job) -> dict[str, Any]:
     item = job.items[0] if job.items else None
     document = documents.load(item.document_type, item.document_id) if item else None
     explanation = None
-    if item is not None and item.state in (ItemState.FAILED.value, ItemState.SKIPPED.value):
+    if item is not None and item.state in (ItemState.FAILED, ItemState.SKIPPED):
         explanation = playbook.explain(item.error_code, item.error_message)
     return {
         "job": job,
@@ -406,11 +349,11 @@ def _outcome_context(job: Job) -> dict[str, Any]:
 def send_progress(job_id: int) -> Response:
     """Live progress of a single send, then its outcome (mass sends: the job page)."""
     job = _job_or_404(job_id)
-    if job.kind != JobKind.SINGLE_SEND.value or not job.items:
+    if job.kind != JobKind.SINGLE_SEND or not job.items:
         return redirect(url_for("jobs.detail", job_id=job.id))
     return render(
         "sending/send_progress.html",
-        items=job_queries.items_of(job),
+        in_flight=job_queries.items_in_flight(job),
         **_outcome_context(job),
     )
 
@@ -419,7 +362,7 @@ def send_progress(job_id: int) -> Response:
 def send_outcome(job_id: int) -> Response:
     """The outcome box of a single send (reloaded once the progress component ends)."""
     job = _job_or_404(job_id)
-    return _fragment(SEND_OUTCOME, **_outcome_context(job))
+    return fragment(SEND_OUTCOME, **_outcome_context(job))
 
 
 # -- mass send (S13) ----------------------------------------------------------------------------
@@ -449,12 +392,7 @@ class Selection:
         """The selected ids (at most ``limit + 1``, so a too large selection is detected)."""
         if not self.all_matching:
             return list(self.ids[: limit + 1])
-        if isinstance(self.filters, ReceiptFilters):
-            query: Any = billing_queries.receipts_query(self.filters)
-        else:
-            query = billing_queries.fee_invoices_query(self.filters)  # type: ignore[arg-type]
-        model = documents.MODELS[self.document_type]
-        return list(db.session.scalars(query.with_only_columns(model.id).limit(limit + 1)))
+        return panels.matching_ids(self.filters, limit + 1)
 
     @property
     def hidden_fields(self) -> list[tuple[str, str]]:
@@ -467,7 +405,7 @@ class Selection:
     @property
     def list_url(self) -> str:
         args: dict[str, Any] = self.filters.criteria_args()
-        return url_for(LIST_ENDPOINTS[self.document_type], **args)
+        return url_for("billing.documents_list", kind=self.document_type, **args)
 
 
 def _selected_documents(selection: Selection) -> list[Document] | Response:
@@ -488,11 +426,11 @@ def _selected_documents(selection: Selection) -> list[Document] | Response:
     return panels.load_documents(selection.document_type, ids)
 
 
-@bp.route("/<kind>/masse", methods=["POST"])
+@bp.route("/<doctype:kind>/masse", methods=["POST"])
 @requires(Role.GESTIONNAIRE)
-def mass_confirm(kind: str) -> Response:
+def mass_confirm(kind: DocumentType) -> Response:
     """Confirmation of a mass send: how many will be sent and skipped, and why (S13)."""
-    selection = Selection.from_form(_type_or_404(kind))
+    selection = Selection.from_form(kind)
     selected = _selected_documents(selection)
     if isinstance(selected, Response):
         return selected
@@ -502,34 +440,27 @@ def mass_confirm(kind: str) -> Response:
         selection=selection,
         summary=summary,
         kind=kind,
-        label=selection.document_type.label,
     )
 
 
-@bp.route("/<kind>/masse/lancer", methods=["POST"])
+@bp.route("/<doctype:kind>/masse/lancer", methods=["POST"])
 @requires(Role.GESTIONNAIRE)
-def mass_start(kind: str) -> Response:
+def mass_start(kind: DocumentType) -> Response:
     """Start the mass send: every sendable document is locked (in progress) for the run."""
-    selection = Selection.from_form(_type_or_404(kind))
+    selection = Selection.from_form(kind)
     selected = _selected_documents(selection)
     if isinstance(selected, Response):
         return selected
-    job = sending.start_send(
-        selected, kind=JobKind.MASS_SEND, user=current_user._get_current_object()
-    )
-    pending = sum(1 for item in job.items if item.state == ItemState.PENDING.value)
-    if not pending:
-        db.session.rollback()
+    job = sending.start_mass_send(selected, user=current_user._get_current_object()).job
+    if job is None:
         flash(
             "Aucun document à envoyer : les documents sélectionnés sont déjà dématérialisés, "
             "en cours d'envoi ou non dématérialisables.",
             "warning",
         )
         return hx_redirect(selection.list_url)
-    db.session.commit()
-    sending.launch(job)
     flash(
-        f"Dématérialisation en masse lancée : {pending} document(s) à envoyer, "
+        f"Dématérialisation en masse lancée : {job.total - job.skipped} document(s) à envoyer, "
         f"{job.skipped} ignoré(s). Une notification vous préviendra à la fin.",
         "success",
     )
@@ -566,12 +497,9 @@ def recipient_refresh(contract_id: int) -> Response:
                 siret, client_from_settings(), service_code=contract.chorus_service_code
             )
         except ChorusError as failure:
-            db.session.rollback()
+            transactions.rollback()
             message = str(failure)
-            code = None
-            if isinstance(failure, ChorusRefused):
-                code = str(failure.code_retour or failure.http_status or "") or None
-            error = playbook.explain(code or type(failure).__name__, message)
+            error = playbook.explain(failure.code, message)
             recipients.record_failure(siret, message)
     if not is_htmx():
         if message:
@@ -579,9 +507,9 @@ def recipient_refresh(contract_id: int) -> Response:
         elif panel.problem is None:
             flash("Destinataire vérifié dans Chorus Pro.", "success")
         return redirect(_contract_url(contract), code=303)
-    return render(
+    return fragment(
         CONTRACT_RECIPIENT,
-        CONTRACT_RECIPIENT,
+        flashes=True,
         contract=contract,
         recipient=panels.recipient_panel(contract),
         refresh_error=message,
@@ -604,9 +532,8 @@ def recipient_use_service(contract_id: int) -> Response:
     try:
         code = sending.use_recipient_service(contract, form.code.data or "")
     except ValidationFailed as failure:
-        db.session.rollback()
+        transactions.rollback()
         flash(" ".join(failure.messages), "danger")
         return hx_redirect(_contract_url(contract))
-    db.session.commit()
     flash(f"Code service « {code} » enregistré sur le contrat {contract.number}.", "success")
     return hx_redirect(_contract_url(contract))

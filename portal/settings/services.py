@@ -546,9 +546,14 @@ def validate_user_change(
     if acting.id == target.id:
         if not is_enabled:
             errors["is_enabled"] = SELF_DISABLE_ERROR
-        if role != Role.ADMIN.value and "role" not in errors:
+        if role != Role.ADMIN and "role" not in errors:
             errors["role"] = SELF_DEMOTE_ERROR
     return errors
+
+
+def users_by_name() -> list[User]:
+    """Every user, by username (« Utilisateurs »)."""
+    return list(db.session.scalars(select(User).order_by(User.username)))
 
 
 def username_taken(username: str, *, exclude_id: int | None = None) -> bool:
@@ -563,7 +568,7 @@ def create_user(
     *,
     username: str,
     password: str,
-    role: str = Role.LECTURE.value,
+    role: str = Role.LECTURE,
     full_name: str = "",
     email: str | None = None,
     is_enabled: bool = True,
@@ -587,7 +592,7 @@ def create_user(
         username=username,
         full_name=full_name.strip(),
         email=(email or "").strip() or None,
-        role=role,
+        role=Role(role),
         is_enabled=is_enabled,
     )
     user.set_password(password)
@@ -616,7 +621,7 @@ def update_user(
         target.end_sessions()
     target.full_name = full_name.strip()
     target.email = (email or "").strip() or None
-    target.role = role
+    target.role = Role(role)
     target.is_enabled = is_enabled
     db.session.flush()
 

@@ -9,7 +9,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -19,11 +18,12 @@ from flask_login import current_user
 from jinja2 import TemplateNotFound
 from werkzeug.wrappers import Response
 
+from portal import transactions
 from portal.auth import second_factor, sessions
 from portal.auth.access import requires
 from portal.auth.models import Role, User
 from portal.extensions import db
-from portal.htmx import is_htmx, render
+from portal.htmx import fragment, is_htmx, render
 from portal.jobs import retries
 from portal.jobs.scheduler import settings_changed
 from portal.settings import attachment_types, chorus, recipients, services, vat_exemption
@@ -57,8 +57,7 @@ def insurance() -> str | Response:
     form = InsuranceSettingsForm()
     if form.validate_on_submit():
         services.save_insurance(chorus_enabled=bool(form.chorus_enabled.data))
-        db.session.commit()
-        settings_changed(current_app)  # the 19:00 schedule follows S1 without a restart
+        _reschedule_after_commit()  # the 19:00 schedule follows S1 without a restart
         flash(
             "Dématérialisation de facture activée : ses paramètres sont dans l'onglet Système."
             if form.chorus_enabled.data
@@ -91,11 +90,9 @@ def system() -> str | Response:
             try:
                 services.update_system(_system_input(form))
             except ValidationFailed as failure:
-                db.session.rollback()
                 failure.apply_to(form)
             else:
-                db.session.commit()
-                settings_changed(current_app)
+                _reschedule_after_commit()
                 flash("Paramètres Chorus Pro enregistrés.", "success")
                 return redirect(url_for("settings.system"), code=303)
         flash("Le formulaire contient des erreurs : rien n'a été enregistré.", "danger")
@@ -105,8 +102,9 @@ def system() -> str | Response:
     form.vat_exemption_code.choices = vat.choices()
     types = attachment_types.current(settings)
     form.default_attachment_type.choices = types.choices()
-    page = render_template(
+    return render(
         "settings/system.html",
+        status=status,
         form=form,
         tab="system",
         chorus_enabled_setting=enabled,
@@ -119,7 +117,11 @@ def system() -> str | Response:
         vat_exemption=vat,
         attachment_types=types,
     )
-    return make_response(page, status)
+
+
+def _reschedule_after_commit() -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    transactions.after_commit(lambda: settings_changed(app))
 
 
 def _system_input(form: SystemSettingsForm) -> services.SystemInput:
@@ -154,7 +156,7 @@ def _system_input(form: SystemSettingsForm) -> services.SystemInput:
 @bp.route("/utilisateurs")
 @requires(Role.ADMIN)
 def users() -> str:
-    rows = db.session.scalars(db.select(User).order_by(User.username)).all()
+    rows = services.users_by_name()
     rule_form = SecondFactorRuleForm(
         formdata=None, data={"required_for_admins": second_factor.required_for_admins()}
     )
@@ -169,7 +171,6 @@ def users_security() -> Response:
     if form.validate_on_submit():
         required = bool(form.required_for_admins.data)
         services.save_second_factor_rule(required_for_admins=required)
-        db.session.commit()
         flash(
             "Double authentification obligatoire pour les administrateurs : un administrateur "
             "qui ne l'a pas encore devra l'activer avant de continuer."
@@ -195,14 +196,12 @@ def user_create() -> str | Response:
                 is_enabled=bool(form.is_enabled.data),
             )
         except ValidationFailed as failure:
-            db.session.rollback()
             failure.apply_to(form)
         else:
-            db.session.commit()
             flash(f"Utilisateur « {user.username} » créé.", "success")
             return redirect(url_for("settings.users"), code=303)
     status = 422 if request.method == "POST" else 200
-    return make_response(render_template("settings/user_form.html", form=form), status)
+    return render("settings/user_form.html", status=status, form=form)
 
 
 def _user_or_404(user_id: int) -> User:
@@ -228,18 +227,17 @@ def user_edit(user_id: int) -> str | Response:
                 is_enabled=bool(form.is_enabled.data),
             )
         except ValidationFailed as failure:
-            db.session.rollback()
             failure.apply_to(form)
         else:
-            db.session.commit()
             flash(f"Utilisateur « {user.username} » enregistré.", "success")
             return redirect(url_for("settings.users"), code=303)
     status = 422 if request.method == "POST" else 200
-    return make_response(
-        render_template(
-            "settings/user_form.html", form=form, user=user, password_form=PasswordResetForm()
-        ),
-        status,
+    return render(
+        "settings/user_form.html",
+        status=status,
+        form=form,
+        user=user,
+        password_form=PasswordResetForm(),
     )
 
 
@@ -250,7 +248,6 @@ def user_second_factor_reset(user_id: int) -> Response:
     and may enrol again."""
     user = _user_or_404(user_id)
     services.reset_second_factor(user)
-    db.session.commit()
     sessions.keep_current(user)  # an administrator resetting their own second factor
     flash(f"Double authentification de « {user.username} » réinitialisée.", "success")
     return redirect(url_for("settings.user_edit", user_id=user.id), code=303)
@@ -265,20 +262,18 @@ def user_password(user_id: int) -> Response:
         try:
             services.reset_password(user, password_form.password.data)
         except ValidationFailed as failure:
-            db.session.rollback()
             failure.apply_to(password_form)
         else:
-            db.session.commit()
             sessions.keep_current(user)  # an administrator resetting their own password
             flash(f"Mot de passe de « {user.username} » réinitialisé.", "success")
             return redirect(url_for("settings.user_edit", user_id=user.id), code=303)
-    page = render_template(
+    return render(
         "settings/user_form.html",
+        status=422,
         form=UserEditForm(obj=user),
         user=user,
         password_form=password_form,
     )
-    return make_response(page, 422)
 
 
 # -- Destinataires et déclencheurs des tâches ---------------------------------------------------
@@ -336,11 +331,8 @@ def _template_exists(name: str) -> bool:
 
 def _list_response(recipient_list: recipients.RecipientList) -> Response:
     if is_htmx():
-        return render(
-            "settings/_recipient_list.html",
-            "settings/_recipient_list.html",
-            **_list_context(recipient_list),
-        )
+        context = _list_context(recipient_list)
+        return fragment("settings/_recipient_list.html", flashes=True, **context)
     return redirect(url_for("settings.recipients_page"), code=303)
 
 
@@ -352,7 +344,6 @@ def recipient_add(list_key: str) -> Response:
     if form.validate_on_submit():
         user = db.session.get(User, form.user_id.data)
         if user is not None and recipients.add_member(list_key, user):
-            db.session.commit()
             flash(f"{user.display_name} ajouté à la liste « {recipient_list.label} ».", "success")
     else:
         flash("Choisissez un utilisateur à ajouter.", "warning")
@@ -365,6 +356,5 @@ def recipient_remove(list_key: str, user_id: int) -> Response:
     recipient_list = _list_or_404(list_key)
     user = _user_or_404(user_id)
     if recipients.remove_member(list_key, user):
-        db.session.commit()
         flash(f"{user.display_name} retiré de la liste « {recipient_list.label} ».", "success")
     return _list_response(recipient_list)

@@ -86,7 +86,7 @@ def test_a_wrong_current_password_changes_nothing_and_counts_as_a_failure(
     assert gestionnaire.check_password(PASSWORD)
     assert account_failures("gestionnaire") == 1
     events = db.session.scalars(select(LoginEvent.outcome)).all()
-    assert LoginOutcome.BAD_CURRENT_PASSWORD.value in events
+    assert LoginOutcome.BAD_CURRENT_PASSWORD in events
     assert is_logged_in(client)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
@@ -14,10 +15,18 @@ from portal.auth import sessions
 from portal.config import Config
 from portal.extensions import db
 from tests.auth.conftest import login_token, page_token, try_login
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, login, reset_password
 from tests.factories import make_user
 
 EXPIRED = "Session expirée, reconnectez-vous."
+
+
+@pytest.fixture
+def session(
+    client: FlaskClient, gestionnaire, clock: time_machine.Coordinates, timeouts
+) -> FlaskClient:
+    """A gestionnaire logged in on ``client`` at the clock's start, with session timeouts on."""
+    return login(client, gestionnaire)
 
 
 def copy_of(app: Flask, client: FlaskClient) -> FlaskClient:
@@ -69,16 +78,7 @@ def test_an_admin_password_reset_ends_the_users_sessions(
     user = make_user("paul", role="gestionnaire", password=PASSWORD)
     paul = login(app.test_client(), user)
     thief = copy_of(app, paul)
-    url = f"/administration/utilisateurs/{user.id}"
-    response = as_admin.post(
-        f"{url}/mot-de-passe",
-        data={
-            "csrf_token": page_token(as_admin, url),
-            "password": "nouveau-mdp-2026",
-            "password_confirm": "nouveau-mdp-2026",
-        },
-    )
-    assert response.status_code == 303
+    assert reset_password(as_admin, user).status_code == 303
     assert not is_logged_in(paul)
     assert not is_logged_in(thief)
     assert is_logged_in(as_admin)
@@ -89,16 +89,7 @@ def test_an_admin_resetting_their_own_password_keeps_this_session_only(
 ) -> None:
     login(client, admin)
     other = login(app.test_client(), admin)
-    url = f"/administration/utilisateurs/{admin.id}"
-    response = client.post(
-        f"{url}/mot-de-passe",
-        data={
-            "csrf_token": page_token(client, url),
-            "password": "nouveau-mdp-2026",
-            "password_confirm": "nouveau-mdp-2026",
-        },
-    )
-    assert response.status_code == 303
+    assert reset_password(client, admin).status_code == 303
     assert is_logged_in(client)
     assert not is_logged_in(other)
 
@@ -139,9 +130,8 @@ def test_a_revoked_session_is_told_it_expired(app: Flask, client, gestionnaire) 
 
 
 def test_a_session_ends_after_an_hour_without_activity(
-    client: FlaskClient, gestionnaire, clock: time_machine.Coordinates, timeouts
+    client: FlaskClient, clock: time_machine.Coordinates, session
 ) -> None:
-    login(client, gestionnaire)
     clock.shift(59 * 60)
     assert is_logged_in(client)
     clock.shift(59 * 60)  # activity above: still within the hour
@@ -154,9 +144,8 @@ def test_a_session_ends_after_an_hour_without_activity(
 
 
 def test_the_bell_polling_does_not_keep_a_session_alive(
-    client: FlaskClient, gestionnaire, clock: time_machine.Coordinates, timeouts
+    client: FlaskClient, clock: time_machine.Coordinates, session
 ) -> None:
-    login(client, gestionnaire)
     for _ in range(4):
         clock.shift(20 * 60)
         client.get("/notifications/cloche", headers={"HX-Request": "true"})
@@ -164,9 +153,8 @@ def test_the_bell_polling_does_not_keep_a_session_alive(
 
 
 def test_a_session_ends_twelve_hours_after_its_login_even_when_active(
-    client: FlaskClient, gestionnaire, clock: time_machine.Coordinates, timeouts
+    client: FlaskClient, clock: time_machine.Coordinates, session
 ) -> None:
-    login(client, gestionnaire)
     for _ in range(14):
         clock.shift(50 * 60)
         assert is_logged_in(client)
@@ -176,9 +164,8 @@ def test_a_session_ends_twelve_hours_after_its_login_even_when_active(
 
 
 def test_an_htmx_request_of_an_expired_session_gets_a_401(
-    client: FlaskClient, gestionnaire, clock: time_machine.Coordinates, timeouts
+    client: FlaskClient, clock: time_machine.Coordinates, session
 ) -> None:
-    login(client, gestionnaire)
     clock.shift(61 * 60)
     assert client.get("/clients", headers={"HX-Request": "true"}).status_code == 401
 

@@ -9,32 +9,15 @@ from portal.billing import services
 from portal.billing.models import FeeInvoice
 from portal.extensions import db
 from tests import factories
-from tests.billing.helpers import post
-
-
-def invoice_form(client_id: int, **overrides: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "number": "FH-2026-1",
-        "client_id": str(client_id),
-        "contract_number": "",
-        "company_id": "",
-        "label": "Honoraires de courtage 2026",
-        "entered_on": "2026-01-15",
-        "amount_ht": "1 000,05",
-        "vat_rate": "20",
-    }
-    data.update(overrides)
-    return data
+from tests.billing.helpers import count, edit_fee_invoice, new_fee_invoice, post, post_fee_invoice
 
 
 def test_vat_and_ttc_are_computed_on_save_and_the_pdf_generated(as_gestionnaire):
     contract = factories.make_contract()
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(contract.client_id, contract_number=contract.number),
+    response = post_fee_invoice(
+        as_gestionnaire, contract.client_id, contract_number=contract.number
     )
 
     assert response.status_code == 302
@@ -48,33 +31,17 @@ def test_vat_and_ttc_are_computed_on_save_and_the_pdf_generated(as_gestionnaire)
 
 
 def test_a_zero_rate_is_allowed(as_gestionnaire):
-    client = factories.make_client()
-    company = factories.make_company()
-    db.session.commit()
-
-    post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(client.id, vat_rate="0", company_id=str(company.id)),
-    )
+    new_fee_invoice(as_gestionnaire, vat_rate="0")
 
     invoice = db.session.execute(db.select(FeeInvoice)).scalar_one()
     assert (invoice.vat_amount, invoice.total) == (Decimal("0.00"), Decimal("1000.05"))
 
 
 def test_a_rate_above_100_is_refused(as_gestionnaire):
-    client = factories.make_client()
-    company = factories.make_company()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(client.id, vat_rate="120", company_id=str(company.id)),
-    )
+    response = new_fee_invoice(as_gestionnaire, vat_rate="120")
 
     assert "entre 0 et 100" in response.get_data(as_text=True)
-    assert db.session.query(FeeInvoice).count() == 0
+    assert count(FeeInvoice) == 0
 
 
 def test_the_contract_must_belong_to_the_client(as_gestionnaire):
@@ -82,21 +49,17 @@ def test_the_contract_must_belong_to_the_client(as_gestionnaire):
     other_contract = factories.make_contract()
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(client.id, contract_number=other_contract.number),
-    )
+    response = post_fee_invoice(as_gestionnaire, client.id, contract_number=other_contract.number)
 
     assert "n&#39;appartient pas au client" in response.get_data(as_text=True)
-    assert db.session.query(FeeInvoice).count() == 0
+    assert count(FeeInvoice) == 0
 
 
 def test_without_contract_the_issuing_company_is_required(as_gestionnaire):
     client = factories.make_client()
     db.session.commit()
 
-    response = post(as_gestionnaire, "/factures/nouvelle", invoice_form(client.id))
+    response = post_fee_invoice(as_gestionnaire, client.id)
 
     assert "société émettrice" in response.get_data(as_text=True)
 
@@ -106,14 +69,12 @@ def test_a_number_used_by_a_receipt_is_refused(as_gestionnaire):
     contract = factories.make_contract()
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(contract.client_id, contract_number=contract.number, number="SHARED-1"),
+    response = post_fee_invoice(
+        as_gestionnaire, contract.client_id, contract_number=contract.number, number="SHARED-1"
     )
 
     assert "déjà utilisé par une quittance" in response.get_data(as_text=True)
-    assert db.session.query(FeeInvoice).count() == 0
+    assert count(FeeInvoice) == 0
 
 
 def test_a_duplicate_fee_invoice_number_is_refused(as_gestionnaire):
@@ -121,10 +82,8 @@ def test_a_duplicate_fee_invoice_number_is_refused(as_gestionnaire):
     company = factories.make_company()
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(existing.client_id, number="FH-DUP", company_id=str(company.id)),
+    response = post_fee_invoice(
+        as_gestionnaire, existing.client_id, number="FH-DUP", company_id=str(company.id)
     )
 
     assert "déjà utilisé par une facture" in response.get_data(as_text=True)
@@ -137,16 +96,13 @@ def test_editing_recomputes_amounts_and_regenerates_the_pdf(as_gestionnaire):
     db.session.commit()
     old = invoice.pdf_stored_name
 
-    response = post(
+    response = edit_fee_invoice(
         as_gestionnaire,
-        f"/factures/{invoice.id}/modifier",
-        invoice_form(
-            invoice.client_id,
-            number="FH-E",
-            amount_ht="10",
-            vat_rate="5,5",
-            company_id=str(company.id),
-        ),
+        invoice,
+        number="FH-E",
+        amount_ht="10",
+        vat_rate="5,5",
+        company_id=str(company.id),
     )
 
     assert response.status_code == 302

@@ -32,50 +32,27 @@ def receipts(app):
     meudon = factories.make_client(name="Ville de Meudon")
     c1 = factories.make_contract(number="CT-100", client=sevres, company=company_a)
     c2 = factories.make_contract(number="CT-200", client=meudon, company=company_b)
+    rows = [  # key, number, contract, period start and end, entered on, net premium, taxes
+        ("q1", "Q2025-001", c1, "2025-01-01", "2025-12-31", "2024-12-01", "100", "9"),
+        ("q2", "Q2026-002", c1, "2026-01-01", "2026-03-31", "2025-12-10", "2000", "180"),
+        ("q3", "Q2026-003", c2, "2026-04-01", "2026-06-30", "2026-03-01", "500", "45"),
+        ("r4", "R2026-004", c2, "2026-07-01", "2026-12-31", "2026-06-01", "-50", "-4.5"),
+    ]
     r = {
-        "q1": factories.make_receipt(
-            number="Q2025-001",
-            contract=c1,
-            period_start_on=date(2025, 1, 1),
-            period_end_on=date(2025, 12, 31),
-            entered_on=date(2024, 12, 1),
-            net_premium=Decimal("100"),
-            taxes=Decimal("9"),
-            total=Decimal("109"),
-        ),
-        "q2": factories.make_receipt(
-            number="Q2026-002",
-            contract=c1,
-            period_start_on=date(2026, 1, 1),
-            period_end_on=date(2026, 3, 31),
-            entered_on=date(2025, 12, 10),
-            net_premium=Decimal("2000"),
-            taxes=Decimal("180"),
-            total=Decimal("2180"),
-        ),
-        "q3": factories.make_receipt(
-            number="Q2026-003",
-            contract=c2,
-            period_start_on=date(2026, 4, 1),
-            period_end_on=date(2026, 6, 30),
-            entered_on=date(2026, 3, 1),
-            net_premium=Decimal("500"),
-            taxes=Decimal("45"),
-            total=Decimal("545"),
-        ),
-        "r4": factories.make_receipt(
-            number="R2026-004",
-            contract=c2,
-            period_start_on=date(2026, 7, 1),
-            period_end_on=date(2026, 12, 31),
-            entered_on=date(2026, 6, 1),
-            net_premium=Decimal("-50"),
-            taxes=Decimal("-4.5"),
-            total=Decimal("-54.50"),
-            is_corrupted=True,
-            corruption_reason="test",
-        ),
+        key: factories.make_receipt(
+            number=number,
+            contract=contract,
+            period_start_on=date.fromisoformat(start),
+            period_end_on=date.fromisoformat(end),
+            entered_on=date.fromisoformat(entered_on),
+            net_premium=Decimal(net),
+            taxes=Decimal(taxes),
+            total=Decimal(net) + Decimal(taxes),
+        )
+        for key, number, contract, start, end, entered_on, net, taxes in rows
     }
+    r["r4"].is_corrupted = True
+    r["r4"].corruption_reason = "test"
     payment = factories.make_payment(client=sevres, amount=Decimal("109"))
     services.allocate(payment, [services.Part(r["q1"], Decimal("109"))])
     db.session.commit()

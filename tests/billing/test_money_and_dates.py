@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from html import unescape
 
 import pytest
 
@@ -29,15 +28,16 @@ from portal.validators import (
     clean_amount,
 )
 from tests import factories
-from tests.billing.helpers import post
-from tests.billing.test_fee_invoices import invoice_form
-from tests.billing.test_payments import entry_form
-from tests.billing.test_receipts import receipt_form
-
-
-def page_text(response) -> str:
-    return unescape(response.get_data(as_text=True))
-
+from tests.billing.helpers import (
+    count,
+    new_fee_invoice,
+    new_payment,
+    new_receipt,
+    page_text,
+    post,
+    post_fee_invoice,
+    post_receipt,
+)
 
 # -- the amount as typed ---------------------------------------------------------------------------
 
@@ -90,112 +90,67 @@ def test_what_is_not_an_amount_is_refused(typed: str) -> None:
 def test_a_receipt_amount_with_three_decimals_is_a_field_error_and_nothing_is_saved(
     as_gestionnaire, typed: str
 ) -> None:
-    contract = factories.make_contract()
-    db.session.commit()
+    response = new_receipt(as_gestionnaire, net_premium=typed, taxes="0", total="100,01")
 
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(contract.number, net_premium=typed, taxes="0", total="100,01"),
-    )
-
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert AMOUNT_DECIMALS_MESSAGE in page_text(response)
     assert f'value="{typed}"' in response.get_data(as_text=True)  # kept as typed
-    assert db.session.query(Receipt).count() == 0
-
-
-def test_a_receipt_amount_of_31_digits_is_a_field_error(as_gestionnaire) -> None:
-    contract = factories.make_contract()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(contract.number, total="1" + "0" * 30),
-    )
-
-    assert response.status_code == 200
-    assert "Montant hors limites" in page_text(response)
-    assert db.session.query(Receipt).count() == 0
-
-
-def test_a_negative_part_of_a_positive_receipt_is_refused(as_gestionnaire) -> None:
-    contract = factories.make_contract()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(contract.number, net_premium="1 100", taxes="-10", total="1 090"),
-    )
-
-    assert rules.NEGATIVE_ONLY_ON_REFUNDS in page_text(response)
-    assert db.session.query(Receipt).count() == 0
-
-
-def test_a_refund_receipt_has_no_positive_part(as_gestionnaire) -> None:
-    contract = factories.make_contract()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(contract.number, net_premium="-100", taxes="9", total="-91"),
-    )
-
-    assert rules.POSITIVE_ON_REFUND in page_text(response)
-    assert db.session.query(Receipt).count() == 0
-
-
-def test_b10_a_refund_receipt_with_negative_amounts_is_saved(as_gestionnaire) -> None:
-    contract = factories.make_contract()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(contract.number, net_premium="-100", taxes="-9", total="-109"),
-    )
-
-    assert response.status_code == 302
-    assert db.session.execute(db.select(Receipt.total)).scalar_one() == Decimal("-109.00")
+    assert count(Receipt) == 0
 
 
 @pytest.mark.parametrize(
-    ("field", "typed"),
+    ("fields", "message"),
     [
-        ("period_start_on", "1989-12-31"),
-        ("period_end_on", "2101-01-01"),
-        ("entered_on", "0202-01-01"),
+        pytest.param(
+            {"total": "1" + "0" * 30},
+            "Montant hors limites",
+            id="a_receipt_amount_of_31_digits_is_a_field_error",
+        ),
+        pytest.param(
+            {"net_premium": "1 100", "taxes": "-10", "total": "1 090"},
+            rules.NEGATIVE_ONLY_ON_REFUNDS,
+            id="a_negative_part_of_a_positive_receipt_is_refused",
+        ),
+        pytest.param(
+            {"net_premium": "-100", "taxes": "9", "total": "-91"},
+            rules.POSITIVE_ON_REFUND,
+            id="a_refund_receipt_has_no_positive_part",
+        ),
+        *(
+            pytest.param(
+                {field: typed},
+                DATE_RANGE_MESSAGE,
+                id=f"a_receipt_date_outside_1990_2100_is_a_field_error-{field}",
+            )
+            for field, typed in [
+                ("period_start_on", "1989-12-31"),
+                ("period_end_on", "2101-01-01"),
+                ("entered_on", "0202-01-01"),
+            ]
+        ),
+        pytest.param(
+            {"period_start_on": "2026-02-01", "period_end_on": "2026-01-31"},
+            "La fin de période doit être postérieure",
+            id="a_period_ending_before_it_starts_is_refused",
+        ),
     ],
 )
-def test_a_receipt_date_outside_1990_2100_is_a_field_error(
-    as_gestionnaire, field: str, typed: str
+def test_a_receipt_amount_or_date_out_of_bounds_is_a_field_error_and_nothing_is_saved(
+    as_gestionnaire, fields: dict[str, str], message: str
 ) -> None:
-    contract = factories.make_contract()
-    db.session.commit()
+    """Amounts below a billion, signs as B10 says, dates between 1990 and 2100, in order."""
+    response = new_receipt(as_gestionnaire, **fields)
 
-    response = post(
-        as_gestionnaire, "/quittances/nouvelle", receipt_form(contract.number, **{field: typed})
-    )
-
-    assert DATE_RANGE_MESSAGE in page_text(response)
-    assert db.session.query(Receipt).count() == 0
+    assert response.status_code == 422
+    assert message in page_text(response)
+    assert count(Receipt) == 0
 
 
-def test_a_period_ending_before_it_starts_is_refused(as_gestionnaire) -> None:
-    contract = factories.make_contract()
-    db.session.commit()
+def test_b10_a_refund_receipt_with_negative_amounts_is_saved(as_gestionnaire) -> None:
+    response = new_receipt(as_gestionnaire, net_premium="-100", taxes="-9", total="-109")
 
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(contract.number, period_start_on="2026-02-01", period_end_on="2026-01-31"),
-    )
-
-    assert "La fin de période doit être postérieure" in page_text(response)
-    assert db.session.query(Receipt).count() == 0
+    assert response.status_code == 302
+    assert db.session.execute(db.select(Receipt.total)).scalar_one() == Decimal("-109.00")
 
 
 def test_the_date_bounds_are_inclusive() -> None:
@@ -205,53 +160,37 @@ def test_the_date_bounds_are_inclusive() -> None:
         check_plausible_date(date(2101, 1, 1))
 
 
-# -- fee invoices ----------------------------------------------------------------------------------
+# -- fee invoices and payments ---------------------------------------------------------------------
 
 
-def test_a_fee_invoice_with_a_31_digit_ht_amount_is_a_field_error(as_gestionnaire) -> None:
-    client = factories.make_client()
-    company = factories.make_company()
-    db.session.commit()
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param(
+            {"amount_ht": "1" + "0" * 30},
+            "Montant hors limites",
+            id="a_fee_invoice_with_a_31_digit_ht_amount_is_a_field_error",
+        ),
+        pytest.param(
+            {"amount_ht": "900 000 000"},
+            "le total TTC dépasserait",
+            id="a_fee_invoice_whose_ttc_would_pass_the_bound_is_refused",
+        ),
+        pytest.param(
+            {"amount_ht": "100,005"},
+            AMOUNT_DECIMALS_MESSAGE,
+            id="a_fee_invoice_ht_amount_with_three_decimals_is_refused",
+        ),
+    ],
+)
+def test_a_fee_invoice_amount_out_of_bounds_is_a_field_error_and_nothing_is_saved(
+    as_gestionnaire, fields: dict[str, str], message: str
+) -> None:
+    response = new_fee_invoice(as_gestionnaire, **fields)
 
-    response = post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(client.id, amount_ht="1" + "0" * 30, company_id=str(company.id)),
-    )
-
-    assert response.status_code == 200
-    assert "Montant hors limites" in page_text(response)
-    assert db.session.query(FeeInvoice).count() == 0
-
-
-def test_a_fee_invoice_whose_ttc_would_pass_the_bound_is_refused(as_gestionnaire) -> None:
-    client = factories.make_client()
-    company = factories.make_company()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(client.id, amount_ht="900 000 000", company_id=str(company.id)),
-    )
-
-    assert "le total TTC dépasserait" in page_text(response)
-    assert db.session.query(FeeInvoice).count() == 0
-
-
-def test_a_fee_invoice_ht_amount_with_three_decimals_is_refused(as_gestionnaire) -> None:
-    client = factories.make_client()
-    company = factories.make_company()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(client.id, amount_ht="100,005", company_id=str(company.id)),
-    )
-
-    assert AMOUNT_DECIMALS_MESSAGE in page_text(response)
-    assert db.session.query(FeeInvoice).count() == 0
+    assert response.status_code == 422
+    assert message in page_text(response)
+    assert count(FeeInvoice) == 0
 
 
 def test_the_service_refuses_an_amount_beyond_the_bound_without_computing_it(app) -> None:
@@ -278,47 +217,31 @@ def test_the_service_refuses_an_amount_beyond_the_bound_without_computing_it(app
     assert "hors limites" in refused.value.errors["amount_ht"]
 
 
-# -- payments --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param(
+            {"amount": "-1090", "allocation_amount": "-1090"},
+            "Montant négatif réservé au remboursement d'un avoir",
+            id="a_negative_payment_for_a_positive_document_is_refused",
+        ),
+        pytest.param(
+            {"amount": "1 090,001"},
+            AMOUNT_DECIMALS_MESSAGE,
+            id="a_payment_amount_with_three_decimals_is_refused",
+        ),
+        pytest.param(
+            {"received_on": "2200-01-20"}, DATE_RANGE_MESSAGE, id="a_payment_dated_2200_is_refused"
+        ),
+    ],
+)
+def test_a_payment_amount_or_date_out_of_bounds_is_refused_and_nothing_is_saved(
+    as_gestionnaire, fields: dict[str, str], message: str
+) -> None:
+    response = new_payment(as_gestionnaire, **fields)
 
-
-def test_a_negative_payment_for_a_positive_document_is_refused(as_gestionnaire) -> None:
-    receipt = factories.make_receipt()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/encaissements/saisie",
-        entry_form(receipt, amount="-1090", allocation_amount="-1090"),
-    )
-
-    assert "Montant négatif réservé au remboursement d'un avoir" in page_text(response)
-    assert db.session.query(Payment).count() == 0
-
-
-def test_a_payment_amount_with_three_decimals_is_refused(as_gestionnaire) -> None:
-    receipt = factories.make_receipt()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/encaissements/saisie",
-        entry_form(receipt, amount="1 090,001"),
-    )
-
-    assert AMOUNT_DECIMALS_MESSAGE in page_text(response)
-    assert db.session.query(Payment).count() == 0
-
-
-def test_a_payment_dated_2200_is_refused(as_gestionnaire) -> None:
-    receipt = factories.make_receipt()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire, "/encaissements/saisie", entry_form(receipt, received_on="2200-01-20")
-    )
-
-    assert DATE_RANGE_MESSAGE in page_text(response)
-    assert db.session.query(Payment).count() == 0
+    assert message in page_text(response)
+    assert count(Payment) == 0
 
 
 def test_an_allocated_part_with_three_decimals_is_refused_next_to_it(as_gestionnaire) -> None:
@@ -383,33 +306,26 @@ def test_a_number_differing_only_by_case_is_refused_next_to_the_field(as_gestion
     existing = factories.make_receipt(number="Q2025000001")
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(existing.contract.number, number="q2025000001"),
-    )
+    response = post_receipt(as_gestionnaire, existing.contract.number, number="q2025000001")
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Ce numéro est déjà utilisé par une quittance." in page_text(response)
-    assert db.session.query(Receipt).count() == 1
+    assert count(Receipt) == 1
 
 
 def test_a_fee_invoice_cannot_take_a_receipt_number_in_another_case(as_gestionnaire) -> None:
     receipt = factories.make_receipt(number="Q2025000001")
     db.session.commit()
 
-    response = post(
+    response = post_fee_invoice(
         as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(
-            receipt.contract.client_id,
-            number="q2025000001",
-            contract_number=receipt.contract.number,
-        ),
+        receipt.contract.client_id,
+        number="q2025000001",
+        contract_number=receipt.contract.number,
     )
 
     assert "Ce numéro est déjà utilisé par une quittance." in page_text(response)
-    assert db.session.query(FeeInvoice).count() == 0
+    assert count(FeeInvoice) == 0
 
 
 def test_payment_entry_finds_a_document_by_its_number_in_any_case(as_gestionnaire) -> None:

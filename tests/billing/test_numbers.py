@@ -4,7 +4,6 @@ fee-invoice credit notes linked to the invoice they cancel (B10)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -18,9 +17,8 @@ from portal.extensions import db
 from portal.portfolio.models import Client, Company, Contract
 from portal.validators import ValidationFailed
 from tests import factories
-from tests.billing.helpers import post
-from tests.billing.test_fee_invoices import invoice_form
-from tests.billing.test_receipts import receipt_form
+from tests.billing.helpers import edit_receipt, invoice_form, post, post_fee_invoice, post_receipt
+from tests.concurrency import while_this_session_holds_its_locks
 from tests.conftest import is_postgres
 
 # -- case-insensitive uniqueness ------------------------------------------------------------------
@@ -47,11 +45,9 @@ def test_a_receipt_number_differing_only_by_its_case_is_refused(
         factories.make_fee_invoice(number="q2026-100")
     db.session.commit()
 
-    response = post(
-        as_gestionnaire, "/quittances/nouvelle", receipt_form(contract.number, number=typed)
-    )
+    response = post_receipt(as_gestionnaire, contract.number, number=typed)
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(Receipt).where(Receipt.contract_id == contract.id)) is None
 
@@ -63,10 +59,8 @@ def test_a_fee_invoice_number_differing_only_by_its_case_from_a_receipt_is_refus
     company = factories.make_company()
     client = factories.make_client()
     db.session.commit()
-    response = post(
-        as_gestionnaire,
-        "/factures/nouvelle",
-        invoice_form(client.id, number="fh-2026-1", company_id=str(company.id)),
+    response = post_fee_invoice(
+        as_gestionnaire, client.id, number="fh-2026-1", company_id=str(company.id)
     )
     assert "Ce numéro est déjà utilisé par une quittance." in response.get_data(as_text=True)
     assert db.session.scalar(select(FeeInvoice)) is None
@@ -75,16 +69,8 @@ def test_a_fee_invoice_number_differing_only_by_its_case_from_a_receipt_is_refus
 def test_a_document_keeps_its_own_number_when_only_its_case_changes(as_gestionnaire) -> None:
     receipt = factories.make_receipt(number="Q-CASE")
     db.session.commit()
-    response = post(
-        as_gestionnaire,
-        f"/quittances/{receipt.id}/modifier",
-        receipt_form(
-            receipt.contract.number,
-            number="q-case",
-            net_premium="1000",
-            taxes="90",
-            total="1090",
-        ),
+    response = edit_receipt(
+        as_gestionnaire, receipt, number="q-case", net_premium="1000", taxes="90", total="1090"
     )
     assert response.status_code == 302
     db.session.refresh(receipt)
@@ -169,13 +155,11 @@ def test_b10_the_fee_invoice_form_links_a_credit_note_to_the_invoice_it_cancels(
 def test_b10_the_credit_note_link_is_checked(as_gestionnaire, overrides, message) -> None:
     company = factories.make_company()
     original = factories.make_fee_invoice(number="FH-ORIG", company=company)
-    factories.make_fee_invoice(
+    factories.make_credit_note(
         number="AV-OLD",
         client=original.client,
         company=company,
-        amount_ht=Decimal("-1"),
-        vat_amount=Decimal("-0.20"),
-        total=Decimal("-1.20"),
+        amount_ht="-1",
     )
     factories.make_fee_invoice(number="FH-OTHER", company=company)  # another client
     db.session.commit()
@@ -186,19 +170,16 @@ def test_b10_the_credit_note_link_is_checked(as_gestionnaire, overrides, message
         credit_note_form(original.client_id, company.id, **overrides),
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(FeeInvoice).where(FeeInvoice.number == "AV-2026-1")) is None
 
 
 def test_b10_a_fee_invoice_cannot_cancel_itself(as_gestionnaire) -> None:
     company = factories.make_company()
-    invoice = factories.make_fee_invoice(
+    invoice = factories.make_credit_note(
         number="AV-SELF",
         company=company,
-        amount_ht=Decimal("-500"),
-        vat_amount=Decimal("-100"),
-        total=Decimal("-600"),
     )
     db.session.commit()
     response = post(
@@ -219,32 +200,20 @@ def test_a_receipt_and_a_fee_invoice_saved_at_once_under_one_number_cannot_both_
     company = factories.make_company()
     db.session.commit()
     contract_id, client_id, company_id = contract.id, contract.client_id, company.id
-    outcome: dict[str, object] = {}
-    started = threading.Event()
 
-    def other_user() -> None:
-        with app.app_context():
-            try:
-                started.set()
-                services.save_fee_invoice(
-                    services.FeeInvoiceInput(
-                        number="a-race-1",
-                        client=db.session.get(Client, client_id),
-                        contract=None,
-                        company=db.session.get(Company, company_id),
-                        label="Honoraires",
-                        entered_on=date(2026, 1, 15),
-                        amount_ht=Decimal("100"),
-                        vat_rate=Decimal("20"),
-                    )
-                )
-                db.session.commit()
-                outcome["result"] = "saved"
-            except ValidationFailed as error:
-                db.session.rollback()
-                outcome["result"] = error.errors["number"]
-            finally:
-                db.session.remove()
+    def other_user() -> object:
+        return services.save_fee_invoice(
+            services.FeeInvoiceInput(
+                number="a-race-1",
+                client=db.session.get(Client, client_id),
+                contract=None,
+                company=db.session.get(Company, company_id),
+                label="Honoraires",
+                entered_on=date(2026, 1, 15),
+                amount_ht=Decimal("100"),
+                vat_rate=Decimal("20"),
+            )
+        )
 
     services.save_receipt(  # holds the number's lock until commit
         services.ReceiptInput(
@@ -258,13 +227,8 @@ def test_a_receipt_and_a_fee_invoice_saved_at_once_under_one_number_cannot_both_
             total=Decimal("109"),
         )
     )
-    thread = threading.Thread(target=other_user)
-    thread.start()
-    started.wait(5)
-    thread.join(0.5)
-    assert thread.is_alive(), "the fee invoice should wait for the receipt's transaction"
-    db.session.commit()
-    thread.join(10)
+    refused = while_this_session_holds_its_locks(app, other_user, "the fee invoice")
 
-    assert outcome["result"] == "Ce numéro est déjà utilisé par une quittance."
+    assert isinstance(refused, ValidationFailed), refused
+    assert refused.errors["number"] == "Ce numéro est déjà utilisé par une quittance."
     assert db.session.scalar(select(FeeInvoice)) is None

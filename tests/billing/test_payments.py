@@ -11,23 +11,7 @@ from portal.billing.models import Allocation, Payment
 from portal.extensions import db
 from portal.validators import ValidationFailed
 from tests import factories
-from tests.billing.helpers import post
-
-
-def entry_form(document, **overrides: str) -> dict[str, str]:
-    kind = "receipt" if document.kind_label == "Quittance" else "fee_invoice"
-    data = {
-        "document_kind": kind,
-        "document_id": str(document.id),
-        "received_on": "2026-01-20",
-        "amount": "1 090,00",
-        "method": "cheque",
-        "reference": "CHQ 123",
-        "allocation_amount": "1 090,00",
-    }
-    data.update(overrides)
-    return data
-
+from tests.billing.helpers import count, new_payment, post, post_payment_entry
 
 # -- lookup --
 
@@ -108,7 +92,7 @@ def test_recording_a_payment_allocates_it_and_settles_the_receipt(as_gestionnair
     receipt = factories.make_receipt()
     db.session.commit()
 
-    response = post(as_gestionnaire, "/encaissements/saisie", entry_form(receipt))
+    response = post_payment_entry(as_gestionnaire, receipt)
 
     assert response.status_code == 302
     payment = db.session.execute(db.select(Payment)).scalar_one()
@@ -125,11 +109,7 @@ def test_a_partial_allocation_leaves_the_rest_on_the_payment(as_gestionnaire):
     invoice = factories.make_fee_invoice()  # 600,00
     db.session.commit()
 
-    post(
-        as_gestionnaire,
-        "/encaissements/saisie",
-        entry_form(invoice, amount="1000", allocation_amount="600"),
-    )
+    post_payment_entry(as_gestionnaire, invoice, amount="1000", allocation_amount="600")
 
     payment = db.session.execute(db.select(Payment)).scalar_one()
     assert payment.unallocated_amount == Decimal("400.00")
@@ -141,68 +121,51 @@ def test_over_allocation_is_refused_and_nothing_is_saved(as_gestionnaire):
     receipt = factories.make_receipt()
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        "/encaissements/saisie",
-        entry_form(receipt, amount="2000", allocation_amount="1090,01"),
+    response = post_payment_entry(
+        as_gestionnaire, receipt, amount="2000", allocation_amount="1090,01"
     )
 
     assert "dépasse le reste à solder" in response.get_data(as_text=True)
-    assert db.session.query(Payment).count() == 0
+    assert count(Payment) == 0
     db.session.refresh(receipt)
     assert receipt.allocated_amount == Decimal("0.00")
 
 
-def test_allocating_more_than_the_payment_is_refused(as_gestionnaire):
-    receipt = factories.make_receipt()
-    db.session.commit()
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param(
+            {"amount": "500", "allocation_amount": "600"},
+            "dépasse le montant non affecté",
+            id="allocating_more_than_the_payment_is_refused",
+        ),
+        pytest.param(
+            {"amount": "0", "allocation_amount": "10"},
+            "ne peut pas être nul",
+            id="a_zero_payment_is_refused",
+        ),
+        pytest.param(
+            {"allocation_amount": "   "},
+            "Saisissez un montant.",
+            id="a_payment_amount_of_blanks_only_is_refused_like_an_empty_one",
+        ),
+    ],
+)
+def test_a_payment_breaking_a_rule_is_refused_and_nothing_is_saved(
+    as_gestionnaire, fields, message
+):
+    response = new_payment(as_gestionnaire, **fields)
 
-    response = post(
-        as_gestionnaire,
-        "/encaissements/saisie",
-        entry_form(receipt, amount="500", allocation_amount="600"),
-    )
-
-    assert "dépasse le montant non affecté" in response.get_data(as_text=True)
-    assert db.session.query(Payment).count() == 0
-
-
-def test_a_zero_payment_is_refused(as_gestionnaire):
-    receipt = factories.make_receipt()
-    db.session.commit()
-    response = post(
-        as_gestionnaire,
-        "/encaissements/saisie",
-        entry_form(receipt, amount="0", allocation_amount="10"),
-    )
-    assert "ne peut pas être nul" in response.get_data(as_text=True)
-    assert db.session.query(Payment).count() == 0
-
-
-def test_a_payment_amount_of_blanks_only_is_refused_like_an_empty_one(as_gestionnaire):
-    receipt = factories.make_receipt()
-    db.session.commit()
-    response = post(
-        as_gestionnaire,
-        "/encaissements/saisie",
-        entry_form(receipt, allocation_amount="   "),
-    )
-    assert response.status_code == 200
-    assert "Saisissez un montant." in response.get_data(as_text=True)
-    assert db.session.query(Payment).count() == 0
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert count(Payment) == 0
 
 
 def test_a_refund_is_settled_by_a_negative_payment(as_gestionnaire):
-    refund = factories.make_receipt(
-        net_premium=Decimal("-100"), taxes=Decimal("-9"), total=Decimal("-109")
-    )
+    refund = factories.make_refund_receipt()
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        "/encaissements/saisie",
-        entry_form(refund, amount="-109", allocation_amount="-109"),
-    )
+    response = post_payment_entry(as_gestionnaire, refund, amount="-109", allocation_amount="-109")
 
     assert response.status_code == 302
     db.session.refresh(refund)
@@ -263,7 +226,7 @@ def test_one_bad_part_saves_none_of_the_parts(as_gestionnaire):
     )
 
     assert "dépasse le montant non affecté" in response.get_data(as_text=True)
-    assert db.session.query(Allocation).count() == 0
+    assert count(Allocation) == 0
     db.session.refresh(first)
     assert first.allocated_amount == Decimal("0.00")
 
@@ -323,8 +286,8 @@ def test_deleting_a_payment_removes_its_allocations(as_gestionnaire):
     response = post(as_gestionnaire, f"/encaissements/{payment.id}/supprimer")
 
     assert response.status_code == 302
-    assert db.session.query(Payment).count() == 0
-    assert db.session.query(Allocation).count() == 0
+    assert count(Payment) == 0
+    assert count(Allocation) == 0
     db.session.refresh(receipt)
     db.session.refresh(invoice)
     assert receipt.allocated_amount == invoice.allocated_amount == Decimal("0.00")

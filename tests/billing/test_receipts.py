@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from html import unescape
 
+import pytest
 import time_machine
 
 from portal import storage
@@ -14,22 +15,7 @@ from portal.billing import services
 from portal.billing.models import Receipt
 from portal.extensions import db
 from tests import factories
-from tests.billing.helpers import post
-
-
-def receipt_form(contract_number: str, **overrides: str) -> dict[str, str]:
-    data = {
-        "number": "Q2026-100",
-        "contract_number": contract_number,
-        "period_start_on": "2026-01-01",
-        "period_end_on": "2026-12-31",
-        "entered_on": "2025-12-01",
-        "net_premium": "1 000,00",
-        "taxes": "90",
-        "total": "1 090,00",
-    }
-    data.update(overrides)
-    return data
+from tests.billing.helpers import count, edit_receipt, new_receipt, post, post_receipt
 
 
 def only_receipt() -> Receipt:
@@ -37,10 +23,7 @@ def only_receipt() -> Receipt:
 
 
 def test_a_gestionnaire_creates_a_receipt_and_its_due_notice(as_gestionnaire):
-    contract = factories.make_contract()
-    db.session.commit()
-
-    response = post(as_gestionnaire, "/quittances/nouvelle", receipt_form(contract.number))
+    response = new_receipt(as_gestionnaire)
 
     assert response.status_code == 302
     receipt = only_receipt()
@@ -67,91 +50,63 @@ def test_a_duplicate_receipt_number_is_refused_next_to_the_field(as_gestionnaire
     existing = factories.make_receipt(number="Q-DUP")
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(existing.contract.number, number="Q-DUP"),
-    )
+    response = post_receipt(as_gestionnaire, existing.contract.number, number="Q-DUP")
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "déjà utilisé par une quittance" in response.get_data(as_text=True)
-    assert db.session.query(Receipt).count() == 1
+    assert count(Receipt) == 1
 
 
-def test_a_number_already_used_by_a_fee_invoice_is_refused(as_gestionnaire):
-    factories.make_fee_invoice(number="N-1")
-    contract = factories.make_contract()
-    db.session.commit()
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param(
+            {"number": "N-1"},
+            "déjà utilisé par une facture d&#39;honoraires",
+            id="a_number_already_used_by_a_fee_invoice_is_refused",
+        ),
+        pytest.param(
+            {"period_start_on": "2026-06-01", "period_end_on": "2026-05-31"},
+            "postérieure ou égale au début de période",
+            id="a_period_ending_before_it_starts_is_refused",
+        ),
+        pytest.param(
+            {"total": "1 100,00"},
+            "prime nette plus les taxes",
+            id="amounts_that_do_not_add_up_are_refused",
+        ),
+        pytest.param(
+            {"taxes": " € "},
+            "Saisissez un montant.",
+            id="an_amount_of_blanks_only_is_refused_like_an_empty_one",
+        ),
+    ],
+)
+def test_a_receipt_breaking_a_rule_is_shown_again_with_the_reason_and_not_saved(
+    as_gestionnaire, fields, message
+):
+    factories.make_fee_invoice(number="N-1")  # the number a fee invoice already holds
 
-    response = post(
-        as_gestionnaire, "/quittances/nouvelle", receipt_form(contract.number, number="N-1")
-    )
-
-    assert "déjà utilisé par une facture d&#39;honoraires" in response.get_data(as_text=True)
-    assert db.session.query(Receipt).count() == 0
-
-
-def test_a_period_ending_before_it_starts_is_refused(as_gestionnaire):
-    contract = factories.make_contract()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(contract.number, period_start_on="2026-06-01", period_end_on="2026-05-31"),
-    )
-
-    assert "postérieure ou égale au début de période" in response.get_data(as_text=True)
-    assert db.session.query(Receipt).count() == 0
-
-
-def test_amounts_that_do_not_add_up_are_refused(as_gestionnaire):
-    contract = factories.make_contract()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire, "/quittances/nouvelle", receipt_form(contract.number, total="1 100,00")
-    )
+    response = new_receipt(as_gestionnaire, **fields)
 
     html = response.get_data(as_text=True)
-    assert "prime nette plus les taxes" in html
+    assert response.status_code == 422
+    assert message in html
     assert "is-invalid" in html
-    assert db.session.query(Receipt).count() == 0
+    assert count(Receipt) == 0
 
 
 def test_unknown_contract_and_bad_amounts_get_french_messages(as_gestionnaire):
-    response = post(
-        as_gestionnaire, "/quittances/nouvelle", receipt_form("NOPE", taxes="douze", number="")
-    )
+    response = post_receipt(as_gestionnaire, "NOPE", taxes="douze", number="")
 
     html = response.get_data(as_text=True)
     assert "Saisissez le numéro." in html
     assert "Montant invalide" in html
-    assert db.session.query(Receipt).count() == 0
-
-
-def test_an_amount_of_blanks_only_is_refused_like_an_empty_one(as_gestionnaire):
-    contract = factories.make_contract()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire, "/quittances/nouvelle", receipt_form(contract.number, taxes=" € ")
-    )
-
-    assert response.status_code == 200
-    assert "Saisissez un montant." in response.get_data(as_text=True)
-    assert db.session.query(Receipt).count() == 0
+    assert count(Receipt) == 0
 
 
 def test_a_negative_refund_receipt_is_accepted(as_gestionnaire):
-    contract = factories.make_contract()
-    db.session.commit()
-
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(contract.number, net_premium="-100", taxes="-9", total="-109"),
-    )
+    response = new_receipt(as_gestionnaire, net_premium="-100", taxes="-9", total="-109")
 
     assert response.status_code == 302
     assert only_receipt().is_refund
@@ -163,12 +118,8 @@ def test_editing_a_receipt_regenerates_its_due_notice(as_gestionnaire):
     db.session.commit()
     old_name = receipt.pdf_stored_name
 
-    response = post(
-        as_gestionnaire,
-        f"/quittances/{receipt.id}/modifier",
-        receipt_form(
-            receipt.contract.number, number="Q-EDIT", net_premium="2000", taxes="180", total="2180"
-        ),
+    response = edit_receipt(
+        as_gestionnaire, receipt, number="Q-EDIT", net_premium="2000", taxes="180", total="2180"
     )
 
     assert response.status_code == 302
@@ -186,16 +137,8 @@ def test_editing_keeps_its_own_number_but_refuses_another_receipts(as_gestionnai
     factories.make_receipt(number="Q-B")
     db.session.commit()
 
-    same = post(
-        as_gestionnaire,
-        f"/quittances/{receipt.id}/modifier",
-        receipt_form(receipt.contract.number, number="Q-A"),
-    )
-    other = post(
-        as_gestionnaire,
-        f"/quittances/{receipt.id}/modifier",
-        receipt_form(receipt.contract.number, number="Q-B"),
-    )
+    same = edit_receipt(as_gestionnaire, receipt, number="Q-A")
+    other = edit_receipt(as_gestionnaire, receipt, number="Q-B")
 
     assert same.status_code == 302
     assert "déjà utilisé" in other.get_data(as_text=True)
@@ -207,16 +150,8 @@ def test_a_total_below_what_is_already_allocated_is_refused(as_gestionnaire):
     services.allocate(payment, [services.Part(receipt, Decimal("1090.00"))])
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        f"/quittances/{receipt.id}/modifier",
-        receipt_form(
-            receipt.contract.number,
-            number=receipt.number,
-            net_premium="900",
-            taxes="90",
-            total="990",
-        ),
+    response = edit_receipt(
+        as_gestionnaire, receipt, number=receipt.number, net_premium="900", taxes="90", total="990"
     )
 
     assert "déjà affecté" in response.get_data(as_text=True)
@@ -228,11 +163,7 @@ def test_a_receipt_sent_to_chorus_can_no_longer_be_edited(as_gestionnaire):
     receipt = factories.make_receipt(chorus_state="sent")
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        f"/quittances/{receipt.id}/modifier",
-        receipt_form(receipt.contract.number, number=receipt.number),
-    )
+    response = edit_receipt(as_gestionnaire, receipt, number=receipt.number)
 
     assert "transmise à Chorus Pro" in response.get_data(as_text=True)
 
@@ -391,13 +322,7 @@ def test_unknown_receipt_is_a_404(as_lecteur):
 
 
 def test_period_dates_are_stored_as_typed(as_gestionnaire):
-    contract = factories.make_contract()
-    db.session.commit()
-    post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        receipt_form(contract.number, period_start_on="2026-04-01", period_end_on="2026-04-01"),
-    )
+    new_receipt(as_gestionnaire, period_start_on="2026-04-01", period_end_on="2026-04-01")
     receipt = only_receipt()
     assert (receipt.period_start_on, receipt.period_end_on) == (date(2026, 4, 1), date(2026, 4, 1))
 

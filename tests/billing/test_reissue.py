@@ -93,13 +93,10 @@ def test_a_rejected_fee_invoice_is_copied_with_its_amounts_and_credit_note_link(
     app: Flask, gestionnaire
 ) -> None:
     cancelled = factories.make_fee_invoice(number="FH-1")
-    original = rejected_fee_invoice(
-        number="AV-1",
-        client=cancelled.client,
-        amount_ht=Decimal("-100.00"),
-        vat_amount=Decimal("-20.00"),
-        total=Decimal("-120.00"),
-        original_fee_invoice=cancelled,
+    original = rejected(
+        factories.make_credit_note(
+            "-100", number="AV-1", client=cancelled.client, original_fee_invoice=cancelled
+        )
     )
 
     copy = services.reissue(original, "AV-1-R1", user=gestionnaire)
@@ -251,7 +248,7 @@ def test_a_fee_invoice_is_reissued_from_its_page(as_gestionnaire) -> None:
 def test_a_refused_number_is_shown_next_to_the_field(as_gestionnaire, number, message) -> None:
     original = rejected_receipt(number="Q-PAGE")
     response = post(as_gestionnaire, f"/quittances/{original.id}/reemettre", {"number": number})
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert message in html and 'data-testid="reissue-form"' in html
     db.session.expire_all()

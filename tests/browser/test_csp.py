@@ -46,9 +46,7 @@ def _data(admin) -> tuple[object, Job]:
     receipt = factories.make_receipt(contract=contract)
     store_generated_pdf(receipt)
     report = notifications.store_report("rapport.csv", b"Numero;Resultat\n")
-    job = Job(
-        kind=JobKind.MASS_SEND.value, total=4, succeeded=2, failed=1, skipped=1, report=report
-    )
+    job = Job(kind=JobKind.MASS_SEND, total=4, succeeded=2, failed=1, skipped=1, report=report)
     db.session.add(job)
     notifications.notify([admin], "Dématérialisation terminée", "2 envoyées\n1 refusée")
     db.session.commit()

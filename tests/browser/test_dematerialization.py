@@ -92,7 +92,7 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
     outcome.get_by_text("déposée dans Chorus Pro").wait_for(timeout=LONG)
     db.session.expire_all()
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.SENT.value
+    assert receipt.chorus_state == ChorusState.SENT
     assert str(receipt.chorus_invoice_id) in outcome.inner_text()
     sent = chorus.state.invoices[receipt.chorus_invoice_id].body["pieceJointeComplementaire"]
     assert {
@@ -143,7 +143,7 @@ def test_a_gestionnaire_sends_one_receipt_then_mass_sends_a_filtered_list(
     wait_all(app)
     for other in others:
         db.session.refresh(other)
-        assert other.chorus_state == ChorusState.SENT.value
+        assert other.chorus_state == ChorusState.SENT
     db.session.refresh(stranger)
-    assert stranger.chorus_state == ChorusState.NOT_SENT.value
+    assert stranger.chorus_state == ChorusState.NOT_SENT
     screenshot(page, "dematerialization-mass-done")

@@ -87,6 +87,12 @@ def token_ok(rsps: responses.RequestsMock, value: str = "tok-1", expires_in: int
     )
 
 
+def lookup_answers(rsps: responses.RequestsMock, url: str, **answer: Any) -> None:
+    """A token, then ``url`` answering a lookup with success and the fields of ``answer``."""
+    token_ok(rsps)
+    rsps.add(responses.POST, url, json={"codeRetour": 0, "libelle": "TRA_MSG_00.000", **answer})
+
+
 def api(path: str) -> str:
     return f"{API}/cpro{path}"
 
@@ -574,18 +580,13 @@ VAT_REASONS = api("/transverses/v1/recuperer/motifs/exonerationtva")
 
 
 def test_the_vat_exemption_reasons_are_read_in_french(mocked, make_client):
-    token_ok(mocked)
-    mocked.add(
-        responses.POST,
+    lookup_answers(
+        mocked,
         VAT_REASONS,
-        json={
-            "codeRetour": 0,
-            "libelle": "TRA_MSG_00.000",
-            "listeMotifsExonerationTva": [
-                {"codeMotifExonerationTva": "C1", "libelleMotifExonerationTva": "Motif un"},
-                {"codeMotifExonerationTva": "", "libelleMotifExonerationTva": "sans code"},
-            ],
-        },
+        listeMotifsExonerationTva=[
+            {"codeMotifExonerationTva": "C1", "libelleMotifExonerationTva": "Motif un"},
+            {"codeMotifExonerationTva": "", "libelleMotifExonerationTva": "sans code"},
+        ],
     )
     reasons = make_client().list_vat_exemption_reasons()
     assert [(r.code, r.label) for r in reasons] == [("C1", "Motif un")]
@@ -613,21 +614,16 @@ BANKS = api("/transverses/v1/recuperer/coordbanc/valides")
 
 
 def test_b4_the_supplier_structures_read_the_siret_from_identifiant(mocked, make_client):
-    token_ok(mocked)
-    mocked.add(
-        responses.POST,
+    lookup_answers(
+        mocked,
         SUPPLIERS,
-        json={
-            "codeRetour": 0,
-            "libelle": "TRA_MSG_00.000",
-            "listeStructures": [
-                {
-                    "idStructureCPP": 25000001,
-                    "identifiant": "80283822726464",
-                    "designationStructure": "Cabinet Dupont",
-                }
-            ],
-        },
+        listeStructures=[
+            {
+                "idStructureCPP": 25000001,
+                "identifiant": "80283822726464",
+                "designationStructure": "Cabinet Dupont",
+            }
+        ],
     )
     [structure] = make_client().list_supplier_structures()
     assert (structure.id_structure_cpp, structure.identifiant) == (25000001, "80283822726464")
@@ -636,21 +632,16 @@ def test_b4_the_supplier_structures_read_the_siret_from_identifiant(mocked, make
 
 
 def test_b4_bank_details_are_ids_and_names_only_an_iban_in_the_name_is_a_hint(mocked, make_client):
-    token_ok(mocked)
-    mocked.add(
-        responses.POST,
+    lookup_answers(
+        mocked,
         BANKS,
-        json={
-            "codeRetour": 0,
-            "libelle": "TRA_MSG_00.000",
-            "listeCoordonneeBancaire": [
-                {"idCoordonneeBancaire": 1, "nomCoordonneeBancaire": "Compte courant"},
-                {
-                    "idCoordonneeBancaire": 2,
-                    "nomCoordonneeBancaire": "Honoraires fr60 3000 3035 4000 0500 0012 345",
-                },
-            ],
-        },
+        listeCoordonneeBancaire=[
+            {"idCoordonneeBancaire": 1, "nomCoordonneeBancaire": "Compte courant"},
+            {
+                "idCoordonneeBancaire": 2,
+                "nomCoordonneeBancaire": "Honoraires fr60 3000 3035 4000 0500 0012 345",
+            },
+        ],
     )
     first, second = make_client().list_bank_details(25000001)
     assert json.loads(api_calls(mocked)[0].request.body) == {"idStructure": 25000001}
@@ -704,24 +695,19 @@ ATTACHMENT_TYPES = api("/transverses/v1/recuperer/typespj")
 def test_the_attachment_types_are_asked_for_invoices_in_french_and_read_by_code(
     mocked, make_client
 ):
-    token_ok(mocked)
-    mocked.add(
-        responses.POST,
+    lookup_answers(
+        mocked,
         ATTACHMENT_TYPES,
-        json={
-            "codeRetour": 0,
-            "libelle": "TRA_MSG_00.000",
-            "listeTypePieceJointe": [
-                {
-                    "codeTypePieceJointe": "AUT",
-                    "idTypePieceJointe": 54062,
-                    "libelleTypePieceJointe": "Autre",
-                    "typeObjet": "FACTURE",
-                },
-                {"codeTypePieceJointe": "BDC", "libelleTypePieceJointe": "Bon de commande"},
-                {"codeTypePieceJointe": "", "libelleTypePieceJointe": "sans code"},
-            ],
-        },
+        listeTypePieceJointe=[
+            {
+                "codeTypePieceJointe": "AUT",
+                "idTypePieceJointe": 54062,
+                "libelleTypePieceJointe": "Autre",
+                "typeObjet": "FACTURE",
+            },
+            {"codeTypePieceJointe": "BDC", "libelleTypePieceJointe": "Bon de commande"},
+            {"codeTypePieceJointe": "", "libelleTypePieceJointe": "sans code"},
+        ],
     )
     types = make_client().list_attachment_types()
     assert json.loads(api_calls(mocked)[0].request.body) == {

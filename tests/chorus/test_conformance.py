@@ -15,12 +15,12 @@ import pytest
 from flask import Flask
 
 from portal.billing.services import store_generated_pdf
-from portal.chorus import services as chorus_services
 from portal.chorus.emulator.server import EmulatorOptions, RunningEmulator, run_in_thread
+from portal.connection import services as chorus_services
 from portal.extensions import db
 from portal.followup import services as followup
 from portal.jobs.models import JobKind
-from portal.jobs.runner import get_runner
+from portal.jobs.pool import get_runner
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
@@ -81,12 +81,9 @@ def drive_session(app: Flask, emulator: RunningEmulator) -> None:
     )
     assert single.succeeded == 1, [i.error_message for i in single.items]
 
-    credit_note = factories.make_receipt(
+    credit_note = factories.make_refund_receipt(
         number="R-CONF-0001",
         contract=contract,
-        net_premium=Decimal("-100.00"),
-        taxes=Decimal("-9.00"),
-        total=Decimal("-109.00"),
         original_receipt=original,
     )
     with_vat = factories.make_fee_invoice(client=contract.client, contract=contract)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import responses
 
-from portal.chorus.http import ChorusSession, thread_session
+from portal.chorus.http import ChorusSession
 
 API = "https://api.piste.gouv.fr/cpro/factures/v1/soumettre"
 
@@ -50,12 +48,3 @@ def test_requests_go_through_the_session() -> None:
     for _ in range(3):
         assert session.post(API, json={}).json() == {"codeRetour": 0}
     assert len(responses.calls) == 3
-
-
-def test_each_worker_thread_keeps_its_own_session() -> None:
-    seen: list[object] = []
-    worker = threading.Thread(target=lambda: seen.extend([thread_session(), thread_session()]))
-    worker.start()
-    worker.join()
-    assert seen[0] is seen[1]
-    assert thread_session() is thread_session() is not seen[0]

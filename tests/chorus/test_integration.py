@@ -15,11 +15,13 @@ from portal.chorus.client import ChorusClient, RetryPolicy
 from portal.chorus.errors import ChorusAuthenticationError, ChorusRefused, ChorusUnavailable
 from portal.chorus.payload import (
     AttachmentRef,
-    build_submission,
-    main_attachment_designation,
-    main_attachment_file_name,
 )
 from portal.chorus.tokens import TokenCache
+from portal.sending.payload_input import (
+    main_attachment_designation,
+    main_attachment_file_name,
+    submission_for,
+)
 from tests import factories
 from tests.chorus.emulator_fixtures import (
     BANK_DETAILS_ID,
@@ -99,7 +101,7 @@ def test_a_portal_receipt_goes_through_upload_submit_search_and_history(
     uploaded = client.upload_attachment(
         b"%PDF-1.4 avis", main_attachment_file_name(receipt), "application/pdf"
     )
-    body = build_submission(
+    body = submission_for(
         receipt,
         settings=emulator_settings(chorus_emulator),
         invoice_date=date(2026, 3, 2),

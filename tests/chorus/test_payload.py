@@ -24,12 +24,14 @@ from portal.chorus.emulator.models import SoumettreFactureParam
 from portal.chorus.payload import (
     AttachmentRef,
     PayloadError,
-    build_submission,
     chorus_file_name,
-    main_attachment_designation,
-    main_attachment_file_name,
 )
 from portal.chorus.tokens import TokenCache
+from portal.sending.payload_input import (
+    main_attachment_designation,
+    main_attachment_file_name,
+    submission_for,
+)
 from portal.settings.chorus import ChorusSettings
 from tests import factories
 from tests.chorus.emulator_fixtures import emulator_settings
@@ -122,7 +124,7 @@ def full_receipt(**kw: Any) -> Any:
 
 def test_a_receipt_is_sent_exactly_as_the_snapshot(app, mocked, chorus_client):
     receipt = full_receipt()
-    body = build_submission(
+    body = submission_for(
         receipt, settings=settings(user_id=123456), invoice_date=DAY, main_attachment=MAIN
     )
     chorus_client.submit_invoice(body)
@@ -153,7 +155,7 @@ def test_a_fee_invoice_with_vat_and_attachments_is_sent_exactly_as_the_snapshot(
         AttachmentRef(9000002, "Attestation d'assurance", "ATT"),
         AttachmentRef(9000003, "Tableau de garanties", "AUT"),
     ]
-    body = build_submission(
+    body = submission_for(
         invoice,
         settings=settings(),
         invoice_date=DAY,
@@ -174,15 +176,12 @@ def test_a_refund_receipt_is_sent_as_a_credit_note_exactly_as_the_snapshot(
         chorus_service_code=None,
     )
     contract.bank_account = None
-    refund = factories.make_receipt(
+    refund = factories.make_refund_receipt(
         number="Q2026-000200",
         contract=contract,
-        net_premium=Decimal("-100.00"),
-        taxes=Decimal("-9.00"),
-        total=Decimal("-109.00"),
         original_receipt=original,
     )
-    body = build_submission(refund, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
+    body = submission_for(refund, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
     chorus_client.submit_invoice(body)
     assert_matches_snapshot("soumettre_credit_note.json", sent_body(mocked, "/soumettre"))
 
@@ -197,20 +196,15 @@ def test_b10_a_fee_invoice_credit_note_is_sent_exactly_as_the_snapshot(app, mock
         client=client, company=company, bank_account=account, chorus_service_code="FINANCES"
     )
     original = factories.make_fee_invoice(number="FH2026-0007", client=client, contract=contract)
-    credit_note = factories.make_fee_invoice(
+    credit_note = factories.make_credit_note(
         number="AV2026-0001",
         client=client,
         contract=contract,
-        amount_ht=Decimal("-250.00"),
-        vat_rate=Decimal("20.00"),
-        vat_amount=Decimal("-50.00"),
-        total=Decimal("-300.00"),
+        amount_ht="-250",
         original_fee_invoice=original,
     )
     main = AttachmentRef(9000001, main_attachment_designation(credit_note))
-    body = build_submission(
-        credit_note, settings=settings(), invoice_date=DAY, main_attachment=main
-    )
+    body = submission_for(credit_note, settings=settings(), invoice_date=DAY, main_attachment=main)
     chorus_client.submit_invoice(body)
     # AVOIR, positive amounts, the cancelled invoice as origin and no payment mode, even
     # with a bank account (EVIDENCE.md § 5).
@@ -222,15 +216,13 @@ def test_b10_a_credit_note_references_the_copy_that_replaced_its_rejected_origin
     original = full_receipt(chorus_status="REJETEE")
     copy = factories.make_receipt(number="Q2026-000123-R1", contract=original.contract)
     original.replaced_by = copy
-    refund = factories.make_receipt(
+    refund = factories.make_refund_receipt(
         number="R2026-000001",
         contract=original.contract,
-        net_premium=Decimal("-100.00"),
-        taxes=Decimal("0.00"),
-        total=Decimal("-100.00"),
+        taxes="0",
         original_receipt=original,
     )
-    body = build_submission(refund, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
+    body = submission_for(refund, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
     assert body["references"]["numeroFactureOrigine"] == "Q2026-000123-R1"
     assert "modePaiement" not in body["references"]
 
@@ -249,7 +241,7 @@ def test_a_receipt_is_vat_exempt_with_the_chosen_code_and_its_total_as_every_amo
     receipt = full_receipt(
         net_premium=Decimal("1000"), taxes=Decimal("90.5"), total=Decimal("1090.5")
     )
-    body = build_submission(receipt, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
+    body = submission_for(receipt, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
     assert body["references"]["typeTva"] == "EXONERATION"
     assert body["references"]["motifExonerationTva"] == "ASSURANCE_261C"  # the code, no label
     amounts = body["montantTotal"]
@@ -279,7 +271,7 @@ def test_without_bank_account_payment_mode_is_autre_and_supplier_codes_are_left_
     contract = factories.make_contract(chorus_service_code="  ", chorus_engagement_number="")
     contract.bank_account = None
     receipt = factories.make_receipt(contract=contract)
-    body = build_submission(receipt, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
+    body = submission_for(receipt, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
     assert body["fournisseur"] == {"idFournisseur": 25000001}
     assert body["references"]["modePaiement"] == "AUTRE"
     assert "codeServiceExecutant" not in body["destinataire"]
@@ -295,12 +287,10 @@ def test_a_fee_invoice_without_vat_is_exempt_and_one_with_vat_is_tva_sur_debit(a
         total=Decimal("100"),
     )
     taxed = factories.make_fee_invoice()
-    exempt_body = build_submission(
+    exempt_body = submission_for(
         exempt, settings=settings(), invoice_date=DAY, main_attachment=MAIN
     )
-    taxed_body = build_submission(
-        taxed, settings=settings(), invoice_date=DAY, main_attachment=MAIN
-    )
+    taxed_body = submission_for(taxed, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
     assert exempt_body["references"]["typeTva"] == "EXONERATION"
     assert exempt_body["references"]["motifExonerationTva"] == "ASSURANCE_261C"
     assert taxed_body["references"]["typeTva"] == "TVA_SUR_DEBIT"
@@ -311,10 +301,10 @@ def test_a_fee_invoice_without_vat_is_exempt_and_one_with_vat_is_tva_sur_debit(a
 
 
 def test_a_negative_fee_invoice_is_a_credit_note_with_positive_amounts(app):
-    refund = factories.make_fee_invoice(
-        amount_ht=Decimal("-50"), vat_amount=Decimal("-10"), total=Decimal("-60")
+    refund = factories.make_credit_note(
+        amount_ht="-50",
     )
-    body = build_submission(refund, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
+    body = submission_for(refund, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
     assert body["references"]["typeFacture"] == "AVOIR"
     assert body["montantTotal"]["montantTtcTotal"] == Decimal("60.00")
     assert "numeroFactureOrigine" not in body["references"]
@@ -323,24 +313,24 @@ def test_a_negative_fee_invoice_is_a_credit_note_with_positive_amounts(app):
 def test_inconsistent_fee_invoice_amounts_are_refused_before_sending(app):
     invoice = factories.make_fee_invoice(total=Decimal("601.00"))
     with pytest.raises(PayloadError, match="Montants incohérents"):
-        build_submission(invoice, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
+        submission_for(invoice, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
 
 
 def test_a_missing_supplier_id_or_siret_is_refused_in_french(app):
     receipt = factories.make_receipt()
     with pytest.raises(PayloadError, match="identifiant fournisseur"):
-        build_submission(
+        submission_for(
             receipt, settings=settings(supplier_id=None), invoice_date=DAY, main_attachment=MAIN
         )
     receipt.contract.client.siret = None
     with pytest.raises(PayloadError, match="SIRET"):
-        build_submission(receipt, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
+        submission_for(receipt, settings=settings(), invoice_date=DAY, main_attachment=MAIN)
 
 
 def test_a_secondary_attachment_without_a_chorus_type_stops_the_payload(app):
     receipt = full_receipt()
     with pytest.raises(PayloadError, match="« Annexe » n'a pas de type Chorus Pro"):
-        build_submission(
+        submission_for(
             receipt,
             settings=settings(),
             invoice_date=DAY,
@@ -352,17 +342,17 @@ def test_a_secondary_attachment_without_a_chorus_type_stops_the_payload(app):
 def test_an_exempt_document_cannot_be_described_without_a_vat_exemption_code(app):
     no_code = settings(vat_exemption_code=None, vat_exemption_label=None)
     with pytest.raises(PayloadError, match="Aucun motif d'exonération de TVA Chorus Pro"):
-        build_submission(
+        submission_for(
             factories.make_receipt(), settings=no_code, invoice_date=DAY, main_attachment=MAIN
         )
     taxed = factories.make_fee_invoice()  # VAT applies: no exemption code needed
-    body = build_submission(taxed, settings=no_code, invoice_date=DAY, main_attachment=MAIN)
+    body = submission_for(taxed, settings=no_code, invoice_date=DAY, main_attachment=MAIN)
     assert body["references"]["typeTva"] == "TVA_SUR_DEBIT"
 
 
 def test_every_built_body_passes_the_emulator_request_model(app):
     receipt = full_receipt()
-    body = build_submission(
+    body = submission_for(
         receipt,
         settings=settings(user_id=1),
         invoice_date=DAY,

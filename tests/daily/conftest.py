@@ -14,11 +14,12 @@ from portal.billing.services import store_generated_pdf
 from portal.clock import PARIS
 from portal.extensions import db
 from portal.jobs.models import Job
-from portal.jobs.runner import get_runner
+from portal.jobs.pool import get_runner
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
 from tests.browser.conftest import browser, live_server, page  # noqa: F401  (re-exported fixtures)
+from tests.conftest import fresh_runner
 from tests.sending.conftest import (  # noqa: F401  (fixtures used by name)
     chorus,
     chorus_admin,
@@ -75,13 +76,6 @@ def wait_for(app: Flask, job_id: int | None) -> Job:
     return job
 
 
-def _fresh_runner(app: Flask) -> None:
-    runner = app.extensions.pop("portal.job_runner", None)
-    if runner is not None:
-        runner.wait_idle(timeout=60)
-        runner.shutdown()
-
-
 @pytest.fixture(autouse=True)
 def _own_job_threads(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test gets its own job threads, before and after.
@@ -94,9 +88,9 @@ def _own_job_threads(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     flask_app: Flask = request.getfixturevalue("app")
-    _fresh_runner(flask_app)
+    fresh_runner(flask_app)
     yield
-    _fresh_runner(flask_app)
+    fresh_runner(flask_app)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.auth.models import User
+from portal.daily import rules as daily_rules
 from portal.daily import services as daily
 from portal.dematerialization.models import ChorusExchange
 from portal.extensions import db
@@ -84,14 +85,18 @@ def test_s14_a_forced_future_day_keeps_its_reason_and_its_19_00_run_then_skips(
     assert result.exit_code == 0, result.output
     assert "Attention : l'envoi de 19 h du 11/03/2026 n'aura pas lieu" in result.output
     forced = executions()[0]
-    assert (forced.run_on, forced.trigger, forced.state) == (TOMORROW, daily.COMMAND, "started")
+    assert (forced.run_on, forced.trigger, forced.state) == (
+        TOMORROW,
+        daily_rules.COMMAND,
+        "started",
+    )
     assert forced.message == f"Lancée en avance avec --force : {reason}"
     assert forced.started_by_id is None
 
     with travel(at(TOMORROW, 19)):
-        skipped = daily.run_daily(TOMORROW, trigger=daily.SCHEDULED)
+        skipped = daily.run_daily(TOMORROW, trigger=daily_rules.SCHEDULED)
         history = text_of(html_of(logged_in(app, admin).get(RECIPIENTS)))
-    assert skipped.state == ExecutionState.SKIPPED.value
+    assert skipped.state == ExecutionState.SKIPPED
     assert skipped.message == (
         f"Déjà exécutée le 10/03/2026 à 10:00 par la ligne de commande (tâche n° {forced.job_id})."
     )
@@ -127,7 +132,7 @@ def test_b9_a_run_started_from_the_screen_is_recorded_as_that_person_s(
     assert client.post("/envoi-automatique/lancer", data={"csrf_token": token}).status_code == 303
 
     execution = executions()[0]
-    assert (execution.trigger, execution.started_by_id) == (daily.MANUAL, admin.id)
+    assert (execution.trigger, execution.started_by_id) == (daily_rules.MANUAL, admin.id)
     job = wait_for(app, execution.job_id)
     assert job.created_by_id == admin.id and job.launched_by == "Alice Martin"
     exchanges = db.session.scalars(
@@ -153,7 +158,7 @@ def test_b9_the_command_line_and_the_scheduler_are_named_as_such(
     with travel(at(date(2026, 1, 5), 19)):
         assert invoke(app).exit_code == 0
     with travel(at(date(2026, 1, 6), 19)):
-        scheduled = daily.run_daily(date(2026, 1, 6), trigger=daily.SCHEDULED)
+        scheduled = daily.run_daily(date(2026, 1, 6), trigger=daily_rules.SCHEDULED)
         wait_for(app, scheduled.job_id)
     command, automatic = db.session.scalars(select(Job).order_by(Job.id)).all()
     assert command.launched_by == "la ligne de commande"
@@ -185,7 +190,7 @@ def test_s14_the_panel_and_the_preview_say_when_today_s_run_happened_and_by_whom
     assert 'data-testid="preview-today-run"' not in preview
 
     with travel(at(DAY, 19)):
-        execution = daily.run_daily(DAY, trigger=daily.SCHEDULED)
+        execution = daily.run_daily(DAY, trigger=daily_rules.SCHEDULED)
         wait_for(app, execution.job_id)
     with travel(at(DAY, 20)):
         client = logged_in(app, admin)
@@ -211,10 +216,10 @@ def test_s14_the_panel_and_the_preview_say_when_today_s_run_happened_and_by_whom
 
 def _holder(hour: int, minute: int, *, day: date = DAY, **kw) -> TaskExecution:
     return TaskExecution(
-        task=daily.DAILY_TASK,
+        task=daily_rules.DAILY_TASK,
         run_on=DAY,
-        trigger=kw.pop("trigger", daily.SCHEDULED),
-        state=ExecutionState.STARTED.value,
+        trigger=kw.pop("trigger", daily_rules.SCHEDULED),
+        state=ExecutionState.STARTED,
         started_at=at(day, hour, minute),
         **kw,
     )
@@ -222,24 +227,24 @@ def _holder(hour: int, minute: int, *, day: date = DAY, **kw) -> TaskExecution:
 
 def test_s14_another_process_is_named_only_when_it_ran_the_day_at_the_same_moment() -> None:
     same_moment = at(DAY, 19) + timedelta(seconds=2)
-    assert daily.skip_reason(_holder(19, 0, job_id=7), same_moment, same_process=False) == (
+    assert daily_rules.skip_reason(_holder(19, 0, job_id=7), same_moment, same_process=False) == (
         "Exécutée au même moment par un autre processus : lancée aujourd'hui à 19:00 "
         "par l'automate (tâche n° 7)."
     )
     # The same process (two clicks at once), or another one hours earlier: when and by whom.
     alice = User(username="alice", full_name="Alice Martin")
-    by_hand = _holder(15, 2, job_id=7, trigger=daily.MANUAL, started_by=alice)
-    assert daily.skip_reason(by_hand, at(DAY, 15, 2), same_process=True) == (
+    by_hand = _holder(15, 2, job_id=7, trigger=daily_rules.MANUAL, started_by=alice)
+    assert daily_rules.skip_reason(by_hand, at(DAY, 15, 2), same_process=True) == (
         "Déjà exécutée aujourd'hui à 15:02 par Alice Martin (tâche n° 7)."
     )
-    assert daily.skip_reason(by_hand, at(DAY, 19), same_process=False) == (
+    assert daily_rules.skip_reason(by_hand, at(DAY, 19), same_process=False) == (
         "Déjà exécutée aujourd'hui à 15:02 par Alice Martin (tâche n° 7)."
     )
-    earlier = _holder(10, 0, day=DAY - timedelta(days=1), trigger=daily.COMMAND)
-    assert daily.skip_reason(earlier, at(DAY, 19), same_process=False) == (
+    earlier = _holder(10, 0, day=DAY - timedelta(days=1), trigger=daily_rules.COMMAND)
+    assert daily_rules.skip_reason(earlier, at(DAY, 19), same_process=False) == (
         "Déjà exécutée le 09/03/2026 à 10:00 par la ligne de commande."
     )
-    gone = daily.skip_reason(None, at(DAY, 19), same_process=False)
+    gone = daily_rules.skip_reason(None, at(DAY, 19), same_process=False)
     assert "au même moment, a échoué entre-temps" in gone and "autre processus" not in gone
 
 
@@ -247,11 +252,11 @@ def test_s14_a_second_click_after_the_19_00_run_says_when_and_by_whom(
     app: Flask, chorus_on, chorus_admin, admin
 ) -> None:
     with travel(at(DAY, 19)):
-        first = daily.run_daily(DAY, trigger=daily.SCHEDULED)
+        first = daily.run_daily(DAY, trigger=daily_rules.SCHEDULED)
         wait_for(app, first.job_id)
     with travel(at(DAY, 21, 30)):
-        second = daily.run_daily(DAY, trigger=daily.MANUAL, user=admin)
-    assert second.state == ExecutionState.SKIPPED.value
+        second = daily.run_daily(DAY, trigger=daily_rules.MANUAL, user=admin)
+    assert second.state == ExecutionState.SKIPPED
     assert second.started_by_id == admin.id
     assert second.message == (
         f"Déjà exécutée aujourd'hui à 19:00 par l'automate (tâche n° {first.job_id})."

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from portal.clock import today
-from portal.daily import services as daily
+from portal.daily import rules as daily_rules
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, TaskExecution
 from portal.settings import chorus as keys
@@ -74,10 +74,10 @@ def test_s14_the_execution_history_paginates_in_place(page, admin, configured) -
     for offset in range(12):
         db.session.add(
             TaskExecution(
-                task=daily.DAILY_TASK,
+                task=daily_rules.DAILY_TASK,
                 run_on=date(2026, 3, 1) - timedelta(days=offset),
-                trigger=daily.SCHEDULED,
-                state=ExecutionState.FAILED.value,
+                trigger=daily_rules.SCHEDULED,
+                state=ExecutionState.FAILED,
                 started_at=at(date(2026, 3, 1) - timedelta(days=offset), 19),
                 message=f"Échec n° {offset}",
             )

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from flask import Flask
 from sqlalchemy import select
 
-from portal.daily import services as daily
+from portal.daily import rules as daily_rules
 from portal.extensions import db
 from portal.jobs.models import TaskExecution
 from tests.daily.conftest import sendable_receipt, set_cutoff, travel
@@ -44,7 +44,7 @@ def test_run_daily_defaults_to_today_in_paris(app: Flask, chorus_on, chorus_admi
         result = invoke(app)
     assert result.exit_code == 0, result.output
     execution = db.session.scalars(select(TaskExecution)).one()
-    assert (execution.run_on, execution.trigger) == (date(2026, 1, 1), daily.COMMAND)
+    assert (execution.run_on, execution.trigger) == (date(2026, 1, 1), daily_rules.COMMAND)
 
 
 def test_run_daily_fails_loudly_without_a_cut_off(app: Flask, chorus_on) -> None:

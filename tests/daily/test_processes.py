@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.billing.models import FeeInvoice, Receipt
-from portal.daily import services as daily
+from portal.daily import rules as daily_rules
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, ItemState, Job, TaskExecution
 from portal.models_base import ChorusState
@@ -68,15 +68,15 @@ def test_s14_two_processes_running_the_same_day_at_once_run_it_once(
 
     executions = db.session.scalars(select(TaskExecution).order_by(TaskExecution.id)).all()
     assert sorted(e.state for e in executions) == [
-        ExecutionState.SKIPPED.value,
-        ExecutionState.STARTED.value,
+        ExecutionState.SKIPPED,
+        ExecutionState.STARTED,
     ]
-    assert all(e.trigger == daily.COMMAND and e.run_on == DAY for e in executions)
+    assert all(e.trigger == daily_rules.COMMAND and e.run_on == DAY for e in executions)
     assert len({e.worker.split(":")[1] for e in executions if e.worker}) == 2  # two PIDs
     job = db.session.scalars(select(Job)).one()
-    assert sorted(item.state for item in job.items) == [ItemState.SUCCEEDED.value] * 5
+    assert sorted(item.state for item in job.items) == [ItemState.SUCCEEDED] * 5
     assert sorted(item.document_number for item in job.items) == numbers
     assert chorus.state.stats_snapshot()["submissions"] == dict.fromkeys(numbers, 1)
     for model in (Receipt, FeeInvoice):
         states = db.session.scalars(select(model.chorus_state)).all()
-        assert set(states) == {ChorusState.SENT.value}
+        assert set(states) == {ChorusState.SENT}

@@ -12,6 +12,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from portal.daily import queries as daily_queries
+from portal.daily import rules as daily_rules
 from portal.daily import services as daily
 from portal.dematerialization.models import DocumentType
 from portal.extensions import db
@@ -33,16 +35,16 @@ from tests.daily.conftest import (
 )
 
 
-def run(app: Flask, day: date, trigger: str = daily.SCHEDULED) -> tuple[TaskExecution, Job]:
+def run(app: Flask, day: date, trigger: str = daily_rules.SCHEDULED) -> tuple[TaskExecution, Job]:
     """The run of ``day`` (at 19:00 that day), waited for."""
     with travel(at(day, 19)):
         execution = daily.run_daily(day, trigger=trigger)
-        assert execution.state == ExecutionState.STARTED.value, execution.message
+        assert execution.state == ExecutionState.STARTED, execution.message
         return execution, wait_for(app, execution.job_id)
 
 
 def sent_numbers(job: Job) -> set[str]:
-    return {item.document_number for item in job.items if item.state == ItemState.SUCCEEDED.value}
+    return {item.document_number for item in job.items if item.state == ItemState.SUCCEEDED}
 
 
 def picked_numbers(job: Job) -> set[str]:
@@ -69,12 +71,12 @@ def test_s3_with_a_30_day_delay_a_receipt_effective_1_january_goes_on_2_december
     _, first = run(app, date(2021, 12, 1))
     assert picked_numbers(first) == set()
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.NOT_SENT.value
+    assert receipt.chorus_state == ChorusState.NOT_SENT
 
     _, second = run(app, date(2021, 12, 2))
     assert sent_numbers(second) == {receipt.number}
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.SENT.value
+    assert receipt.chorus_state == ChorusState.SENT
     assert chorus_on.state.stats_snapshot()["submissions"] == {receipt.number: 1}
 
 
@@ -90,7 +92,7 @@ def test_s14_a_receipt_entered_15_november_for_a_period_starting_1_january_is_se
         assert picked_numbers(run(app, day)[1]) == set()
     _, job = run(app, date(2022, 1, 1))
     assert sent_numbers(job) == {receipt.number}
-    assert job.kind == JobKind.DAILY_SEND.value
+    assert job.kind == JobKind.DAILY_SEND
     # Sent once: the next day's run no longer picks it.
     assert picked_numbers(run(app, date(2022, 1, 2))[1]) == set()
     assert chorus_on.state.stats_snapshot()["submissions"] == {receipt.number: 1}
@@ -118,7 +120,7 @@ def test_s18_fee_invoices_use_their_date_de_saisie_and_their_own_delay(
     assert picked_numbers(run(app, date(2022, 1, 12))[1]) == set()
     _, job = run(app, date(2022, 1, 13))
     assert sent_numbers(job) == {invoice.number}
-    assert job.items[0].document_type == DocumentType.FEE_INVOICE.value
+    assert job.items[0].document_type == DocumentType.FEE_INVOICE
 
 
 def test_s4_a_document_entered_on_the_cut_off_date_is_never_sent_automatically(
@@ -140,7 +142,7 @@ def test_s4_a_document_entered_on_the_cut_off_date_is_never_sent_automatically(
     assert sent_numbers(job) == {after.number}
     for document in (on_cutoff, invoice_on_cutoff):
         db.session.refresh(document)
-        assert document.chorus_state == ChorusState.NOT_SENT.value
+        assert document.chorus_state == ChorusState.NOT_SENT
 
 
 @pytest.mark.parametrize("kind", [JobKind.SINGLE_SEND, JobKind.MASS_SEND])
@@ -168,8 +170,8 @@ def test_s14_due_documents_that_are_not_eligible_are_reported_skipped_with_the_r
     _, job = run(app, date(2026, 1, 1))
 
     items = {item.document_number: item for item in job.items}
-    assert items[good.number].state == ItemState.SUCCEEDED.value
-    assert items[without_notice.number].state == ItemState.SKIPPED.value
+    assert items[good.number].state == ItemState.SUCCEEDED
+    assert items[without_notice.number].state == ItemState.SKIPPED
     assert items[without_notice.number].error_code == "S9_NO_DUE_NOTICE"
     # The same end as a mass send: a CSV report and a notification to the Chorus admins.
     assert job.report is not None
@@ -188,18 +190,18 @@ def test_s4_an_empty_cut_off_fails_the_run_and_touches_nothing(
     receipt = sendable_receipt(entered_on=date(2021, 6, 1))
 
     with travel(at(date(2026, 1, 1), 19)):
-        execution = daily.run_daily(date(2026, 1, 1), trigger=daily.SCHEDULED)
+        execution = daily.run_daily(date(2026, 1, 1), trigger=daily_rules.SCHEDULED)
 
     db.session.expire_all()
     stored = db.session.get(TaskExecution, execution.id)
     assert stored is not None
-    assert stored.state == ExecutionState.FAILED.value
+    assert stored.state == ExecutionState.FAILED
     assert stored.message == "Date de coupure non renseignée."
-    assert daily.NO_CUTOFF == "date de coupure non renseignée"
+    assert daily_rules.NO_CUTOFF == "date de coupure non renseignée"
     assert stored.job_id is None
     assert (count(Job), count(JobItem), count(StoredReport), count(Notification)) == (0, 0, 0, 0)
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.NOT_SENT.value
+    assert receipt.chorus_state == ChorusState.NOT_SENT
     assert chorus_on.state.stats_snapshot()["submissions"] == {}
 
 
@@ -210,11 +212,11 @@ def test_a_failed_run_releases_the_day_so_a_run_after_the_fix_is_not_a_duplicate
     receipt = sendable_receipt(entered_on=date(2021, 6, 1))
     day = date(2026, 1, 1)
     with travel(at(day, 19)):
-        failed = daily.run_daily(day, trigger=daily.SCHEDULED)
-    assert failed.state == ExecutionState.FAILED.value
+        failed = daily.run_daily(day, trigger=daily_rules.SCHEDULED)
+    assert failed.state == ExecutionState.FAILED
 
     set_cutoff(date(2021, 1, 1))
-    _, job = run(app, day, trigger=daily.MANUAL)
+    _, job = run(app, day, trigger=daily_rules.MANUAL)
     assert sent_numbers(job) == {receipt.number}
 
 
@@ -228,12 +230,12 @@ def test_an_internal_error_fails_the_execution_and_releases_the_day(
     with monkeypatch.context() as patch:
         patch.setattr(sending, "start_send", broken)
         with travel(at(day, 19)):
-            execution = daily.run_daily(day, trigger=daily.SCHEDULED)
-    assert execution.state == ExecutionState.FAILED.value
+            execution = daily.run_daily(day, trigger=daily_rules.SCHEDULED)
+    assert execution.state == ExecutionState.FAILED
     assert execution.message == "Erreur interne du portail (RuntimeError)."
     assert execution.claim_key is None
     assert count(Job) == 0
-    run(app, day, trigger=daily.MANUAL)  # the day was given back
+    run(app, day, trigger=daily_rules.MANUAL)  # the day was given back
 
 
 def test_s1_the_run_fails_while_dematerialization_is_off(
@@ -243,8 +245,8 @@ def test_s1_the_run_fails_while_dematerialization_is_off(
 
     store.put_bool(chorus_settings.CHORUS_ENABLED, False)
     db.session.commit()
-    execution = daily.run_daily(date(2026, 1, 1), trigger=daily.COMMAND)
-    assert execution.state == ExecutionState.FAILED.value
+    execution = daily.run_daily(date(2026, 1, 1), trigger=daily_rules.COMMAND)
+    assert execution.state == ExecutionState.FAILED
     assert execution.message == "Dématérialisation désactivée."
     assert count(Job) == 0
 
@@ -260,9 +262,9 @@ def test_a_second_run_the_same_day_is_recorded_as_skipped_and_sends_nothing(
     first, job = run(app, day)
 
     with travel(at(day, 19, 1)):
-        second = daily.run_daily(day, trigger=daily.CATCH_UP)
+        second = daily.run_daily(day, trigger=daily_rules.CATCH_UP)
 
-    assert second.state == ExecutionState.SKIPPED.value
+    assert second.state == ExecutionState.SKIPPED
     assert second.message == (
         f"Déjà exécutée aujourd'hui à 19:00 par l'automate (tâche n° {job.id})."
     )
@@ -272,7 +274,7 @@ def test_a_second_run_the_same_day_is_recorded_as_skipped_and_sends_nothing(
     assert chorus_on.state.stats_snapshot()["submissions"] == {receipt.number: 1}
     executions = db.session.scalars(select(TaskExecution).order_by(TaskExecution.id)).all()
     assert [e.state for e in executions] == ["started", "skipped"]
-    assert executions[0].claim_key == daily.claim_key(day) == first.claim_key
+    assert executions[0].claim_key == daily_rules.claim_key(day) == first.claim_key
 
 
 def test_an_empty_due_set_still_ends_with_the_report_and_notification(
@@ -327,8 +329,8 @@ def test_b6_the_preview_lists_exactly_what_the_run_then_sends_and_skips(
     with travel(at(day, 12)):
         settings = chorus_settings.load()
         assert daily.next_run_on() == day
-        counts = daily.preview_counts(day, settings)
-        pages = {t: daily.preview(day, settings, t) for t in DocumentType}
+        counts = daily_queries.preview_counts(day, settings)
+        pages = {t: daily_queries.preview(day, settings, t) for t in DocumentType}
     listed = {row.number: row for page in pages.values() for row in page.rows}
     to_send = {number for number, row in listed.items() if row.eligibility.eligible}
     to_skip = set(listed) - to_send
@@ -359,9 +361,9 @@ def test_b6_the_preview_pages_are_ordered_to_send_first_then_by_effective_date(
     settings = chorus_settings.load()
     day = date(2026, 1, 1)
 
-    first = daily.preview(day, settings, DocumentType.RECEIPT, page=1, size=2)
-    last = daily.preview(day, settings, DocumentType.RECEIPT, page=3, size=2)
-    beyond = daily.preview(day, settings, DocumentType.RECEIPT, page=9, size=2)
+    first = daily_queries.preview(day, settings, DocumentType.RECEIPT, page=1, size=2)
+    last = daily_queries.preview(day, settings, DocumentType.RECEIPT, page=3, size=2)
+    beyond = daily_queries.preview(day, settings, DocumentType.RECEIPT, page=9, size=2)
 
     assert (first.total, first.pages) == (6, 3)
     assert [row.effective_on for row in first.rows] == sorted(starts)[:2]

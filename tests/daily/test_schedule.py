@@ -15,12 +15,14 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.config import Config
+from portal.daily import rules as daily_rules
 from portal.daily import services as daily
 from portal.extensions import db
 from portal.jobs import scheduler
 from portal.jobs.models import ExecutionState, TaskExecution
-from portal.jobs.runner import get_runner
-from portal.jobs.scheduler import CATCH_UP_JOB, DAILY_JOB, SYNC_JOB, PortalScheduler
+from portal.jobs.pool import get_runner
+from portal.jobs.scheduler import SYNC_JOB, PortalScheduler
+from portal.schedule import CATCH_UP_JOB, DAILY_JOB
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests.daily.conftest import at, configure_chorus, travel
@@ -43,11 +45,11 @@ def has_daily_job(portal_scheduler: PortalScheduler) -> bool:
 def record(day: date, trigger: str, state: ExecutionState, claimed: bool = False) -> None:
     db.session.add(
         TaskExecution(
-            task=daily.DAILY_TASK,
+            task=daily_rules.DAILY_TASK,
             run_on=day,
-            claim_key=daily.claim_key(day) if claimed else None,
+            claim_key=daily_rules.claim_key(day) if claimed else None,
             trigger=trigger,
-            state=state.value,
+            state=state,
         )
     )
     db.session.commit()
@@ -127,7 +129,7 @@ def test_the_process_meant_for_it_starts_one_scheduler_that_schedules_19_00(
             assert scheduler.current(app) is running
             running.sync()
             assert running.scheduler.get_job(SYNC_JOB) is not None
-            assert running.next_daily_run() == at(DAY, 19)
+            assert running.next_run(DAILY_JOB) == at(DAY, 19)
     finally:
         portal_scheduler = app.extensions.pop("portal.scheduler", None)
         if portal_scheduler is not None:
@@ -160,7 +162,7 @@ def test_the_daily_job_exists_exactly_when_s1_auto_send_and_connection_settings_
     db.session.commit()
     portal_scheduler.sync()
     assert not has_daily_job(portal_scheduler)
-    assert daily.trigger_problems(keys.load()) == [
+    assert daily_rules.trigger_problems(keys.load()) == [
         "paramètres de connexion incomplets : Identifiant fournisseur"
     ]
 
@@ -242,7 +244,7 @@ def test_a_firing_after_the_settings_were_switched_off_elsewhere_does_nothing(
     active_settings()
     store.put_bool(keys.AUTO_SEND_ENABLED, False)
     db.session.commit()
-    PortalScheduler(app).run_daily()
+    PortalScheduler(app).fire(DAILY_JOB)
     assert db.session.scalars(select(TaskExecution)).all() == []
 
 
@@ -272,17 +274,17 @@ def test_no_catch_up_when_the_day_already_ran_or_the_scheduled_attempt_failed(
     app: Flask,
 ) -> None:
     active_settings()
-    record(DAY, daily.MANUAL, ExecutionState.STARTED, claimed=True)
+    record(DAY, daily_rules.MANUAL, ExecutionState.STARTED, claimed=True)
     assert _catch_up_after_sync(app, at(DAY, 20)) is None
 
     other = DAY + timedelta(days=1)
-    record(other, daily.SCHEDULED, ExecutionState.FAILED)  # e.g. empty cut-off at 19:00
+    record(other, daily_rules.SCHEDULED, ExecutionState.FAILED)  # e.g. empty cut-off at 19:00
     assert _catch_up_after_sync(app, at(other, 20)) is None
 
 
 def test_a_failed_manual_run_does_not_prevent_the_evening_catch_up(app: Flask) -> None:
     active_settings()
-    record(DAY, daily.MANUAL, ExecutionState.FAILED)
+    record(DAY, daily_rules.MANUAL, ExecutionState.FAILED)
     assert _catch_up_after_sync(app, at(DAY, 20)) == DAY
 
 
@@ -296,13 +298,13 @@ def test_the_catch_up_runs_the_missed_day_once_with_its_own_trigger(
 ) -> None:
     portal_scheduler = PortalScheduler(app)
     with travel(at(DAY, 20)):
-        portal_scheduler.catch_up(DAY)
-        portal_scheduler.catch_up(DAY)
+        portal_scheduler.fire(CATCH_UP_JOB, DAY)
+        portal_scheduler.fire(CATCH_UP_JOB, DAY)
     get_runner(app).wait_idle(timeout=60)
     executions = db.session.scalars(select(TaskExecution).order_by(TaskExecution.id)).all()
     assert [(e.trigger, e.state, e.run_on) for e in executions] == [
-        (daily.CATCH_UP, "started", DAY),
-        (daily.CATCH_UP, "skipped", DAY),
+        (daily_rules.CATCH_UP, "started", DAY),
+        (daily_rules.CATCH_UP, "skipped", DAY),
     ]
     assert _catch_up_after_sync(app, at(DAY, 20, 5)) is None
 
@@ -317,15 +319,15 @@ def test_the_next_run_is_today_at_19_until_it_ran_then_tomorrow(app: Flask) -> N
     # 20:00 and nothing ran: the catch-up is due now.
     assert daily.next_run_at(at(DAY, 20)) == at(DAY, 20)
 
-    record(DAY, daily.SCHEDULED, ExecutionState.STARTED, claimed=True)
+    record(DAY, daily_rules.SCHEDULED, ExecutionState.STARTED, claimed=True)
     assert daily.next_run_on(at(DAY, 9)) == DAY + timedelta(days=1)
     assert daily.next_run_at(at(DAY, 19, 30)) == at(DAY + timedelta(days=1), 19)
 
 
 def test_after_a_failed_19_00_run_the_next_automatic_run_is_tomorrow(app: Flask) -> None:
-    record(DAY, daily.MANUAL, ExecutionState.FAILED)
+    record(DAY, daily_rules.MANUAL, ExecutionState.FAILED)
     assert daily.next_run_on(at(DAY, 19, 30)) == DAY
-    record(DAY, daily.SCHEDULED, ExecutionState.FAILED)
+    record(DAY, daily_rules.SCHEDULED, ExecutionState.FAILED)
     assert daily.next_run_on(at(DAY, 19, 30)) == DAY + timedelta(days=1)
 
 

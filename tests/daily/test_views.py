@@ -11,7 +11,7 @@ import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 
-from portal.daily import services as daily
+from portal.daily import rules as daily_rules
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, Job, JobKind, TaskExecution
 from portal.jobs.scheduler import PortalScheduler
@@ -204,7 +204,7 @@ def test_s14_the_panel_reads_the_next_run_from_the_scheduler_of_this_process(
 ) -> None:
     portal_scheduler = PortalScheduler(app)
     monkeypatch.setitem(app.extensions, "portal.scheduler", portal_scheduler)
-    monkeypatch.setattr(PortalScheduler, "next_daily_run", lambda self: at(DAY, 19))
+    monkeypatch.setattr(PortalScheduler, "next_run", lambda self, job_id: at(DAY, 19))
     text = text_of(html_of(as_admin.get(RECIPIENTS)))
     assert "actif dans ce processus" in text
     assert "Prochaine exécution 10/03/2026 19:00" in text
@@ -226,10 +226,10 @@ def test_s14_an_inactive_trigger_says_why_and_an_empty_cut_off_is_announced(
 
 def _execution(day: date, state: ExecutionState, **kw) -> TaskExecution:
     execution = TaskExecution(
-        task=daily.DAILY_TASK,
+        task=daily_rules.DAILY_TASK,
         run_on=day,
-        trigger=kw.pop("trigger", daily.SCHEDULED),
-        state=state.value,
+        trigger=kw.pop("trigger", daily_rules.SCHEDULED),
+        state=state,
         started_at=at(day, 19),
         **kw,
     )
@@ -241,9 +241,7 @@ def _execution(day: date, state: ExecutionState, **kw) -> TaskExecution:
 def test_s14_the_history_lists_every_execution_newest_first_with_its_job(
     as_admin: FlaskClient, configured
 ) -> None:
-    job = Job(
-        kind=JobKind.DAILY_SEND.value, state="done", total=5, succeeded=3, skipped=1, failed=1
-    )
+    job = Job(kind=JobKind.DAILY_SEND, state="done", total=5, succeeded=3, skipped=1, failed=1)
     db.session.add(job)
     db.session.commit()
     _execution(DAY - timedelta(days=2), ExecutionState.STARTED, job_id=job.id)
@@ -253,7 +251,7 @@ def test_s14_the_history_lists_every_execution_newest_first_with_its_job(
     _execution(
         DAY - timedelta(days=1),
         ExecutionState.SKIPPED,
-        trigger=daily.CATCH_UP,
+        trigger=daily_rules.CATCH_UP,
         message="Déjà exécutée le 08/03/2026 à 19:00 par l'automate (tâche n° 1).",
     )
 
@@ -308,7 +306,7 @@ def test_run_now_starts_today_s_run_once_for_admins_only(
     response = client.post("/envoi-automatique/lancer", data={"csrf_token": token})
     assert response.status_code == 303
     execution = db.session.query(TaskExecution).one()
-    assert (execution.trigger, execution.state) == (daily.MANUAL, "started")
+    assert (execution.trigger, execution.state) == (daily_rules.MANUAL, "started")
     assert response.headers["Location"].endswith(f"/taches/{execution.job_id}")
     job = wait_for(app, execution.job_id)
     assert job.succeeded == 1 and job.items[0].document_number == receipt.number
@@ -339,7 +337,7 @@ def test_run_now_reports_an_empty_cut_off(as_admin: FlaskClient, configured) -> 
 
 
 def test_s3_the_example_is_the_spec_s_when_computed_in_2021() -> None:
-    sentences = daily.delay_examples(
+    sentences = daily_rules.delay_examples(
         receipts_days=30, fee_invoices_days=0, cutoff=date(2021, 10, 31), today=date(2021, 6, 1)
     )
     assert sentences[0].startswith(
@@ -352,7 +350,7 @@ def test_s3_the_example_is_the_spec_s_when_computed_in_2021() -> None:
     )
     assert "saisis après le 31/10/2021" in sentences[2]
     assert (
-        daily.delay_examples(
+        daily_rules.delay_examples(
             receipts_days=None, fee_invoices_days=None, cutoff=None, today=date(2021, 6, 1)
         )
         == []

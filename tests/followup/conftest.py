@@ -15,7 +15,7 @@ from portal.dematerialization.documents import Document
 from portal.extensions import db
 from portal.followup import services as followup
 from portal.jobs.models import Job, JobKind
-from portal.jobs.runner import get_runner
+from portal.jobs.pool import get_runner
 from portal.notifications.models import Notification
 from portal.sending import services as sending
 from portal.settings import chorus as keys

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -12,34 +10,26 @@ from portal.billing.models import Receipt
 from portal.billing.services import store_generated_pdf
 from portal.extensions import db
 from tests import factories
-from tests.billing.helpers import post
+from tests.billing.helpers import edit_receipt, post_receipt
 from tests.followup.conftest import SIRET_PAID, receipt_for, send
 
-
-def refund_form(contract_number: str, **overrides: str) -> dict[str, str]:
-    data = {
-        "number": "R-0001",
-        "contract_number": contract_number,
-        "period_start_on": "2026-01-01",
-        "period_end_on": "2026-12-31",
-        "entered_on": "2026-03-01",
-        "net_premium": "-100",
-        "taxes": "-9",
-        "total": "-109",
-        "original_receipt_number": "",
-    }
-    data.update(overrides)
-    return data
+# The receipt form filled for a refund of 109,00 € (B10), linked to no receipt yet.
+REFUND = {
+    "number": "R-0001",
+    "entered_on": "2026-03-01",
+    "net_premium": "-100",
+    "taxes": "-9",
+    "total": "-109",
+    "original_receipt_number": "",
+}
 
 
 def test_b10_the_receipt_form_links_a_refund_to_its_original(as_gestionnaire) -> None:
     original = factories.make_receipt(number="Q-ORIG")
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        refund_form(original.contract.number, original_receipt_number="Q-ORIG"),
+    response = post_receipt(
+        as_gestionnaire, original.contract.number, **REFUND | {"original_receipt_number": "Q-ORIG"}
     )
 
     assert response.status_code == 302
@@ -50,9 +40,7 @@ def test_b10_the_receipt_form_links_a_refund_to_its_original(as_gestionnaire) ->
     edit = as_gestionnaire.get(f"/quittances/{refund.id}/modifier").get_data(as_text=True)
     assert 'name="original_receipt_number"' in edit and 'value="Q-ORIG"' in edit
     # Unlinking is emptying the field.
-    post(
-        as_gestionnaire, f"/quittances/{refund.id}/modifier", refund_form(original.contract.number)
-    )
+    edit_receipt(as_gestionnaire, refund, **REFUND)
     db.session.refresh(refund)
     assert refund.original_receipt_id is None
 
@@ -61,12 +49,10 @@ def test_b10_a_refund_of_another_client_s_receipt_is_refused(as_gestionnaire) ->
     factories.make_receipt(number="Q-OTHER")  # another contract and client
     contract = factories.make_contract()
     db.session.commit()
-    response = post(
-        as_gestionnaire,
-        "/quittances/nouvelle",
-        refund_form(contract.number, original_receipt_number="Q-OTHER"),
+    response = post_receipt(
+        as_gestionnaire, contract.number, **REFUND | {"original_receipt_number": "Q-OTHER"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "même contrat ou du même client" in response.get_data(as_text=True)
     assert db.session.scalar(select(Receipt).where(Receipt.number == "R-0001")) is None
 
@@ -84,41 +70,32 @@ def test_b10_a_refund_of_another_client_s_receipt_is_refused(as_gestionnaire) ->
 )
 def test_b10_the_link_is_checked(as_gestionnaire, overrides, message) -> None:
     original = factories.make_receipt(number="Q-ORIG")
-    factories.make_receipt(
+    factories.make_refund_receipt(
         number="R-OLD",
         contract=original.contract,
-        net_premium=Decimal("-1"),
-        taxes=Decimal("0"),
-        total=Decimal("-1"),
+        net_premium="-1",
+        taxes="0",
     )
     db.session.commit()
-    data = refund_form(original.contract.number, original_receipt_number="Q-ORIG")
-    data.update(overrides)
+    fields = REFUND | {"original_receipt_number": "Q-ORIG"} | overrides
 
-    response = post(as_gestionnaire, "/quittances/nouvelle", data)
+    response = post_receipt(as_gestionnaire, original.contract.number, **fields)
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(Receipt).where(Receipt.number == "R-0001")) is None
 
 
 def test_b10_a_receipt_cannot_refund_itself(as_gestionnaire) -> None:
-    refund = factories.make_receipt(
-        number="R-SELF", net_premium=Decimal("-1"), taxes=Decimal("0"), total=Decimal("-1")
+    refund = factories.make_refund_receipt(
+        number="R-SELF",
+        net_premium="-1",
+        taxes="0",
     )
     db.session.commit()
-    response = post(
-        as_gestionnaire,
-        f"/quittances/{refund.id}/modifier",
-        refund_form(
-            refund.contract.number,
-            number="R-SELF",
-            net_premium="-1",
-            taxes="0",
-            total="-1",
-            original_receipt_number="R-SELF",
-        ),
-    )
+    itself = {"number": "R-SELF", "net_premium": "-1", "taxes": "0", "total": "-1"}
+    linked = {"original_receipt_number": "R-SELF"}
+    response = edit_receipt(as_gestionnaire, refund, **REFUND | itself | linked)
     assert "sa propre quittance d&#39;origine" in response.get_data(as_text=True)
 
 
@@ -127,12 +104,9 @@ def test_b10_the_credit_note_reaches_chorus_as_an_avoir_referencing_the_original
 ) -> None:
     original = receipt_for(SIRET_PAID, number="Q-2026-0100")
     send(app, original)
-    refund = factories.make_receipt(
+    refund = factories.make_refund_receipt(
         number="R-2026-0001",
         contract=original.contract,
-        net_premium=Decimal("-100.00"),
-        taxes=Decimal("-9.00"),
-        total=Decimal("-109.00"),
         original_receipt=original,
     )
     store_generated_pdf(refund)
@@ -154,13 +128,10 @@ def test_b10_a_fee_invoice_credit_note_reaches_chorus_as_an_avoir_without_paymen
     invoice = factories.make_fee_invoice(
         number="FH-2026-0100", client=original.contract.client, contract=original.contract
     )
-    credit_note = factories.make_fee_invoice(
+    credit_note = factories.make_credit_note(
         number="AV-2026-0001",
         client=invoice.client,
         contract=invoice.contract,
-        amount_ht=Decimal("-500.00"),
-        vat_amount=Decimal("-100.00"),
-        total=Decimal("-600.00"),
         original_fee_invoice=invoice,
     )
     for document in (invoice, credit_note):

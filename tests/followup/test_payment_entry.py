@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
-from tests.billing.helpers import post
+from tests.billing.helpers import entry_form, post
 
 URL = "/encaissements/saisie"
 
@@ -34,18 +34,9 @@ def sent(document, chorus_id: int, status: str = "MISE_EN_PAIEMENT"):
 
 
 def form(document, **overrides: str) -> dict[str, str]:
-    kind = "receipt" if document.kind_label == "Quittance" else "fee_invoice"
-    data = {
-        "document_kind": kind,
-        "document_id": str(document.id),
-        "received_on": "2026-03-05",
-        "amount": "1 090,00",
-        "method": "virement",
-        "reference": "VIR DGFIP",
-        "allocation_amount": "1 090,00",
-    }
-    data.update(overrides)
-    return data
+    """The payment-entry form as filled here: a transfer from the DGFiP paying ``document``."""
+    transfer = {"received_on": "2026-03-05", "method": "virement", "reference": "VIR DGFIP"}
+    return entry_form(document, **transfer | overrides)
 
 
 def saved() -> tuple[int, int]:
@@ -137,7 +128,7 @@ def test_s16_an_already_settled_document_is_not_paid_again(as_gestionnaire, s1_o
     assert 'data-testid="already-settled"' in html and 'data-testid="payment-form"' not in html
 
     response = post(as_gestionnaire, f"{URL}?numero=31&chorus=1", form(receipt))  # stale form
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Ce document est déjà soldé" in response.get_data(as_text=True)
     assert saved() == (1, 1)
 

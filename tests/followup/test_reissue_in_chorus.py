@@ -8,7 +8,7 @@ from flask import Flask
 from portal.billing import services
 from portal.extensions import db
 from portal.jobs.models import ItemState, Job, JobItem, JobKind
-from portal.sending import services as sending
+from portal.sending.handler import SendHandler
 from tests.followup.conftest import SIRET_REJECTED, advance, receipt_for, send, sync
 
 
@@ -40,14 +40,14 @@ def test_b7_a_lost_answer_whose_invoice_was_since_rejected_counts_as_received(
     receipt = receipt_for(SIRET_REJECTED, number="Q2026-0600")
     send(app, receipt)
     advance(chorus, 48)
-    job = Job(kind=JobKind.MASS_SEND.value)
+    job = Job(kind=JobKind.MASS_SEND)
     item = JobItem(
         job=job, document_type="receipt", document_id=receipt.id, document_number="Q2026-0600"
     )
     db.session.add_all([job, item])
     db.session.commit()
 
-    outcome = sending.SendHandler().reconcile(job, item)
+    outcome = SendHandler().reconcile(job, item)
 
     assert outcome is not None and outcome.state == ItemState.SUCCEEDED
     assert (outcome.chorus_invoice_id, outcome.chorus_status) == (

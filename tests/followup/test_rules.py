@@ -9,8 +9,8 @@ import pytest
 from portal.billing import rules as billing_rules
 from portal.chorus.results import StatusEntry
 from portal.extensions import db
-from portal.followup import services as followup
-from portal.followup.services import KnownEvent, is_final, merge_history
+from portal.followup import queries, rules
+from portal.followup.rules import KnownEvent, is_final, merge_history
 from portal.models_base import ChorusState
 from tests import factories
 
@@ -53,13 +53,13 @@ def test_b1_final_statuses(status, not_reported, final) -> None:
 
 def test_b1_every_status_has_a_french_label_and_unknown_codes_stay_readable() -> None:
     for code in [*MAIN_PATH, "REJETEE", "SUSPENDUE", "A_RECYCLER", "COMPLETEE"]:
-        assert followup.status_label(code) != code
-    assert followup.status_label("A_RECYCLER") == "À recycler"
-    assert followup.status_label("NOUVEAU_STATUT") == "NOUVEAU_STATUT"  # shown as it came
-    assert followup.status_label(None) == "Inconnu"
-    assert followup.status_tone("MISE_EN_PAIEMENT") == "success"
-    assert followup.status_tone("REJETEE") == "danger"
-    assert followup.status_tone("SUSPENDUE") == "warning"
+        assert rules.status_label(code) != code
+    assert rules.status_label("A_RECYCLER") == "À recycler"
+    assert rules.status_label("NOUVEAU_STATUT") == "NOUVEAU_STATUT"  # shown as it came
+    assert rules.status_label(None) == "Inconnu"
+    assert rules.status_tone("MISE_EN_PAIEMENT") == "success"
+    assert rules.status_tone("REJETEE") == "danger"
+    assert rules.status_tone("SUSPENDUE") == "warning"
 
 
 def entries(*codes: str, comment: str | None = None) -> list[StatusEntry]:
@@ -78,7 +78,7 @@ def test_merge_inserts_only_what_is_new() -> None:
         entries("DEPOSEE", "EN_COURS_ACHEMINEMENT"),
         default_time=T0,
     )
-    assert again == followup.HistoryMerge()
+    assert again == rules.HistoryMerge()
 
 
 def test_merge_gives_the_row_recorded_at_sending_chorus_s_own_instant() -> None:
@@ -115,7 +115,7 @@ def test_merge_refreshes_a_comment_added_later_and_dates_undated_entries() -> No
     undated = merge_history([], [StatusEntry("DEPOSEE", None, None)], default_time=T0)
     assert undated.inserts == (StatusEntry("DEPOSEE", T0, None),)
     known_undated = merge_history(known, [StatusEntry("REJETEE", None, None)], default_time=T0)
-    assert known_undated == followup.HistoryMerge()
+    assert known_undated == rules.HistoryMerge()
 
 
 # -- the SQL selection agrees with is_final ------------------------------------------------------
@@ -137,13 +137,13 @@ def test_b1_the_documents_to_read_are_exactly_the_sent_non_final_ones(app) -> No
             for state in ChorusState:
                 receipt = factories.make_receipt(
                     contract=contract,
-                    chorus_state=state.value,
+                    chorus_state=state,
                     chorus_status=status,
                     chorus_invoice_id=None if state is ChorusState.NOT_SENT else 1000,
                 )
                 invoice = factories.make_fee_invoice(
                     client=client,
-                    chorus_state=state.value,
+                    chorus_state=state,
                     chorus_status=status,
                     chorus_invoice_id=None if state is ChorusState.NOT_SENT else 1000,
                 )
@@ -152,7 +152,7 @@ def test_b1_the_documents_to_read_are_exactly_the_sent_non_final_ones(app) -> No
                     expected.add(("fee_invoice", invoice.id))
     db.session.commit()
 
-    found = {(kind, document_id) for kind, document_id, _number in followup.candidates()}
+    found = {(kind, document_id) for kind, document_id, _number in queries.candidates()}
 
     assert found == expected
     assert len(found) == 2 * (6 + 4 + 6)  # silent structure: MANDATEE, COMPTABILISEE final

@@ -110,11 +110,8 @@ def test_b2_ticking_documents_settles_them_with_one_payment_per_client(
 def test_b2_a_refund_is_never_netted_with_an_invoice_of_the_same_client(app) -> None:
     receipt = paid(factories.make_receipt(), 1)
     refund = paid(
-        factories.make_receipt(
+        factories.make_refund_receipt(
             contract=receipt.contract,
-            net_premium=Decimal("-100"),
-            taxes=Decimal("-9"),
-            total=Decimal("-109"),
         ),
         2,
     )

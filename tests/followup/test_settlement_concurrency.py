@@ -3,7 +3,6 @@ settle it once (the second waits on the row lock, then sees it settled)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
@@ -14,6 +13,7 @@ from portal.billing.models import Payment, Receipt
 from portal.extensions import db
 from portal.validators import ValidationFailed
 from tests import factories
+from tests.concurrency import while_this_session_holds_its_locks
 from tests.conftest import is_postgres
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="row locks need PostgreSQL")
@@ -25,29 +25,15 @@ def test_b2_a_receipt_racing_between_manual_and_automatic_settlement_is_settled_
     )
     db.session.commit()
     receipt_id = receipt.id
-    outcome: dict[str, object] = {}
-    started = threading.Event()
 
-    def automatic() -> None:
-        with app.app_context():
-            try:
-                started.set()
-                document = db.session.get(Receipt, receipt_id)
-                outcome["payment"] = settlement.settle_automatically(document, status_at=None)
-                db.session.commit()
-            finally:
-                db.session.remove()
+    def automatic() -> object:
+        document = db.session.get(Receipt, receipt_id)
+        return settlement.settle_automatically(document, status_at=None)
 
     settlement.settle([receipt], received_on=date(2026, 3, 5), user=None)  # holds the lock
-    thread = threading.Thread(target=automatic)
-    thread.start()
-    started.wait(5)
-    thread.join(0.5)
-    assert thread.is_alive(), "the automatic settlement should wait for the manual one"
-    db.session.commit()
-    thread.join(10)
+    payment = while_this_session_holds_its_locks(app, automatic, "the automatic settlement")
 
-    assert outcome["payment"] is None
+    assert payment is None
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
     db.session.refresh(receipt)
     assert receipt.allocated_amount == receipt.total

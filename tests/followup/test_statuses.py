@@ -12,7 +12,7 @@ from flask import Flask
 from portal.chorus import statuses
 from portal.chorus.emulator import state as emulator_state
 from portal.extensions import db
-from portal.followup import services as followup
+from portal.followup import queries, rules
 from tests.followup.conftest import SIRET_PAID, advance, receipt_for, send, sync
 
 
@@ -56,13 +56,13 @@ def test_b1_final_statuses_include_abandoned_and_deleted_and_exclude_returned_on
 
 
 def test_b1_an_unknown_status_is_never_final_and_is_shown_as_it_came() -> None:
-    assert followup.is_final("STATUT_APPARU_EN_2027", True) is False
-    assert followup.is_unknown_status("STATUT_APPARU_EN_2027")
-    assert not followup.is_unknown_status("ABANDONNEE")
-    assert not followup.is_unknown_status(None)
-    assert followup.status_label("STATUT_APPARU_EN_2027") == "STATUT_APPARU_EN_2027"
-    assert followup.status_tone("STATUT_APPARU_EN_2027") == "warning"
-    assert followup.status_tone("ABANDONNEE") == "dark"
+    assert rules.is_final("STATUT_APPARU_EN_2027", True) is False
+    assert rules.is_unknown_status("STATUT_APPARU_EN_2027")
+    assert not rules.is_unknown_status("ABANDONNEE")
+    assert not rules.is_unknown_status(None)
+    assert rules.status_label("STATUT_APPARU_EN_2027") == "STATUT_APPARU_EN_2027"
+    assert rules.status_tone("STATUT_APPARU_EN_2027") == "warning"
+    assert rules.status_tone("ABANDONNEE") == "dark"
 
 
 def test_b1_an_abandoned_invoice_is_final_and_no_longer_read(
@@ -80,7 +80,7 @@ def test_b1_an_abandoned_invoice_is_final_and_no_longer_read(
     db.session.refresh(receipt)
     assert (job.succeeded, receipt.chorus_status) == (1, "ABANDONNEE")
     assert "Nouveau statut : Abandonnée" in job.items[0].explanation
-    assert followup.candidates() == []
+    assert queries.candidates() == []
 
 
 def test_b1_an_unknown_status_is_stored_shown_with_a_warning_and_still_read(
@@ -102,7 +102,7 @@ def test_b1_an_unknown_status_is_stored_shown_with_a_warning_and_still_read(
     assert receipt.chorus_status == "STATUT_APPARU_EN_2027"
     assert "n'est pas dans la liste officielle" in job.items[0].explanation
     assert "STATUT_APPARU_EN_2027" in caplog.text
-    assert [c[1] for c in followup.candidates()] == [receipt.id]  # still read
+    assert [c[1] for c in queries.candidates()] == [receipt.id]  # still read
     html = as_gestionnaire.get(f"/suivi-chorus/quittances/{receipt.id}/statut").get_data(
         as_text=True
     )

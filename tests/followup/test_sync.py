@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portal.billing.models import Payment
 from portal.dematerialization.models import ChorusExchange, ChorusStatusEvent
 from portal.extensions import db
-from portal.followup import services as followup
+from portal.followup import queries, rules, services
 from portal.jobs.models import ItemState, JobKind
 from portal.notifications.models import Notification
 from tests.followup.conftest import (
@@ -31,7 +31,7 @@ from tests.followup.conftest import (
 
 
 def statuses(document) -> list[str]:
-    return [e.status_code for e in followup.history_of("receipt", document.id)]
+    return [e.status_code for e in queries.history_of("receipt", document.id)]
 
 
 def notifications(**where) -> list[Notification]:
@@ -58,7 +58,7 @@ def test_b1_statuses_advance_along_the_normal_path_up_to_payment(
             advance(chorus, hours - elapsed)
             elapsed = hours
             job = sync(app)
-            assert (job.kind, job.succeeded, job.failed) == (JobKind.STATUS_SYNC.value, 1, 0)
+            assert (job.kind, job.succeeded, job.failed) == (JobKind.STATUS_SYNC, 1, 0)
             db.session.refresh(receipt)
             assert statuses(receipt) == history  # the send's own DEPOSEE row is not doubled
             assert receipt.chorus_status == history[-1]
@@ -72,12 +72,12 @@ def test_b1_statuses_advance_along_the_normal_path_up_to_payment(
     assert "Nouveau statut : Mise en paiement" in job.items[0].explanation
     # Chorus's instants, not the portal's clock.
     emulated = chorus.state.invoices[receipt.chorus_invoice_id].history(chorus.state.clock.now())
-    stored = followup.history_of("receipt", receipt.id)
+    stored = queries.history_of("receipt", receipt.id)
     assert [e.changed_at for e in stored] == [
         at.replace(microsecond=at.microsecond // 1000 * 1000) for _code, at, _comment in emulated
     ]  # Chorus gives milliseconds
     # Final: never read again by the schedule; nothing returned, so only the run's summary.
-    assert followup.candidates() == []
+    assert queries.candidates() == []
     [note] = notifications()
     assert note.title == "Suivi des statuts Chorus Pro" and note.level == "success"
     assert receipt.number in note.body and "À solder" in note.body
@@ -95,7 +95,7 @@ def returned_case(app, chorus, siret: str, hours: float, status: str, level: str
 
     sync(app)
     sync(app, only=[receipt])  # read again: nothing new, nobody notified twice
-    if not followup.is_final(status, False):
+    if not rules.is_final(status, False):
         sync(app)  # still followed by the schedule, still notified once
 
     db.session.refresh(receipt)
@@ -106,7 +106,7 @@ def returned_case(app, chorus, siret: str, hours: float, status: str, level: str
     assert COMMENTS[siret] in note.body
     assert "À faire :" in note.body
     assert note.link_url == f"/quittances/{receipt.id}"
-    [event] = [e for e in followup.history_of("receipt", receipt.id) if e.status_code == status]
+    [event] = [e for e in queries.history_of("receipt", receipt.id) if e.status_code == status]
     assert event.comment == COMMENTS[siret]
 
 
@@ -114,14 +114,14 @@ def test_b1_a_rejection_notifies_the_chorus_admins_once_and_is_final(
     app: Flask, chorus, chorus_admin
 ) -> None:
     returned_case(app, chorus, SIRET_REJECTED, 48, "REJETEE", "danger")
-    assert followup.candidates() == []
+    assert queries.candidates() == []
     assert "rejetée dans Chorus Pro" in notifications()[0].title
     assert "nouveau numéro" in notifications()[0].body  # the playbook's fix (B8)
 
 
 def test_b1_a_suspension_notifies_once_and_stays_followed(app: Flask, chorus, chorus_admin) -> None:
     returned_case(app, chorus, SIRET_SUSPENDED, 48, "SUSPENDUE", "warning")
-    assert len(followup.candidates()) == 1
+    assert len(queries.candidates()) == 1
     assert "compléter" in notifications()[0].body
 
 
@@ -145,7 +145,7 @@ def test_b1_mandatee_is_final_for_a_structure_that_never_reports_payment(
     db.session.refresh(silent)
     db.session.refresh(reporting)
     assert silent.chorus_status == reporting.chorus_status == "MANDATEE"
-    assert [row[1] for row in followup.candidates()] == [reporting.id]
+    assert [row[1] for row in queries.candidates()] == [reporting.id]
     assert notifications() == []  # nothing returned, nothing paid, nothing failed
 
 
@@ -162,8 +162,8 @@ def test_b1_a_refusal_on_one_document_never_stops_the_others(
     job = sync(app)
 
     items = {item.document_id: item for item in job.items}
-    assert items[good.id].state == ItemState.SUCCEEDED.value
-    assert items[unknown.id].state == ItemState.FAILED.value
+    assert items[good.id].state == ItemState.SUCCEEDED
+    assert items[unknown.id].state == ItemState.FAILED
     assert items[unknown.id].error_code == "20202"
     db.session.refresh(good)
     assert good.chorus_status == "MISE_A_DISPOSITION"
@@ -207,8 +207,8 @@ def test_b1_two_runs_reading_the_same_rejection_at_once_notify_once(
     send(app, receipt)
     advance(chorus, 48)
     jobs = [
-        followup.start_status_sync(trigger=followup.MANUAL),
-        followup.start_status_sync(trigger=followup.MANUAL),
+        services.start_status_sync(trigger=services.MANUAL),
+        services.start_status_sync(trigger=services.MANUAL),
     ]
     db.session.commit()
     start = threading.Barrier(2)
@@ -216,7 +216,7 @@ def test_b1_two_runs_reading_the_same_rejection_at_once_notify_once(
     def launch(job) -> None:
         start.wait(5)
         with app.app_context():
-            followup.launch(job)
+            services.launch(job)
 
     threads = [threading.Thread(target=launch, args=(job,)) for job in jobs]
     for thread in threads:
@@ -245,16 +245,16 @@ def test_b1_a_run_that_lost_the_race_to_store_the_rows_reads_again_and_notifies_
     advance(chorus, 48)
     sync(app)
     assert len(notifications(level="warning")) == 1
-    real = followup.history_of
+    real = queries.history_of
     calls = []
 
     def stale_once(document_type, document_id):
         calls.append(document_id)
         return [] if len(calls) == 1 else real(document_type, document_id)
 
-    monkeypatch.setattr(followup, "history_of", stale_once)
+    monkeypatch.setattr(queries, "history_of", stale_once)
     job = sync(app, only=[receipt])
 
-    assert job.items[0].state == ItemState.SUCCEEDED.value
+    assert job.items[0].state == ItemState.SUCCEEDED
     assert len(calls) == 2  # the unique constraint refused the stale insert; read again
     assert len(notifications(level="warning")) == 1

@@ -8,11 +8,13 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import select
 
+from portal.clock import now
 from portal.extensions import db
-from portal.followup import services as followup
+from portal.followup import services
 from portal.jobs.models import ExecutionState, Job, TaskExecution
-from portal.jobs.runner import get_runner
-from portal.jobs.scheduler import STATUS_SYNC_JOB, PortalScheduler
+from portal.jobs.pool import get_runner
+from portal.jobs.scheduler import PortalScheduler
+from portal.schedule import STATUS_SYNC_JOB
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests.billing.helpers import post
@@ -77,7 +79,7 @@ def test_b1_refreshing_a_document_polls_until_its_new_status_shows(
 def test_b1_the_status_box_polls_while_a_refresh_runs(app: Flask, chorus, as_gestionnaire) -> None:
     receipt = receipt_for(SIRET_PAID)
     send(app, receipt)
-    job = followup.start_status_sync(trigger=followup.DOCUMENT, only=[receipt])
+    job = services.start_status_sync(trigger=services.DOCUMENT, only=[receipt])
     db.session.commit()  # not launched: still pending
 
     html = as_gestionnaire.get(status_url(receipt), headers=HX).get_data(as_text=True)
@@ -146,29 +148,25 @@ def test_b1_a_scheduled_slot_runs_once_however_many_processes_fire(app: Flask, c
     receipt = receipt_for(SIRET_PAID)
     send(app, receipt)
     with frozen(paris(2026, 11, 27, 9, 0)):
-        first = followup.run_status_sync(
-            trigger=followup.SCHEDULED, claim=followup.slot_key(followup.now())
-        )
-        second = followup.run_status_sync(
-            trigger=followup.SCHEDULED, claim=followup.slot_key(followup.now())
+        first = services.run_status_sync(trigger=services.SCHEDULED, claim=services.slot_key(now()))
+        second = services.run_status_sync(
+            trigger=services.SCHEDULED, claim=services.slot_key(now())
         )
     assert first.claim_key == "suivi_statuts:2026-11-27T09"
-    assert first.state == ExecutionState.STARTED.value and first.job_id is not None
-    assert second.state == ExecutionState.SKIPPED.value and second.job_id is None
+    assert first.state == ExecutionState.STARTED and first.job_id is not None
+    assert second.state == ExecutionState.SKIPPED and second.job_id is None
     wait(app, db.session.get(Job, first.job_id))
     with frozen(paris(2026, 11, 27, 11, 0)):
-        later = followup.run_status_sync(
-            trigger=followup.SCHEDULED, claim=followup.slot_key(followup.now())
-        )
-    assert later.state == ExecutionState.STARTED.value
+        later = services.run_status_sync(trigger=services.SCHEDULED, claim=services.slot_key(now()))
+    assert later.state == ExecutionState.STARTED
     wait(app, db.session.get(Job, later.job_id))
 
 
 def test_b1_a_run_without_connection_settings_fails_with_the_reason(app: Flask) -> None:
     store.put_bool(keys.CHORUS_ENABLED, True)
     db.session.commit()
-    execution = followup.run_status_sync(trigger=followup.COMMAND)
-    assert execution.state == ExecutionState.FAILED.value
+    execution = services.run_status_sync(trigger=services.COMMAND)
+    assert execution.state == ExecutionState.FAILED
     assert "paramètres de connexion incomplets" in execution.message
     assert execution.job_id is None
 

@@ -17,11 +17,14 @@ from portal.clock import utcnow
 from portal.extensions import db
 from portal.jobs import retries
 from portal.jobs import runner as jobs
-from portal.jobs.models import ItemState, Job, JobItem, JobState, process_name
-from portal.jobs.runner import ItemOutcome, JobRunner, OutcomeUnknown, WorkContext
+from portal.jobs.models import ItemState, Job, JobItem, JobKind, JobState, process_name
+from portal.jobs.pool import JobRunner
+from portal.jobs.runner import ItemOutcome, OutcomeUnknown, WorkContext
 from portal.settings import store
+from tests import factories
+from tests.jobs.conftest import UseHandler
 
-KIND = "test_recovery"
+KIND = JobKind.MASS_SEND  # run by the test handlers below
 
 
 class FlakyHandler:
@@ -45,7 +48,7 @@ class FlakyHandler:
         if failing:
             return ItemOutcome(
                 ItemState.FAILED,
-                error_code="ChorusUnavailable",
+                error_code="INDISPONIBLE",
                 error_message="Chorus Pro est momentanément indisponible (HTTP 503).",
                 transient=True,
                 retry_after=self.retry_after,
@@ -64,12 +67,12 @@ class FlakyHandler:
 
 
 @pytest.fixture(autouse=True)
-def handler() -> type[FlakyHandler]:
+def handler(use_handler: UseHandler) -> type[FlakyHandler]:
     FlakyHandler.failures = Counter()
     FlakyHandler.calls = Counter()
     FlakyHandler.finalized = []
     FlakyHandler.retry_after = None
-    jobs.register_handler((KIND,), FlakyHandler)
+    use_handler(KIND, FlakyHandler)
     return FlakyHandler
 
 
@@ -87,14 +90,15 @@ def policy(attempts: int, first_delay: int) -> None:
 
 
 def make_job(numbers: list[str], **values: object) -> int:
-    job = Job(kind=KIND, total=len(numbers), **values)
-    job.items = [
-        JobItem(document_type="receipt", document_id=i, document_number=n)
-        for i, n in enumerate(numbers)
-    ]
-    db.session.add(job)
-    db.session.commit()
-    return job.id
+    return factories.make_job(KIND, numbers, **values)
+
+
+def run_job(runner: JobRunner, numbers: list[str]) -> int:
+    """A new job of ``numbers`` launched and run to its end; its id."""
+    job_id = make_job(numbers)
+    runner.launch(job_id)
+    runner.wait(job_id, timeout=30)
+    return job_id
 
 
 def item(number: str) -> JobItem:
@@ -150,13 +154,13 @@ def test_a_transient_failure_waits_for_its_retry_then_succeeds(app: Flask, runne
     runner.wait_idle(timeout=30)
 
     waiting = item("Q1")
-    assert waiting.state == ItemState.PENDING.value
+    assert waiting.state == ItemState.PENDING
     assert waiting.tries == 1
     assert waiting.retry_at is not None
     assert 55 <= (waiting.retry_at - utcnow()).total_seconds() <= 61
     assert "indisponible" in (waiting.error_message or "")
-    assert item("Q2").state == ItemState.SUCCEEDED.value
-    assert job_row(job_id).state == JobState.RUNNING.value  # not finished while one waits
+    assert item("Q2").state == ItemState.SUCCEEDED
+    assert job_row(job_id).state == JobState.RUNNING  # not finished while one waits
 
     # Not due yet: a sweep leaves it alone.
     runner.sweep()
@@ -167,7 +171,7 @@ def test_a_transient_failure_waits_for_its_retry_then_succeeds(app: Flask, runne
     db.session.commit()
     runner.sweep()  # the owner's sweep starts the due retry
     runner.wait(job_id, timeout=30)
-    assert item("Q1").state == ItemState.SUCCEEDED.value
+    assert item("Q1").state == ItemState.SUCCEEDED
     assert FlakyHandler.calls["Q1"] == 2
     assert FlakyHandler.finalized == [job_id]
 
@@ -175,12 +179,10 @@ def test_a_transient_failure_waits_for_its_retry_then_succeeds(app: Flask, runne
 def test_a_document_fails_only_after_its_last_attempt(app: Flask, runner) -> None:
     policy(attempts=3, first_delay=0)
     FlakyHandler.failures["Q1"] = 10
-    job_id = make_job(["Q1"])
-    runner.launch(job_id)
-    runner.wait(job_id, timeout=30)
+    job_id = run_job(runner, ["Q1"])
 
     ended = item("Q1")
-    assert ended.state == ItemState.FAILED.value
+    assert ended.state == ItemState.FAILED
     assert ended.tries == 3
     assert FlakyHandler.calls["Q1"] == 3
     assert "abandon après 3 essais" in (ended.error_message or "")
@@ -190,10 +192,8 @@ def test_a_document_fails_only_after_its_last_attempt(app: Flask, runner) -> Non
 def test_a_refusal_is_never_retried(app: Flask, runner) -> None:
     policy(attempts=5, first_delay=0)
     FlakyHandler.failures["REFUSED-1"] = 3
-    job_id = make_job(["REFUSED-1"])
-    runner.launch(job_id)
-    runner.wait(job_id, timeout=30)
-    assert item("REFUSED-1").state == ItemState.FAILED.value
+    run_job(runner, ["REFUSED-1"])
+    assert item("REFUSED-1").state == ItemState.FAILED
     assert FlakyHandler.calls["REFUSED-1"] == 1
 
 
@@ -209,7 +209,9 @@ def test_a_retry_after_longer_than_the_planned_delay_is_respected(app: Flask, ru
     assert (waiting.retry_at - utcnow()).total_seconds() > 100
 
 
-def test_an_unknown_outcome_found_absent_is_retried_not_failed(app: Flask, runner) -> None:
+def test_an_unknown_outcome_found_absent_is_retried_not_failed(
+    use_handler: UseHandler, runner
+) -> None:
     class UnknownOnce(FlakyHandler):
         def process(self, job: Job, item: JobItem, context: WorkContext) -> ItemOutcome:
             if not item.attempts:
@@ -217,13 +219,11 @@ def test_an_unknown_outcome_found_absent_is_retried_not_failed(app: Flask, runne
                 raise OutcomeUnknown
             return super().process(job, item, context)
 
-    jobs.register_handler((KIND,), UnknownOnce)
+    use_handler(KIND, UnknownOnce)
     policy(attempts=5, first_delay=0)
-    job_id = make_job(["Q1"])
-    runner.launch(job_id)
-    runner.wait(job_id, timeout=30)
+    run_job(runner, ["Q1"])
     ended = item("Q1")
-    assert ended.state == ItemState.SUCCEEDED.value
+    assert ended.state == ItemState.SUCCEEDED
     assert ended.tries == 1 and ended.attempts == 1
 
 
@@ -252,10 +252,10 @@ def test_a_job_whose_process_died_is_adopted_finished_and_reported_once(app: Fla
     runner.sweep()
 
     job = job_row(job_id)
-    assert job.state == JobState.DONE.value
+    assert job.state == JobState.DONE
     assert job.resumed_count == 1
     assert job.owner == process_name()
-    assert {item(n).state for n in ("Q1", "Q2", "Q3")} == {ItemState.SUCCEEDED.value}
+    assert {item(n).state for n in ("Q1", "Q2", "Q3")} == {ItemState.SUCCEEDED}
     assert FlakyHandler.finalized == [job_id]
     assert runner.owned == set()
 
@@ -265,7 +265,7 @@ def test_a_job_of_a_live_process_is_left_to_it(app: Flask, runner) -> None:
     runner.sweep()
     runner.wait_idle(timeout=30)
     assert job_row(job_id).resumed_count == 0
-    assert item("Q1").state == ItemState.PENDING.value
+    assert item("Q1").state == ItemState.PENDING
 
 
 def test_a_job_silent_longer_than_the_lease_is_adopted(app: Flask, runner, monkeypatch) -> None:
@@ -276,7 +276,7 @@ def test_a_job_silent_longer_than_the_lease_is_adopted(app: Flask, runner, monke
     runner.sweep()
     runner.wait(job_id, timeout=30)
     job = job_row(job_id)
-    assert job.state == JobState.DONE.value and job.resumed_count == 1
+    assert job.state == JobState.DONE and job.resumed_count == 1
 
 
 def test_a_job_stuck_in_finalization_is_finalized_once(app: Flask, runner, monkeypatch) -> None:
@@ -288,7 +288,7 @@ def test_a_job_stuck_in_finalization_is_finalized_once(app: Flask, runner, monke
     # As if the process had died after taking the job to « finishing » (nothing committed).
     db.session.execute(
         update(Job).values(
-            state=JobState.FINISHING.value,
+            state=JobState.FINISHING,
             owner="another-server:1",
             heartbeat_at=utcnow() - timedelta(seconds=5),
             finished_at=None,
@@ -300,10 +300,12 @@ def test_a_job_stuck_in_finalization_is_finalized_once(app: Flask, runner, monke
     runner.sweep()
     runner.sweep()
     assert FlakyHandler.finalized == [job_id]
-    assert job_row(job_id).state == JobState.DONE.value
+    assert job_row(job_id).state == JobState.DONE
 
 
-def test_finalization_by_a_process_that_lost_the_job_is_rolled_back(app: Flask) -> None:
+def test_finalization_by_a_process_that_lost_the_job_is_rolled_back(
+    use_handler: UseHandler,
+) -> None:
     job_id = make_job(["Q1"])
     db.session.execute(update(JobItem).values(state="succeeded"))
     db.session.commit()
@@ -315,9 +317,9 @@ def test_finalization_by_a_process_that_lost_the_job_is_rolled_back(app: Flask) 
             with db.engine.begin() as other:
                 other.execute(update(Job).values(owner="another-server:7"))
 
-    jobs.register_handler((KIND,), Adopted)
+    use_handler(KIND, Adopted)
     assert jobs.try_finish(job_id) is False
-    assert job_row(job_id).state == JobState.FINISHING.value
+    assert job_row(job_id).state == JobState.FINISHING
 
 
 def test_the_sweeper_thread_finishes_orphans_on_its_own(app: Flask, monkeypatch) -> None:
@@ -330,7 +332,7 @@ def test_the_sweeper_thread_finishes_orphans_on_its_own(app: Flask, monkeypatch)
     pool.start_sweeping()
     try:
         deadline = time.monotonic() + 30
-        while job_row(job_id).state != JobState.DONE.value:
+        while job_row(job_id).state != JobState.DONE:
             assert time.monotonic() < deadline, "the sweeper never finished the orphan job"
             time.sleep(0.1)
     finally:
@@ -340,9 +342,7 @@ def test_the_sweeper_thread_finishes_orphans_on_its_own(app: Flask, monkeypatch)
 
 def test_the_runner_keeps_no_reference_to_finished_work(app: Flask, runner) -> None:
     for _ in range(20):
-        job_id = make_job(["Q1"])
-        runner.launch(job_id)
-        runner.wait(job_id, timeout=30)
+        run_job(runner, ["Q1"])
     runner.wait_idle(timeout=30)
     runner.sweep()
     assert runner._tasks == set()

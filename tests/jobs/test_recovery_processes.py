@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,13 @@ from portal.extensions import db
 from portal.jobs import retries
 from portal.jobs.links import job_url
 from portal.jobs.models import ItemState, Job, JobItem, JobKind, JobState
-from portal.jobs.runner import JobRunner, get_runner
+from portal.jobs.pool import JobRunner, get_runner
 from portal.models_base import ChorusState
 from portal.notifications.models import Notification, StoredReport
 from portal.sending import services as sending
 from portal.settings import chorus as keys
 from portal.settings import store
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, fresh_runner
 from tests.daily.conftest import sendable_fee_invoice
 from tests.factories import csrf_token_from
 from tests.process_app import APP, ROOT, SCHEDULER_DAILY_FIRING, environment
@@ -78,24 +79,19 @@ MID_JOB_FAULTS = {
 DEADLINE = 90  # seconds: generous bounds on waits, never a measure
 LOOKUP = "factures/rechercher/fournisseur"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
+FLASK = [sys.executable, "-m", "flask", "--app", APP]
+SEND_ALL_ELIGIBLE = [*FLASK, "chorus", "send", "--all-eligible"]
 
 
 # -- fixtures -----------------------------------------------------------------------------------
 
 
-def _fresh_runner(app: Flask) -> None:
-    runner = app.extensions.pop("portal.job_runner", None)
-    if runner is not None:
-        runner.wait_idle(timeout=60)
-        runner.shutdown()
-
-
 @pytest.fixture(autouse=True)
 def _own_runner(app: Flask) -> Iterator[None]:
     """Each test gets its own runner (and sweeper), stopped before the tables are emptied."""
-    _fresh_runner(app)
+    fresh_runner(app)
     yield
-    _fresh_runner(app)
+    fresh_runner(app)
 
 
 @pytest.fixture
@@ -109,12 +105,36 @@ def other_process_alive(app: Flask, chorus: Any, monkeypatch: pytest.MonkeyPatch
     return runner
 
 
+@dataclass
+class Portal:
+    """Starts portal processes on the test's database and emulator, each in its own session
+    and with its output in a log file."""
+
+    app: Flask
+    logs: Path
+    started: list[subprocess.Popen[Any]] = field(default_factory=list)
+
+    def start(self, command: list[str], name: str) -> tuple[subprocess.Popen[Any], Path]:
+        log = self.logs / f"{name}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=environment(self.app, 0, **PROCESS_SETTINGS),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.started.append(process)
+        return process, log
+
+
 @pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[Any]]]:
-    """Processes started by the test (each in its own session), killed if still alive."""
-    started: list[subprocess.Popen[Any]] = []
-    yield started
-    for process in started:
+def portal(app: Flask, tmp_path: Path) -> Iterator[Portal]:
+    """Portal processes started by the test, killed if still alive."""
+    portal = Portal(app, tmp_path)
+    yield portal
+    for process in portal.started:
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
@@ -135,22 +155,6 @@ def _release_session() -> None:
     """Nothing of this process stays open on the database while others work."""
     db.session.commit()
     db.session.remove()
-
-
-def _start(
-    processes: list[subprocess.Popen[Any]], command: list[str], env: dict[str, str], log: Path
-) -> subprocess.Popen[Any]:
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    processes.append(process)
-    return process
 
 
 def _within(condition: Callable[[], Any], timeout: float) -> bool:
@@ -188,7 +192,7 @@ def _wait_for_submissions_in_flight(process: subprocess.Popen[Any], log: Path) -
             select(func.count())
             .select_from(JobItem)
             .where(
-                JobItem.state == ItemState.SUBMITTING.value,
+                JobItem.state == ItemState.SUBMITTING,
                 JobItem.lease_until < submitting_since,
             )
         )
@@ -201,11 +205,29 @@ def _kill_group(process: subprocess.Popen[Any]) -> None:
     process.wait(timeout=10)
 
 
+def _kill_mid_send(
+    chorus: Any,
+    process: subprocess.Popen[Any],
+    log: Path,
+    kill: Callable[[], None] | None = None,
+) -> set[tuple[str, int]]:
+    """Kill ``process``'s group (or as ``kill`` says) with submissions in flight, then let
+    Chorus answer well again; returns what the dead process left without an answer."""
+    _wait_for_submissions_in_flight(process, log)
+    if kill is None:
+        _kill_group(process)
+    else:
+        kill()
+    left = _left_submitting()
+    chorus.state.faults.reset()
+    return left
+
+
 def _left_submitting() -> set[tuple[str, int]]:
     """Documents the dead process left without an answer from Chorus (type, id)."""
     rows = db.session.execute(
         select(JobItem.document_type, JobItem.document_id).where(
-            JobItem.state == ItemState.SUBMITTING.value
+            JobItem.state == ItemState.SUBMITTING
         )
     ).all()
     db.session.commit()
@@ -223,7 +245,7 @@ def _wait_until_finished(job_id: int) -> Job:
 
     def finished() -> bool:
         state = db.session.scalar(select(Job.state).where(Job.id == job_id))
-        return state not in (JobState.RUNNING.value, JobState.FINISHING.value)
+        return state not in (JobState.RUNNING, JobState.FINISHING)
 
     _poll(finished, f"job {job_id} finished by the sweeper")
     db.session.expire_all()
@@ -233,9 +255,9 @@ def _wait_until_finished(job_id: int) -> Job:
 
 
 def _assert_every_document_sent_once(chorus: Any, job: Job, numbers: list[str]) -> None:
-    assert job.state == JobState.DONE.value, job.error
+    assert job.state == JobState.DONE, job.error
     items = job.items
-    assert [item.state for item in items] == [ItemState.SUCCEEDED.value] * len(numbers), [
+    assert [item.state for item in items] == [ItemState.SUCCEEDED] * len(numbers), [
         (item.document_number, item.state, item.error_message) for item in items
     ]
     assert sorted(item.document_number for item in items) == sorted(numbers)
@@ -246,7 +268,7 @@ def _assert_every_document_sent_once(chorus: Any, job: Job, numbers: list[str]) 
     assert stats["invoices_created"] == dict.fromkeys(sorted(numbers), 1)
     for model in (Receipt, FeeInvoice):
         states = set(db.session.scalars(select(model.chorus_state)))
-        assert states <= {ChorusState.SENT.value}, (model.__name__, states)
+        assert states <= {ChorusState.SENT}, (model.__name__, states)
 
 
 def _assert_reported_once(job: Job) -> None:
@@ -308,10 +330,9 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _serve(
-    app: Flask, processes: list[subprocess.Popen[Any]], log: Path
-) -> tuple[subprocess.Popen[Any], str]:
-    """gunicorn (one worker) on a free loopback port, answering; returns it and its base URL."""
+def _serve(portal: Portal) -> tuple[subprocess.Popen[Any], Path, str]:
+    """gunicorn (one worker) on a free loopback port, answering; returns it, its log and its
+    base URL."""
     port = _free_port()
     command = [
         str(GUNICORN),
@@ -325,7 +346,7 @@ def _serve(
         "120",
         APP,
     ]
-    master = _start(processes, command, environment(app, 0, **PROCESS_SETTINGS), log)
+    master, log = portal.start(command, "gunicorn")
     base = f"http://127.0.0.1:{port}"
 
     def answering() -> bool:
@@ -333,11 +354,11 @@ def _serve(
             raise AssertionError(f"gunicorn ended:\n{log.read_text()[-3000:]}")
         try:
             return requests.get(f"{base}/connexion", timeout=2).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting
             return False
 
     _poll(answering, "gunicorn answering", timeout=60)
-    return master, base
+    return master, log, base
 
 
 def _hidden_form(page: str, action_suffix: str) -> tuple[str, list[tuple[str, str]]]:
@@ -385,61 +406,43 @@ def _mass_send_over_http(base: str, username: str, ids: list[int]) -> None:
 
 @pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed")
 @pytest.mark.parametrize("victim", ["worker", "master and worker"])
+@pytest.mark.usefixtures("other_process_alive")
 def test_b7_a_web_worker_killed_during_a_mass_send_leaves_its_job_to_a_live_process(
-    app: Flask,
-    chorus: Any,
-    chorus_admin: Any,
-    other_process_alive: JobRunner,
-    processes: list[subprocess.Popen[Any]],
-    tmp_path: Path,
-    victim: str,
+    chorus: Any, chorus_admin: Any, portal: Portal, victim: str
 ) -> None:
     receipts = _receipts(10)
     numbers = [r.number for r in receipts]
     ids = [r.id for r in receipts]
     username, user_id = chorus_admin.username, chorus_admin.id
     _release_session()
-    log = tmp_path / "gunicorn.log"
-    master, base = _serve(app, processes, log)
+    master, log, base = _serve(portal)
     (worker,) = _children(master.pid)
 
     chorus.state.faults.update(MID_JOB_FAULTS)
     _mass_send_over_http(base, username, ids)
-    _wait_for_submissions_in_flight(master, log)
-    if victim == "worker":
-        os.kill(worker, signal.SIGKILL)  # the master lives on and forks a new worker
+    if victim == "worker":  # the master lives on and forks a new worker
+        left = _kill_mid_send(chorus, master, log, lambda: os.kill(worker, signal.SIGKILL))
     else:
-        _kill_group(master)
-    left = _left_submitting()
-    chorus.state.faults.reset()
+        left = _kill_mid_send(chorus, master, log)
 
     _assert_recovered(chorus, _only_job_id(), numbers, left)
     job = db.session.scalars(select(Job)).one()
-    assert job.kind == JobKind.MASS_SEND.value
+    assert job.kind == JobKind.MASS_SEND
     assert job.created_by_id == user_id
 
 
 # -- b: the command line ------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("chorus_admin", "other_process_alive")
 def test_b7_the_command_line_killed_during_a_send_leaves_its_job_to_a_live_process(
-    app: Flask,
-    chorus: Any,
-    chorus_admin: Any,
-    other_process_alive: JobRunner,
-    processes: list[subprocess.Popen[Any]],
-    tmp_path: Path,
+    chorus: Any, portal: Portal
 ) -> None:
     numbers = [r.number for r in _receipts(10)]
     _release_session()
     chorus.state.faults.update(MID_JOB_FAULTS)
-    log = tmp_path / "cli.log"
-    command = [sys.executable, "-m", "flask", "--app", APP, "chorus", "send", "--all-eligible"]
-    cli = _start(processes, command, environment(app, 0, **PROCESS_SETTINGS), log)
-    _wait_for_submissions_in_flight(cli, log)
-    _kill_group(cli)
-    left = _left_submitting()
-    chorus.state.faults.reset()
+    cli, log = portal.start(SEND_ALL_ELIGIBLE, "cli")
+    left = _kill_mid_send(chorus, cli, log)
 
     _assert_recovered(chorus, _only_job_id(), numbers, left)
 
@@ -451,22 +454,16 @@ def _taken_over(job_id: int, left: set[tuple[str, int]]) -> bool:
     return not left & _left_submitting()
 
 
+@pytest.mark.usefixtures("chorus_admin", "other_process_alive")
 def test_b7_a_frozen_command_line_loses_its_job_to_a_live_process_and_wakes_up_harmless(
-    app: Flask,
-    chorus: Any,
-    chorus_admin: Any,
-    other_process_alive: JobRunner,
-    processes: list[subprocess.Popen[Any]],
-    tmp_path: Path,
+    chorus: Any, portal: Portal
 ) -> None:
     """A process that stops (SIGSTOP: its pid lives on) is known dead by its heartbeat only;
     woken up after the takeover, it works on beside the new owner: still nothing twice."""
     numbers = [r.number for r in _receipts(16)]
     _release_session()
     chorus.state.faults.update(MID_JOB_FAULTS)
-    log = tmp_path / "cli.log"
-    command = [sys.executable, "-m", "flask", "--app", APP, "chorus", "send", "--all-eligible"]
-    cli = _start(processes, command, environment(app, 0, **PROCESS_SETTINGS), log)
+    cli, log = portal.start(SEND_ALL_ELIGIBLE, "cli")
     for _ in range(4):
         _wait_for_submissions_in_flight(cli, log)
         os.killpg(cli.pid, signal.SIGSTOP)
@@ -490,13 +487,9 @@ def test_b7_a_frozen_command_line_loses_its_job_to_a_live_process_and_wakes_up_h
 # -- c: the scheduler process during the daily run ----------------------------------------------
 
 
+@pytest.mark.usefixtures("chorus_admin", "other_process_alive")
 def test_b7_the_scheduler_killed_during_the_daily_run_leaves_its_job_to_a_live_process(
-    app: Flask,
-    chorus: Any,
-    chorus_admin: Any,
-    other_process_alive: JobRunner,
-    processes: list[subprocess.Popen[Any]],
-    tmp_path: Path,
+    chorus: Any, portal: Portal
 ) -> None:
     store.put_bool(keys.AUTO_SEND_ENABLED, True)
     store.put_date(keys.CUTOFF_DATE, date(2021, 1, 1))
@@ -508,17 +501,12 @@ def test_b7_the_scheduler_killed_during_the_daily_run_leaves_its_job_to_a_live_p
     numbers = [document.number for document in documents]
     _release_session()
     chorus.state.faults.update(MID_JOB_FAULTS)
-    log = tmp_path / "scheduler.log"
-    command = [sys.executable, "-c", SCHEDULER_DAILY_FIRING]
-    scheduler = _start(processes, command, environment(app, 0, **PROCESS_SETTINGS), log)
-    _wait_for_submissions_in_flight(scheduler, log)
-    _kill_group(scheduler)
-    left = _left_submitting()
-    chorus.state.faults.reset()
+    scheduler, log = portal.start([sys.executable, "-c", SCHEDULER_DAILY_FIRING], "scheduler")
+    left = _kill_mid_send(chorus, scheduler, log)
 
     _assert_recovered(chorus, _only_job_id(), numbers, left)
     job = db.session.scalars(select(Job)).one()
-    assert job.kind == JobKind.DAILY_SEND.value
+    assert job.kind == JobKind.DAILY_SEND
 
 
 # -- 2: transient failures retried inside the job -----------------------------------------------
@@ -572,9 +560,9 @@ def test_b7_under_429_503_timeouts_and_resets_every_document_ends_sent_once_by_i
         .where(ChorusExchange.job_id == job_id)
         .order_by(ChorusExchange.id)
     ).all()
-    refused = [row for row in outcomes if row.outcome == ExchangeOutcome.REFUSED.value]
+    refused = [row for row in outcomes if row.outcome == ExchangeOutcome.REFUSED]
     assert refused == [], refused
-    transient = {ExchangeOutcome.UNAVAILABLE.value, ExchangeOutcome.UNKNOWN.value}
+    transient = {ExchangeOutcome.UNAVAILABLE, ExchangeOutcome.UNKNOWN}
     for document_id, tries in retried.items():
         failed = [row for row in outcomes if row.document_id == document_id]
         assert sum(row.outcome in transient for row in failed) >= tries, (tries, failed)

@@ -20,13 +20,13 @@ RETRY_AT = datetime(2026, 12, 4, 18, 42, tzinfo=UTC)
 HTMX = {"HX-Request": "true"}
 
 
-def _job_with_items(state: str = JobState.RUNNING.value) -> tuple[Job, JobItem, JobItem]:
-    job = Job(kind=JobKind.MASS_SEND.value, state=state, total=2, succeeded=1)
+def _job_with_items(state: str = JobState.RUNNING) -> tuple[Job, JobItem, JobItem]:
+    job = Job(kind=JobKind.MASS_SEND, state=state, total=2, succeeded=1)
     waiting = JobItem(
         document_type="receipt",
         document_id=1,
         document_number="Q-0001",
-        state=ItemState.PENDING.value,
+        state=ItemState.PENDING,
         retry_at=RETRY_AT,
         tries=1,
         error_code="INDISPONIBLE",
@@ -36,7 +36,7 @@ def _job_with_items(state: str = JobState.RUNNING.value) -> tuple[Job, JobItem, 
         document_type="receipt",
         document_id=2,
         document_number="Q-0002",
-        state=ItemState.SUCCEEDED.value,
+        state=ItemState.SUCCEEDED,
         chorus_invoice_id=123,
     )
     job.items = [waiting, sent]
@@ -100,14 +100,14 @@ def test_a_pending_item_without_a_planned_retry_is_simply_waiting(as_admin: Flas
 def test_the_retry_note_is_in_paris_time_with_the_attempt_to_come(
     tries: int, attempts: int, note: str
 ) -> None:
-    item = JobItem(state=ItemState.PENDING.value, retry_at=RETRY_AT, tries=tries)
+    item = JobItem(state=ItemState.PENDING, retry_at=RETRY_AT, tries=tries)
     assert item.waits_for_retry
     assert item.retry_note(attempts) == note
 
 
 def test_only_a_pending_item_with_a_retry_time_waits_for_a_retry() -> None:
-    claimed = JobItem(state=ItemState.CLAIMED.value, retry_at=RETRY_AT, tries=1)
-    pending = JobItem(state=ItemState.PENDING.value, retry_at=None, tries=0)
+    claimed = JobItem(state=ItemState.CLAIMED, retry_at=RETRY_AT, tries=1)
+    pending = JobItem(state=ItemState.PENDING, retry_at=None, tries=0)
     assert not claimed.waits_for_retry and not pending.waits_for_retry
     assert claimed.retry_note(5) == pending.retry_note(5) == ""
 
@@ -125,7 +125,7 @@ def test_the_document_table_refreshes_itself_while_the_job_runs_keeping_its_filt
 
 
 def test_the_document_table_stops_refreshing_once_the_job_is_done(as_admin: FlaskClient) -> None:
-    job, *_ = _job_with_items(state=JobState.DONE.value)
+    job, *_ = _job_with_items(state=JobState.DONE)
     html = as_admin.get(f"/taches/{job.id}", headers=HTMX).get_data(as_text=True)
     opening = html[html.index('<div id="job-items"') :]
     assert "hx-trigger" not in opening[: opening.index(">")]

@@ -15,10 +15,13 @@ from sqlalchemy import select, update
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.jobs import runner as jobs
-from portal.jobs.models import ItemState, Job, JobItem, JobState
-from portal.jobs.runner import ItemOutcome, JobRunner, OutcomeUnknown, WorkContext
+from portal.jobs.models import ItemState, Job, JobItem, JobKind, JobState
+from portal.jobs.pool import JobRunner
+from portal.jobs.runner import ItemOutcome, OutcomeUnknown, WorkContext
+from tests import factories
+from tests.jobs.conftest import UseHandler
 
-KIND = "test_kind"
+KIND = JobKind.MASS_SEND  # run by the test handler below
 
 
 class FakeHandler:
@@ -55,7 +58,7 @@ class FakeHandler:
 
     def release(self, job: Job, item: JobItem, outcome: ItemOutcome) -> None:
         with self.lock:
-            self.released.append((item.document_number, outcome.state.value))
+            self.released.append((item.document_number, outcome.state))
 
     def finalize(self, job: Job) -> None:
         with self.lock:
@@ -63,25 +66,18 @@ class FakeHandler:
 
 
 @pytest.fixture(autouse=True)
-def fake_handler() -> FakeHandler:
+def fake_handler(use_handler: UseHandler) -> FakeHandler:
     FakeHandler.submitted = Counter()
     FakeHandler.remote = set()
     FakeHandler.released = []
     FakeHandler.finalized = []
     FakeHandler.slow_may_end = threading.Event()
-    jobs.register_handler((KIND,), FakeHandler)
+    use_handler(KIND, FakeHandler)
     return FakeHandler()
 
 
-def make_job(numbers: list[str]) -> int:
-    job = Job(kind=KIND, total=len(numbers))
-    job.items = [
-        JobItem(document_type="receipt", document_id=i, document_number=n)
-        for i, n in enumerate(numbers)
-    ]
-    db.session.add(job)
-    db.session.commit()
-    return job.id
+def make_job(numbers: list[str], **values: object) -> int:
+    return factories.make_job(KIND, numbers, **values)
 
 
 def states(job_id: int) -> dict[str, str]:
@@ -102,7 +98,7 @@ def test_every_item_is_processed_once_and_the_job_finalized_once(app: Flask) -> 
     job = db.session.get(Job, job_id)
     db.session.refresh(job)
     assert (job.state, job.succeeded, job.skipped, job.failed) == ("done", 40, 1, 1)
-    assert states(job_id)["BUG1"] == ItemState.FAILED.value
+    assert states(job_id)["BUG1"] == ItemState.FAILED
     assert len(FakeHandler.released) == 42
     runner.shutdown()
 
@@ -175,7 +171,7 @@ def test_recovery_after_a_crash_resolves_every_item_without_resubmitting(app: Fl
         db.session.execute(
             update(JobItem)
             .where(JobItem.document_number == number)
-            .values(state=state.value, lease_until=expired, attempts=1)
+            .values(state=state, lease_until=expired, attempts=1)
         )
     db.session.commit()
 
@@ -189,7 +185,7 @@ def test_recovery_after_a_crash_resolves_every_item_without_resubmitting(app: Fl
         "PENDING": "succeeded",
     }
     assert FakeHandler.submitted["SENT-BEFORE-CRASH"] == 0  # reconciled, not resent
-    assert db.session.get(Job, job_id).state == JobState.DONE.value
+    assert db.session.get(Job, job_id).state == JobState.DONE
     runner.shutdown()
 
 

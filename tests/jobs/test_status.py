@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 
 from portal.extensions import db
 from portal.jobs.models import Job, JobKind, JobState, JobStatus, job_status
-from portal.sending import services as sending
+from portal.sending import handler
 
-RUNNING, FINISHING, DONE, FAILED = (s.value for s in JobState)
+RUNNING, FINISHING, DONE, FAILED = JobState
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ RUNNING, FINISHING, DONE, FAILED = (s.value for s in JobState)
     ],
 )
 def test_a_jobs_status_follows_its_state_and_counts(
-    state: str, succeeded: int, failed: int, resumed: int, expected: JobStatus
+    state: JobState, succeeded: int, failed: int, resumed: int, expected: JobStatus
 ) -> None:
     assert job_status(state, succeeded=succeeded, failed=failed, resumed_count=resumed) is expected
 
@@ -74,7 +74,7 @@ CASES = [
 
 def _job(state: str, succeeded: int, failed: int, skipped: int, resumed: int) -> Job:
     job = Job(
-        kind=JobKind.MASS_SEND.value,
+        kind=JobKind.MASS_SEND,
         state=state,
         total=succeeded + failed + skipped,
         succeeded=succeeded,
@@ -158,7 +158,7 @@ def test_the_end_notification_of_a_mass_send_says_how_it_ended(
     app, succeeded: int, failed: int, resumed: int, title: str, level: str
 ) -> None:
     job = Job(
-        kind=JobKind.MASS_SEND.value,
+        kind=JobKind.MASS_SEND,
         state=FINISHING,  # the notification is sent while finalizing
         total=succeeded + failed,
         succeeded=succeeded,
@@ -166,6 +166,6 @@ def test_the_end_notification_of_a_mass_send_says_how_it_ended(
         skipped=0,
         resumed_count=resumed,
     )
-    got_title, body, got_level = sending._summary(job)
+    got_title, body, got_level = handler._summary(job)
     assert (got_title, got_level) == (title, level)
     assert ("Interrompue puis reprise par un autre processus." in body) is bool(resumed)

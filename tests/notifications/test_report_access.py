@@ -23,7 +23,7 @@ CSV = "Type de document;Numéro\nQuittance;Q-2026-001\n".encode()
 def job_report(app, admin, gestionnaire):
     """A mass send by the gestionnaire whose report was notified to the admin only."""
     report = services.store_report("rapport-envoi.csv", CSV)
-    job = Job(kind=JobKind.MASS_SEND.value, total=1, created_by_id=gestionnaire.id, report=report)
+    job = Job(kind=JobKind.MASS_SEND, total=1, created_by_id=gestionnaire.id, report=report)
     db.session.add(job)
     services.notify([admin], "Dématérialisation terminée", report=report)
     db.session.commit()
@@ -76,7 +76,7 @@ def test_a_missing_file_or_report_is_a_404_at_both_urls(
     storage.delete(storage.REPORTS, job_report.report.stored_name)
     for url in _both_urls(job_report):
         assert as_lecteur.get(url).status_code == 404
-    without = Job(kind=JobKind.MASS_SEND.value, total=1, created_by_id=gestionnaire.id)
+    without = Job(kind=JobKind.MASS_SEND, total=1, created_by_id=gestionnaire.id)
     db.session.add(without)
     db.session.commit()
     assert as_lecteur.get(f"/taches/{without.id}/rapport").status_code == 404

@@ -37,5 +37,20 @@ def post(client: FlaskClient) -> PostFn:
     return do_post
 
 
+def client_form(**overrides: str) -> dict[str, str]:
+    """The client form as typed: a commune with a SIRET spaced as people type it."""
+    data = {
+        "kind": "entreprise",
+        "name": "Commune de Sceaux",
+        "address": "122 rue Houdan",
+        "postal_code": "92330",
+        "city": "Sceaux",
+        "email": "compta@sceaux.fr",
+        "siret": "217 500 016 00019",
+    }
+    data.update(overrides)
+    return data
+
+
 def text(response: TestResponse) -> str:
     return response.get_data(as_text=True)

@@ -9,28 +9,14 @@ from portal.extensions import db
 from portal.portfolio.models import Client
 from tests import factories
 from tests.factories import VALID_SIRET
-from tests.portfolio.conftest import text
-
-
-def _client_data(**overrides: str) -> dict[str, str]:
-    data = {
-        "kind": "entreprise",
-        "name": "Commune de Sceaux",
-        "address": "122 rue Houdan",
-        "postal_code": "92330",
-        "city": "Sceaux",
-        "email": "compta@sceaux.fr",
-        "siret": "217 500 016 00019",
-    }
-    data.update(overrides)
-    return data
+from tests.portfolio.conftest import client_form, text
 
 
 def test_a_client_is_created_with_its_siret_without_spaces(as_gestionnaire, post) -> None:
     page = text(as_gestionnaire.get("/clients/nouveau"))
     for label in ("Type de client", "Nom / raison sociale", "Code postal", "SIRET", "E-mail"):
         assert label in page
-    response = post("/clients/nouveau", _client_data())
+    response = post("/clients/nouveau", client_form())
     assert response.status_code == 302
     client = db.session.scalar(select(Client))
     assert client.siret == VALID_SIRET
@@ -42,28 +28,28 @@ def test_a_client_is_created_with_its_siret_without_spaces(as_gestionnaire, post
 
 
 def test_a_client_without_siret_is_accepted(as_gestionnaire, post) -> None:
-    response = post("/clients/nouveau", _client_data(kind="particulier", siret="", email=""))
+    response = post("/clients/nouveau", client_form(kind="particulier", siret="", email=""))
     assert response.status_code == 302
     client = db.session.scalar(select(Client))
     assert (client.siret, client.email, client.kind) == (None, None, "particulier")
 
 
 def test_a_siret_with_a_wrong_checksum_is_refused(as_gestionnaire, post) -> None:
-    response = post("/clients/nouveau", _client_data(siret="21750001600018"))
+    response = post("/clients/nouveau", client_form(siret="21750001600018"))
     assert response.status_code == 422
     assert "SIRET invalide : la clé de contrôle ne correspond pas." in text(response)
     assert db.session.scalar(select(func.count()).select_from(Client)) == 0
 
 
 def test_a_siret_of_13_digits_is_refused(as_gestionnaire, post) -> None:
-    response = post("/clients/nouveau", _client_data(siret="2175000160001"))
+    response = post("/clients/nouveau", client_form(siret="2175000160001"))
     assert response.status_code == 422
     assert "Le SIRET doit comporter 14 chiffres (13 saisis)." in text(response)
     assert db.session.scalar(select(func.count()).select_from(Client)) == 0
 
 
 def test_required_fields_and_formats_are_explained_in_french(as_gestionnaire, post) -> None:
-    response = post("/clients/nouveau", _client_data(name="", email="pas-un-email", kind="inconnu"))
+    response = post("/clients/nouveau", client_form(name="", email="pas-un-email", kind="inconnu"))
     assert response.status_code == 422
     page = text(response)
     assert "Saisissez le nom du client." in page
@@ -75,11 +61,11 @@ def test_a_client_is_edited_and_nothing_changes_on_error(as_gestionnaire, post) 
     client = factories.make_client(name="Avant")
     db.session.commit()
     assert "Avant" in text(as_gestionnaire.get(f"/clients/{client.id}/modifier"))
-    refused = post(f"/clients/{client.id}/modifier", _client_data(name="Après", siret="123"))
+    refused = post(f"/clients/{client.id}/modifier", client_form(name="Après", siret="123"))
     assert refused.status_code == 422
     db.session.expire_all()
     assert db.session.get(Client, client.id).name == "Avant"
-    response = post(f"/clients/{client.id}/modifier", _client_data(name="Après"))
+    response = post(f"/clients/{client.id}/modifier", client_form(name="Après"))
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Client, client.id).name == "Après"

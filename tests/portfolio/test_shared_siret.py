@@ -10,21 +10,16 @@ from portal.extensions import db
 from portal.portfolio.models import Client
 from tests import factories
 from tests.factories import OTHER_VALID_SIRET, VALID_SIRET
-from tests.portfolio.conftest import text
+from tests.portfolio.conftest import client_form, text
 
 
 def _client_data(**overrides: str) -> dict[str, str]:
-    data = {
-        "kind": "entreprise",
-        "name": "Ville de Paris (doublon)",
-        "address": "Place de l'Hôtel de Ville",
-        "postal_code": "75004",
-        "city": "Paris",
-        "email": "",
-        "siret": "217 500 016 00019",
-    }
-    data.update(overrides)
-    return data
+    """The Ville de Paris typed again under another name, with no e-mail."""
+    return client_form(
+        **{"name": "Ville de Paris (doublon)", "address": "Place de l'Hôtel de Ville"}
+        | {"postal_code": "75004", "city": "Paris", "email": ""}
+        | overrides
+    )
 
 
 def test_a_second_client_with_the_same_siret_is_saved_with_a_warning_and_a_link(

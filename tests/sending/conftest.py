@@ -13,7 +13,7 @@ from portal.billing.services import store_generated_pdf
 from portal.chorus.emulator.operations import ATTACHMENT_TYPES
 from portal.chorus.emulator.server import RunningEmulator
 from portal.extensions import db
-from portal.jobs.runner import get_runner
+from portal.jobs.pool import get_runner
 from portal.settings import chorus as keys
 from portal.settings import reference_lists, store
 from portal.settings.models import RecipientListMember

@@ -23,14 +23,15 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.billing.models import FeeInvoice, Receipt
+from portal.daily import queries as daily_queries
+from portal.daily import rules as daily_rules
 from portal.extensions import db
 from portal.sending import queries, rules
-from portal.sending.rules import Delays
 from tests import factories
 
 TODAY = date(2026, 3, 15)
 CUTOFF = date(2025, 12, 31)
-DELAYS = Delays(receipts_days=30, fee_invoices_days=10)
+DELAYS = daily_rules.Delays(receipts_days=30, fee_invoices_days=10)
 
 SERVICES = [
     {"code": "FACTURES_PUBLIQUES", "is_active": True},
@@ -289,7 +290,7 @@ def python_due(documents: list[Receipt | FeeInvoice], today: date) -> set[tuple[
     return {
         key(d)
         for d in documents
-        if rules.is_due(
+        if daily_rules.is_due(
             d,
             today=today,
             delay_receipts_days=DELAYS.receipts_days,
@@ -334,7 +335,7 @@ def _observe() -> World:
     db.session.commit()
     world = World(size=len(documents))
     world.numbers = {key(d): d.number for d in documents}
-    world.effective = {key(d): rules.effective_date(d) for d in documents}
+    world.effective = {key(d): daily_rules.effective_date(d) for d in documents}
     for setup in SETUPS:
         world.python[setup] = {
             key(d): queries.document_eligibility(d, **setup.arguments) for d in documents
@@ -352,11 +353,13 @@ def _observe() -> World:
         today = TODAY + timedelta(days=shift)
         world.due_python[shift] = python_due(documents, today)
         world.due_sql[shift] = sql_ids(
-            lambda model, today=today: queries.due_condition(
+            lambda model, today=today: daily_queries.due_condition(
                 model, today=today, delays=DELAYS, cutoff=CUTOFF
             )
         )
-    daily = queries.due_documents_select(today=TODAY, delays=DELAYS, cutoff=CUTOFF, **ON.arguments)
+    daily = daily_queries.due_documents_select(
+        today=TODAY, delays=DELAYS, cutoff=CUTOFF, **ON.arguments
+    )
     world.daily_rows = [dict(row._mapping) for row in db.session.execute(daily)]
     return world
 

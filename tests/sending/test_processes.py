@@ -19,7 +19,7 @@ from portal.billing.models import Receipt
 from portal.dematerialization.models import ChorusExchange
 from portal.extensions import db
 from portal.jobs.models import ItemState, Job, JobItem
-from portal.jobs.runner import get_runner
+from portal.jobs.pool import get_runner
 from portal.models_base import ChorusState
 from tests.process_app import APP, ROOT, environment
 from tests.sending.conftest import sendable_contract, sendable_receipt
@@ -59,13 +59,11 @@ def test_b7_two_processes_mass_sending_the_same_documents_submit_each_once(
 
     assert chorus.state.stats_snapshot()["submissions"] == dict.fromkeys(numbers, 1)
     items = db.session.scalars(select(JobItem)).all()
-    sent = sorted(i.document_number for i in items if i.state == ItemState.SUCCEEDED.value)
+    sent = sorted(i.document_number for i in items if i.state == ItemState.SUCCEEDED)
     assert sent == sorted(numbers)  # each document sent by exactly one of the two jobs
-    assert all(
-        i.state == ItemState.SKIPPED.value for i in items if i.state != ItemState.SUCCEEDED.value
-    )
+    assert all(i.state == ItemState.SKIPPED for i in items if i.state != ItemState.SUCCEEDED)
     states = db.session.scalars(select(Receipt.chorus_state)).all()
-    assert set(states) == {ChorusState.SENT.value}
+    assert set(states) == {ChorusState.SENT}
 
 
 def test_b7_a_worker_killed_mid_job_leaves_every_document_sent_or_sendable_none_twice(
@@ -94,9 +92,7 @@ def test_b7_a_worker_killed_mid_job_leaves_every_document_sent_or_sendable_none_
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         submitting = db.session.scalar(
-            select(func.count())
-            .select_from(JobItem)
-            .where(JobItem.state == ItemState.SUBMITTING.value)
+            select(func.count()).select_from(JobItem).where(JobItem.state == ItemState.SUBMITTING)
         )
         db.session.commit()
         if submitting >= 2:
@@ -120,9 +116,9 @@ def test_b7_a_worker_killed_mid_job_leaves_every_document_sent_or_sendable_none_
     assert stats["duplicates"] == []
     assert all(count == 1 for count in stats["submissions"].values()), stats["submissions"]
     for receipt in db.session.scalars(select(Receipt)):
-        assert receipt.chorus_state in (ChorusState.SENT.value, ChorusState.NOT_SENT.value)
+        assert receipt.chorus_state in (ChorusState.SENT, ChorusState.NOT_SENT)
         created = stats["invoices_created"].get(receipt.number, 0)
-        assert created == (1 if receipt.chorus_state == ChorusState.SENT.value else 0)
+        assert created == (1 if receipt.chorus_state == ChorusState.SENT else 0)
     job = db.session.get(Job, job_id)
     assert job is not None and job.state == "done"
     assert job.succeeded + job.failed + job.skipped == len(numbers)

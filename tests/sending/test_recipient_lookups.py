@@ -13,7 +13,7 @@ from portal.clock import utcnow
 from portal.dematerialization import recipients
 from portal.extensions import db
 from portal.jobs.models import ItemState, Job, JobKind
-from portal.jobs.runner import get_runner
+from portal.jobs.pool import get_runner
 from portal.sending import rules
 from portal.sending import services as sending
 from portal.settings import chorus as keys
@@ -118,7 +118,7 @@ def test_b3_a_send_job_looks_each_structure_and_service_up_once(
 
     job = run(app, receipts)
 
-    assert [item.state for item in job.items] == [ItemState.SUCCEEDED.value] * 8
+    assert [item.state for item in job.items] == [ItemState.SUCCEEDED] * 8
     assert lookup_calls(chorus) == {
         "structures/rechercher": 1,
         "structures/consulter": 1,
@@ -136,7 +136,7 @@ def test_b3_a_later_job_trusts_a_recipient_checked_within_the_freshness(
 
     job = run(app, [sendable_receipt(contract)])
 
-    assert job.items[0].state == ItemState.SUCCEEDED.value
+    assert job.items[0].state == ItemState.SUCCEEDED
     assert lookup_calls(chorus) == dict.fromkeys(LOOKUPS, 0)
 
 
@@ -201,7 +201,7 @@ def test_b3_a_failed_lookup_is_not_asked_again_by_the_same_job(
     job = run(app, receipts)
     chorus.state.faults.reset()
 
-    assert {item.state for item in job.items} == {ItemState.FAILED.value}
-    assert {item.error_code for item in job.items} == {"ChorusUnavailable"}
+    assert {item.state for item in job.items} == {ItemState.FAILED}
+    assert {item.error_code for item in job.items} == {"INDISPONIBLE"}
     assert lookup_calls(chorus)["structures/rechercher"] == attempts  # one lookup, retried
     assert chorus.state.stats_snapshot()["submissions"] == {}

@@ -11,7 +11,7 @@ from portal.dematerialization.models import ChorusExchange, ChorusStatusEvent
 from portal.extensions import db
 from portal.jobs import retries
 from portal.jobs.models import ItemState, Job, JobKind
-from portal.jobs.runner import get_runner
+from portal.jobs.pool import get_runner
 from portal.models_base import ChorusState
 from portal.notifications.models import Notification
 from portal.portfolio.models import ClientDocument
@@ -37,6 +37,14 @@ def run(app: Flask, documents, *, kind=JobKind.MASS_SEND, user=None, **kw) -> Jo
     return db.session.get(Job, job.id)
 
 
+def single_send(app: Flask, receipt, user, attachments: list[ClientDocument], **kw) -> Job:
+    """``receipt`` sent alone by ``user`` with ``attachments`` from the client's GED."""
+    ids = [attachment.id for attachment in attachments]
+    return run(
+        app, [receipt], kind=JobKind.SINGLE_SEND, user=user, secondary_document_ids=ids, **kw
+    )
+
+
 def ged_file(client, name: str, content: bytes) -> ClientDocument:
     stored = storage.save_bytes(storage.GED, content, name.rsplit(".", 1)[-1])
     document = ClientDocument(
@@ -59,17 +67,11 @@ def test_s11_a_single_send_with_two_ged_attachments_is_recorded_and_notified(
     first = ged_file(receipt.client, "Attestation d'assurance 2026.pdf", b"%PDF-1.4 attestation")
     second = ged_file(receipt.client, "Bon de commande.pdf", b"%PDF-1.4 bon de commande")
 
-    job = run(
-        app,
-        [receipt],
-        kind=JobKind.SINGLE_SEND,
-        user=chorus_admin,
-        secondary_document_ids=[first.id, second.id],
-    )
+    job = single_send(app, receipt, chorus_admin, [first, second])
 
     assert (job.state, job.succeeded, job.failed) == ("done", 1, 0)
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.SENT.value
+    assert receipt.chorus_state == ChorusState.SENT
     assert receipt.chorus_invoice_id == job.items[0].chorus_invoice_id
     assert receipt.chorus_status == "DEPOSEE"
     assert receipt.chorus_deposited_at is not None
@@ -101,13 +103,8 @@ def test_each_attachment_goes_with_its_chosen_type_and_an_unchosen_one_with_the_
     first = ged_file(receipt.client, "Bon de commande.pdf", b"%PDF-1.4 bon de commande")
     second = ged_file(receipt.client, "Annexe.pdf", b"%PDF-1.4 annexe")
 
-    job = run(
-        app,
-        [receipt],
-        kind=JobKind.SINGLE_SEND,
-        user=chorus_admin,
-        secondary_document_ids=[first.id, second.id],
-        secondary_attachment_types={first.id: "BDC"},
+    job = single_send(
+        app, receipt, chorus_admin, [first, second], secondary_attachment_types={first.id: "BDC"}
     )
 
     assert job.succeeded == 1, job.items[0].error_message
@@ -128,20 +125,14 @@ def test_without_a_default_an_untyped_attachment_fails_before_any_upload(
     receipt = sendable_receipt()
     annex = ged_file(receipt.client, "Annexe.pdf", b"%PDF-1.4 annexe")
 
-    job = run(
-        app,
-        [receipt],
-        kind=JobKind.SINGLE_SEND,
-        user=chorus_admin,
-        secondary_document_ids=[annex.id],
-    )
+    job = single_send(app, receipt, chorus_admin, [annex])
 
     item = job.items[0]
-    assert (item.state, item.error_code) == (ItemState.FAILED.value, "DONNEES_INCOMPLETES")
+    assert (item.state, item.error_code) == (ItemState.FAILED, "DONNEES_INCOMPLETES")
     assert "« Annexe.pdf » n'a pas de type Chorus Pro" in item.error_message
     assert chorus.state.stats_snapshot()["attachments"] == 0
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.NOT_SENT.value
+    assert receipt.chorus_state == ChorusState.NOT_SENT
 
 
 def test_s13_a_mass_send_reports_every_document_with_its_outcome(
@@ -151,18 +142,19 @@ def test_s13_a_mass_send_reports_every_document_with_its_outcome(
     good = [sendable_receipt(contract) for _ in range(3)]
     without_notice = factories.make_receipt(contract=contract)  # no PDF
     already = sendable_receipt(contract)
-    already.chorus_state = ChorusState.SENT.value
+    already.chorus_state = ChorusState.SENT
     already.chorus_invoice_id = 999
     duplicate = sendable_receipt(contract)
     db.session.commit()
     # Someone already submitted this number to Chorus by other means: Chorus refuses it.
     with emulator_client(chorus) as client:
-        from portal.chorus.payload import AttachmentRef, build_submission
+        from portal.chorus.payload import AttachmentRef
+        from portal.sending.payload_input import submission_for
         from portal.settings import chorus as chorus_settings
 
         uploaded = client.upload_attachment(b"%PDF-1.4", "x.pdf", "application/pdf")
         client.submit_invoice(
-            build_submission(
+            submission_for(
                 duplicate,
                 settings=chorus_settings.load(),
                 invoice_date=duplicate.entered_on,
@@ -173,16 +165,16 @@ def test_s13_a_mass_send_reports_every_document_with_its_outcome(
     job = run(app, [*good, without_notice, already, duplicate], user=chorus_admin)
 
     outcomes = {item.document_number: item for item in job.items}
-    assert all(outcomes[r.number].state == ItemState.SUCCEEDED.value for r in good)
-    assert outcomes[without_notice.number].state == ItemState.SKIPPED.value
+    assert all(outcomes[r.number].state == ItemState.SUCCEEDED for r in good)
+    assert outcomes[without_notice.number].state == ItemState.SKIPPED
     assert outcomes[without_notice.number].error_code == "S9_NO_DUE_NOTICE"
-    assert outcomes[already.number].state == ItemState.SKIPPED.value
+    assert outcomes[already.number].state == ItemState.SKIPPED
     refused = outcomes[duplicate.number]
-    assert refused.state == ItemState.FAILED.value
+    assert refused.state == ItemState.FAILED
     assert refused.error_code and refused.error_message and refused.explanation
     assert (job.succeeded, job.skipped, job.failed, job.total) == (3, 2, 1, 6)
     db.session.refresh(duplicate)
-    assert duplicate.chorus_state == ChorusState.NOT_SENT.value  # sendable again
+    assert duplicate.chorus_state == ChorusState.NOT_SENT  # sendable again
     report = storage.read_bytes(storage.REPORTS, job.report.stored_name).decode("utf-8-sig")
     for receipt in [*good, without_notice, already, duplicate]:
         assert receipt.number in report
@@ -215,9 +207,9 @@ def test_b7_an_answer_lost_after_chorus_accepted_is_reconciled_not_resent(
         {"script": [{"kind": "late", "operation": "factures/soumettre", "seconds": 4}]}
     )
     job = run(app, [receipt], user=chorus_admin)
-    assert job.items[0].state == ItemState.SUCCEEDED.value
+    assert job.items[0].state == ItemState.SUCCEEDED
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.SENT.value
+    assert receipt.chorus_state == ChorusState.SENT
     stats = chorus.state.stats_snapshot()
     assert stats["submissions"] == {receipt.number: 1}
     assert stats["duplicates"] == []
@@ -263,7 +255,7 @@ def test_b7_under_every_kind_of_fault_every_document_is_sent_once_without_a_pers
     outcomes = {i.document_number: (i.state, i.error_code, i.error_message) for i in job.items}
     for receipt in receipts:
         db.session.refresh(receipt)
-        assert receipt.chorus_state == ChorusState.SENT.value, outcomes[receipt.number]
+        assert receipt.chorus_state == ChorusState.SENT, outcomes[receipt.number]
         assert stats["invoices_created"].get(receipt.number) == 1
     assert db.session.get(Job, job.id).state == "done"
 
@@ -272,7 +264,7 @@ def test_b7_an_expired_token_is_renewed_transparently(app: Flask, chorus, chorus
     receipt = sendable_receipt()
     chorus.state.expire_tokens()
     job = run(app, [receipt], user=chorus_admin)
-    assert job.items[0].state == ItemState.SUCCEEDED.value
+    assert job.items[0].state == ItemState.SUCCEEDED
 
 
 def test_b3_a_structure_requiring_an_engagement_number_is_caught_before_sending(
@@ -283,11 +275,11 @@ def test_b3_a_structure_requiring_an_engagement_number_is_caught_before_sending(
     receipt = sendable_receipt(contract)
     job = run(app, [receipt], user=chorus_admin)
     item = job.items[0]
-    assert item.state == ItemState.SKIPPED.value
+    assert item.state == ItemState.SKIPPED
     assert item.error_code == "B3_SERVICE_ENGAGEMENT_REQUIRED"
     assert chorus.state.stats_snapshot()["submissions"] == {}
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.NOT_SENT.value
+    assert receipt.chorus_state == ChorusState.NOT_SENT
 
 
 def test_s11_a_failed_single_send_notifies_with_the_csv_report(
@@ -298,11 +290,11 @@ def test_s11_a_failed_single_send_notifies_with_the_csv_report(
         {"script": [{"kind": "error", "operation": "factures/soumettre", "status": 503}]}
     )
     job = run(app, [receipt], kind=JobKind.SINGLE_SEND, user=chorus_admin)
-    assert job.items[0].state == ItemState.FAILED.value
+    assert job.items[0].state == ItemState.FAILED
     note = db.session.scalars(select(Notification)).one()
     assert note.level == "danger" and note.report_id is not None
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.NOT_SENT.value
+    assert receipt.chorus_state == ChorusState.NOT_SENT
 
 
 def test_siret_of_the_paid_structure_is_the_emulator_default() -> None:
@@ -324,11 +316,11 @@ def test_b8_a_refusal_answered_as_http_200_or_400_fails_the_document_the_same_wa
     job = run(app, [receipt], user=chorus_admin)
 
     [item] = job.items
-    assert (item.state, item.error_code) == (ItemState.FAILED.value, "20113")
+    assert (item.state, item.error_code) == (ItemState.FAILED, "20113")
     assert "coordonnées bancaires ne sont pas valides" in item.error_message
     assert item.explanation
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.NOT_SENT.value  # sendable again once fixed
+    assert receipt.chorus_state == ChorusState.NOT_SENT  # sendable again once fixed
     statuses = chorus.state.stats_snapshot()["http_statuses"]
     assert statuses["factures/soumettre:" + str(http_status)] == 1
     assert chorus.state.stats_snapshot()["submissions"] == {receipt.number: 1}  # never retried

@@ -71,7 +71,7 @@ def test_s11_a_sent_receipt_shows_its_chorus_number_status_and_deposit_date(
 ) -> None:
     enable_chorus()
     receipt = sendable_receipt()
-    receipt.chorus_state = ChorusState.SENT.value
+    receipt.chorus_state = ChorusState.SENT
     receipt.chorus_invoice_id = 8800123
     receipt.chorus_status = "DEPOSEE"
     receipt.chorus_deposited_at = factories.utcnow()
@@ -92,14 +92,14 @@ def test_s13_a_receipt_in_progress_links_to_the_running_job(
 ) -> None:
     enable_chorus()
     receipt = sendable_receipt()
-    receipt.chorus_state = ChorusState.IN_PROGRESS.value
-    job = Job(kind=JobKind.MASS_SEND.value, total=1, created_by_id=gestionnaire.id)
+    receipt.chorus_state = ChorusState.IN_PROGRESS
+    job = Job(kind=JobKind.MASS_SEND, total=1, created_by_id=gestionnaire.id)
     job.items.append(
         JobItem(
             document_type="receipt",
             document_id=receipt.id,
             document_number=receipt.number,
-            state=ItemState.PENDING.value,
+            state=ItemState.PENDING,
         )
     )
     db.session.add(job)
@@ -120,7 +120,7 @@ def test_b9_the_panel_lists_every_exchange_in_french_with_job_user_and_ids(
 ) -> None:
     enable_chorus()
     receipt = sendable_receipt()
-    job = Job(kind=JobKind.SINGLE_SEND.value, total=1, created_by_id=gestionnaire.id)
+    job = Job(kind=JobKind.SINGLE_SEND, total=1, created_by_id=gestionnaire.id)
     db.session.add(job)
     db.session.flush()
     db.session.add_all(
@@ -224,7 +224,7 @@ def test_the_list_renders_first_then_one_request_fills_every_badge(
     good = sendable_receipt(contract)
     missing_pdf = factories.make_receipt(contract=contract)
     sent = sendable_receipt(contract)
-    sent.chorus_state = ChorusState.SENT.value
+    sent.chorus_state = ChorusState.SENT
     sent.chorus_invoice_id = 4242
     db.session.commit()
 

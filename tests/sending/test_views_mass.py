@@ -37,10 +37,10 @@ def a_mixed_selection():
     contract = sendable_contract()
     good = [sendable_receipt(contract) for _ in range(3)]
     sent = sendable_receipt(contract)
-    sent.chorus_state = ChorusState.SENT.value
+    sent.chorus_state = ChorusState.SENT
     sent.chorus_invoice_id = 77
     running = sendable_receipt(contract)
-    running.chorus_state = ChorusState.IN_PROGRESS.value
+    running.chorus_state = ChorusState.IN_PROGRESS
     no_notice = factories.make_receipt(contract=contract)
     off = sendable_receipt(sendable_contract(client=contract.client, is_chorus_enabled=False))
     db.session.commit()
@@ -90,7 +90,7 @@ def test_s13_the_confirmation_counts_what_will_be_sent_and_skipped_with_reasons(
     assert "Confirmer l'envoi de 3 documents" in html
     assert job_count() == 0  # nothing started yet
     db.session.expire_all()
-    assert all(r.chorus_state == ChorusState.NOT_SENT.value for r in good)
+    assert all(r.chorus_state == ChorusState.NOT_SENT for r in good)
 
 
 def test_s13_all_matching_the_filter_selects_by_criteria_and_cancel_keeps_them(
@@ -128,7 +128,7 @@ def test_s13_confirming_runs_one_job_that_reports_every_selected_document(
     assert response.status_code == 303
     job = db.session.scalars(select(Job)).one()
     assert response.headers["Location"] == f"/taches/{job.id}"
-    assert job.kind == JobKind.MASS_SEND.value and job.total == 7
+    assert job.kind == JobKind.MASS_SEND and job.total == 7
     db.session.expire_all()
     assert all(db.session.get(type(r), r.id).chorus_state in ("in_progress", "sent") for r in good)
     again = post(as_gestionnaire, START, [("ids", str(good[0].id))], follow_redirects=True)
@@ -163,7 +163,7 @@ def test_s13_fee_invoices_are_mass_sent_the_same_way(
     wait_all(app)
 
     db.session.refresh(invoice)
-    assert invoice.chorus_state == ChorusState.SENT.value
+    assert invoice.chorus_state == ChorusState.SENT
 
 
 def test_s13_nothing_selected_or_nothing_sendable_starts_no_job(

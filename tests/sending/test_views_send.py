@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.jobs.models import Job, JobKind
-from portal.jobs.runner import get_runner
+from portal.jobs.pool import get_runner
 from portal.models_base import ChorusState
 from portal.notifications.models import Notification
 from tests import factories
@@ -107,7 +107,7 @@ def test_s10_a_post_breaking_a_limit_is_refused_in_french_and_starts_nothing(
     assert "n&#39;appartient plus à la GED du client" in text(stranger)
     assert job_count() == 0
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.NOT_SENT.value
+    assert receipt.chorus_state == ChorusState.NOT_SENT
 
 
 def test_s9_a_post_for_an_ineligible_document_is_refused_with_the_reasons(
@@ -144,13 +144,13 @@ def test_s11_confirming_starts_the_job_shows_progress_and_the_document_ends_sent
     assert response.status_code == 204
     job = db.session.scalars(select(Job)).one()
     assert response.headers["HX-Redirect"] == f"/dematerialisation/envois/{job.id}"
-    assert job.kind == JobKind.SINGLE_SEND.value
+    assert job.kind == JobKind.SINGLE_SEND
     assert job.created_by_id == gestionnaire.id
     assert sorted(job.options["secondary_document_ids"]) == [first.id, second.id]
     get_runner(app).wait(job.id, timeout=120)
     db.session.expire_all()
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.SENT.value
+    assert receipt.chorus_state == ChorusState.SENT
     stats = chorus.state.stats_snapshot()
     assert stats["submissions"] == {receipt.number: 1}
     assert stats["attachments"] == 3
@@ -182,7 +182,7 @@ def test_s11_a_refused_send_explains_the_failure_and_leaves_the_document_sendabl
     wait_all(app)
 
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.NOT_SENT.value
+    assert receipt.chorus_state == ChorusState.NOT_SENT
     job = db.session.scalars(select(Job)).one()
     outcome = text(as_gestionnaire.get(f"/dematerialisation/envois/{job.id}"))
     assert "non dématérialisée" in outcome
@@ -211,13 +211,14 @@ def test_b3_a_send_stopped_by_the_recipient_check_says_why_on_the_document(
 
 
 def _submit_elsewhere(chorus, receipt) -> None:
-    from portal.chorus.payload import AttachmentRef, build_submission
+    from portal.chorus.payload import AttachmentRef
+    from portal.sending.payload_input import submission_for
     from portal.settings import chorus as chorus_settings
 
     with emulator_client(chorus) as client:
         uploaded = client.upload_attachment(b"%PDF-1.4", "x.pdf", "application/pdf")
         client.submit_invoice(
-            build_submission(
+            submission_for(
                 receipt,
                 settings=chorus_settings.load(),
                 invoice_date=receipt.entered_on,
@@ -250,7 +251,7 @@ def test_b7_a_lock_lost_between_the_check_and_the_start_creates_no_useless_job(
 ) -> None:
     enable_chorus()
     receipt = sendable_receipt()
-    receipt.chorus_state = ChorusState.IN_PROGRESS.value  # another browser holds it
+    receipt.chorus_state = ChorusState.IN_PROGRESS  # another browser holds it
     db.session.commit()
     from portal.sending import services as sending
 

@@ -86,7 +86,7 @@ def test_the_type_chosen_for_each_attachment_reaches_chorus(
     }
     wait_all(app)
     db.session.refresh(receipt)
-    assert receipt.chorus_state == ChorusState.SENT.value
+    assert receipt.chorus_state == ChorusState.SENT
     body = chorus.state.invoices[receipt.chorus_invoice_id].body
     sent = {
         p["pieceJointeComplementaireDesignation"]: p["pieceJointeComplementaireType"]

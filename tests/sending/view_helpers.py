@@ -13,7 +13,7 @@ from portal import storage
 from portal.chorus.emulator.operations import ATTACHMENT_TYPES
 from portal.extensions import db
 from portal.jobs.models import Job
-from portal.jobs.runner import get_runner
+from portal.jobs.pool import get_runner
 from portal.portfolio.models import ClientDocument
 from portal.settings import chorus as keys
 from portal.settings import reference_lists, store

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from portal.extensions import db
 from portal.settings import chorus, services, store
-from tests.settings.test_system_settings import SYSTEM_URL, _enable_chorus, _post_system
+from tests.settings.helpers import SYSTEM_URL, enable_chorus, post_system
 
 
 def test_b3_the_freshness_is_24_hours_until_set(app: Flask) -> None:
@@ -16,7 +16,7 @@ def test_b3_the_freshness_is_24_hours_until_set(app: Flask) -> None:
 
 
 def test_b3_the_freshness_field_is_on_the_system_tab(as_admin: FlaskClient) -> None:
-    _enable_chorus()
+    enable_chorus()
     html = as_admin.get(SYSTEM_URL).get_data(as_text=True)
     assert 'name="recipient_freshness_hours"' in html
     assert "Durée de validité d&#39;une vérification de destinataire" in html
@@ -26,8 +26,8 @@ def test_b3_the_freshness_field_is_on_the_system_tab(as_admin: FlaskClient) -> N
 def test_b3_a_freshness_in_whole_hours_is_saved(
     as_admin: FlaskClient, typed: str, hours: int
 ) -> None:
-    _enable_chorus()
-    response = _post_system(as_admin, recipient_freshness_hours=typed)
+    enable_chorus()
+    response = post_system(as_admin, recipient_freshness_hours=typed)
     assert response.status_code == 303
     assert chorus.load().recipient_freshness_hours == hours
     assert f'value="{typed.strip()}"' in as_admin.get(SYSTEM_URL).get_data(as_text=True)
@@ -37,8 +37,8 @@ def test_b3_a_freshness_in_whole_hours_is_saved(
 def test_b3_a_wrong_freshness_is_refused_next_to_the_field_and_nothing_is_saved(
     as_admin: FlaskClient, bad: str
 ) -> None:
-    _enable_chorus()
-    response = _post_system(as_admin, recipient_freshness_hours=bad, client_id="ne-pas-enregistrer")
+    enable_chorus()
+    response = post_system(as_admin, recipient_freshness_hours=bad, client_id="ne-pas-enregistrer")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     field = html[html.index('name="recipient_freshness_hours"') :]
@@ -51,7 +51,7 @@ def test_b3_a_wrong_freshness_is_refused_next_to_the_field_and_nothing_is_saved(
 def test_b3_readers_and_managers_cannot_change_the_freshness(
     as_gestionnaire: FlaskClient,
 ) -> None:
-    _enable_chorus()
+    enable_chorus()
     response = as_gestionnaire.post(SYSTEM_URL, data={"recipient_freshness_hours": "0"})
     assert response.status_code in (400, 403)
     assert store.get(chorus.RECIPIENT_FRESHNESS_HOURS) is None

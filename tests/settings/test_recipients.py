@@ -5,16 +5,12 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from portal.extensions import db
-from portal.settings import chorus, recipients, store
+from portal.settings import recipients
 from tests.conftest import login
 from tests.factories import csrf_token_from, make_user
+from tests.settings.helpers import enable_chorus
 
 PAGE = "/administration/destinataires"
-
-
-def _enable_chorus() -> None:
-    store.put_bool(chorus.CHORUS_ENABLED, True)
-    db.session.commit()
 
 
 def test_members_returns_enabled_users_only(app) -> None:
@@ -37,7 +33,7 @@ def test_adding_twice_or_removing_an_absent_user_changes_nothing(app) -> None:
 
 
 def test_s5_the_page_lists_members_and_offers_the_others(as_admin: FlaskClient, admin) -> None:
-    _enable_chorus()
+    enable_chorus()
     member = make_user("membre", full_name="Claire Membre")
     make_user("candidat", full_name="Denis Candidat")
     make_user("inactif", full_name="Eve Inactive", is_enabled=False)
@@ -54,7 +50,7 @@ def test_s5_the_page_lists_members_and_offers_the_others(as_admin: FlaskClient, 
 
 
 def test_s5_an_admin_adds_then_removes_a_member(as_admin: FlaskClient) -> None:
-    _enable_chorus()
+    enable_chorus()
     user = make_user("claire", full_name="Claire")
     token = csrf_token_from(as_admin.get(PAGE).get_data(as_text=True))
     response = as_admin.post(
@@ -69,7 +65,7 @@ def test_s5_an_admin_adds_then_removes_a_member(as_admin: FlaskClient) -> None:
 
 
 def test_s5_adding_over_htmx_returns_the_list_fragment(as_admin: FlaskClient) -> None:
-    _enable_chorus()
+    enable_chorus()
     user = make_user("claire", full_name="Claire Dupuis")
     token = csrf_token_from(as_admin.get(PAGE).get_data(as_text=True))
     response = as_admin.post(
@@ -85,7 +81,7 @@ def test_s5_adding_over_htmx_returns_the_list_fragment(as_admin: FlaskClient) ->
 
 
 def test_s5_a_user_outside_the_choices_is_refused(as_admin: FlaskClient) -> None:
-    _enable_chorus()
+    enable_chorus()
     token = csrf_token_from(as_admin.get(PAGE).get_data(as_text=True))
     as_admin.post(
         f"{PAGE}/chorus_admins/ajouter", data={"csrf_token": token, "chorus_admins-user_id": "999"}
@@ -107,7 +103,7 @@ def test_s1_off_hides_the_chorus_list(as_admin: FlaskClient) -> None:
 
 
 def test_recipient_lists_are_for_admins_only(client: FlaskClient, gestionnaire) -> None:
-    _enable_chorus()
+    enable_chorus()
     login(client, gestionnaire)
     token = csrf_token_from(client.get("/").get_data(as_text=True))
     assert client.get(PAGE).status_code == 403

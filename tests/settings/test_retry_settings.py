@@ -11,13 +11,13 @@ from flask.testing import FlaskClient
 
 from portal.jobs import retries
 from portal.settings import chorus, store
-from tests.settings.test_system_settings import SYSTEM_URL, _enable_chorus, _post_system
+from tests.settings.helpers import SYSTEM_URL, enable_chorus, post_system
 
 
 def test_the_retry_fields_are_on_the_system_tab_with_their_defaults(
     as_admin: FlaskClient,
 ) -> None:
-    _enable_chorus()
+    enable_chorus()
     html = unescape(as_admin.get(SYSTEM_URL).get_data(as_text=True))
     assert 'name="retry_attempts"' in html and 'placeholder="5"' in html
     assert 'name="retry_first_delay_seconds"' in html and 'placeholder="60"' in html
@@ -39,8 +39,8 @@ def test_the_retry_fields_are_on_the_system_tab_with_their_defaults(
 def test_the_retry_policy_is_saved(
     as_admin: FlaskClient, attempts: str, delay: str, policy: retries.RetryPolicy
 ) -> None:
-    _enable_chorus()
-    response = _post_system(as_admin, retry_attempts=attempts, retry_first_delay_seconds=delay)
+    enable_chorus()
+    response = post_system(as_admin, retry_attempts=attempts, retry_first_delay_seconds=delay)
     assert response.status_code == 303
     assert retries.load_policy() == policy
     html = as_admin.get(SYSTEM_URL).get_data(as_text=True)
@@ -50,10 +50,10 @@ def test_the_retry_policy_is_saved(
 
 
 def test_emptying_a_field_returns_to_the_default(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    _post_system(as_admin, retry_attempts="2", retry_first_delay_seconds="10")
+    enable_chorus()
+    post_system(as_admin, retry_attempts="2", retry_first_delay_seconds="10")
     assert retries.load_policy() == retries.RetryPolicy(attempts=2, first_delay_seconds=10)
-    _post_system(as_admin, retry_attempts="", retry_first_delay_seconds="")
+    post_system(as_admin, retry_attempts="", retry_first_delay_seconds="")
     assert store.get(retries.ATTEMPTS) is None and store.get(retries.FIRST_DELAY_SECONDS) is None
     assert retries.load_policy() == retries.RetryPolicy()
 
@@ -86,9 +86,9 @@ def test_emptying_a_field_returns_to_the_default(as_admin: FlaskClient) -> None:
 def test_a_wrong_retry_setting_is_refused_next_to_its_field_and_nothing_is_saved(
     as_admin: FlaskClient, field: str, bad: str, message: str
 ) -> None:
-    _enable_chorus()
+    enable_chorus()
     other = "retry_first_delay_seconds" if field == "retry_attempts" else "retry_attempts"
-    response = _post_system(as_admin, **{field: bad, other: "2"}, client_id="ne-pas-enregistrer")
+    response = post_system(as_admin, **{field: bad, other: "2"}, client_id="ne-pas-enregistrer")
     html = unescape(response.get_data(as_text=True))
     assert response.status_code == 422
     after = html[html.index(f'name="{field}"') :][:1500]
@@ -102,7 +102,7 @@ def test_only_admins_change_the_retry_policy(
     app: Flask, request: pytest.FixtureRequest, user: str
 ) -> None:
     client: FlaskClient = request.getfixturevalue(user)
-    _enable_chorus()
+    enable_chorus()
     assert client.get(SYSTEM_URL).status_code == 403
     response = client.post(SYSTEM_URL, data={"retry_attempts": "1"})
     assert response.status_code in (400, 403)

@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 from portal.extensions import db
 from portal.settings import chorus, services, store
 from tests.factories import csrf_token_from
+from tests.settings.helpers import CONNECTION_FORM, SYSTEM_URL, post_system
 
-SYSTEM_URL = "/administration/parametres/systeme"
 CONNECTION_TEST_URL = "/administration/chorus/tester-la-connexion"
 OLD_SECRET = "ancien-secret-PISTE-unique"
 OLD_PASSWORD = "ancien-mot-de-passe-TECH-unique"
@@ -49,24 +49,9 @@ def stored_sandbox(app: Any) -> None:
     db.session.commit()
 
 
-def _form(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "environment": "sandbox",
-        "client_id": "mon-client",
-        "client_secret": "",
-        "tech_login": "TECH_1@cpro.fr",
-        "tech_password": "",
-        "supplier_id": "25000001",
-        "oauth_url": "",
-        "api_url": "",
-    }
-    data.update(changes)
-    return {key: value for key, value in data.items() if value is not None}
-
-
 def _post_system(client: FlaskClient, **changes: Any):
-    token = csrf_token_from(client.get(SYSTEM_URL).get_data(as_text=True))
-    return client.post(SYSTEM_URL, data={"csrf_token": token, **_form(**changes)})
+    """POST the Système tab's connection fields only."""
+    return post_system(client, CONNECTION_FORM, **changes)
 
 
 def _stored_destination() -> chorus.Destination:

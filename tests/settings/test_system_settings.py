@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -12,42 +10,11 @@ from portal.extensions import db
 from portal.settings import chorus, reference_lists, services, store
 from portal.settings.models import Setting
 from tests.factories import csrf_token_from
+from tests.settings.helpers import SYSTEM_URL, enable_chorus, post_system
 
-SYSTEM_URL = "/administration/parametres/systeme"
 INSURANCE_URL = "/administration/parametres"
 CLIENT_SECRET = "s3cr3t-PISTE-valeur-unique"
 TECH_PASSWORD = "mot-de-passe-TECH-unique"
-
-
-def _enable_chorus() -> None:
-    store.put_bool(chorus.CHORUS_ENABLED, True)
-    db.session.commit()
-
-
-def _form(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "environment": "sandbox",
-        "client_id": "mon-client",
-        "client_secret": "",
-        "tech_login": "TECH_1@cpro.fr",
-        "tech_password": "",
-        "user_id": "",
-        "supplier_id": "25000001",
-        "oauth_url": "",
-        "api_url": "",
-        "auto_send_enabled": "y",
-        "delay_receipts": "30",
-        "delay_fee_invoices": "",
-        "cutoff_date": "2026-01-31",
-        "vat_exemption_code": "",
-    }
-    data.update(changes)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def _post_system(client: FlaskClient, **changes: Any):
-    token = csrf_token_from(client.get(SYSTEM_URL).get_data(as_text=True))
-    return client.post(SYSTEM_URL, data={"csrf_token": token, **_form(**changes)})
 
 
 def _all_pages(client: FlaskClient) -> str:
@@ -112,14 +79,13 @@ def test_s1_off_hides_the_whole_chorus_block(as_admin: FlaskClient) -> None:
 
 
 def test_s1_off_a_system_post_changes_nothing(as_admin: FlaskClient) -> None:
-    token = csrf_token_from(as_admin.get(SYSTEM_URL).get_data(as_text=True))
-    response = as_admin.post(SYSTEM_URL, data={"csrf_token": token, **_form()})
+    response = post_system(as_admin)
     assert response.status_code == 303
     assert store.get(chorus.CLIENT_ID) is None
 
 
 def test_s1_on_shows_the_connection_form_and_the_marked_spots(as_admin: FlaskClient) -> None:
-    _enable_chorus()
+    enable_chorus()
     html = as_admin.get(SYSTEM_URL).get_data(as_text=True)
     for expected in (
         'id="chorus-connection-test"',
@@ -138,7 +104,7 @@ def test_s1_on_shows_the_connection_form_and_the_marked_spots(as_admin: FlaskCli
 def test_s15_the_system_tab_warns_that_the_chorus_date_is_the_sending_date(
     as_admin: FlaskClient,
 ) -> None:
-    _enable_chorus()
+    enable_chorus()
     html = as_admin.get(SYSTEM_URL).get_data(as_text=True)
     assert 'data-testid="chorus-date-warning"' in html
     assert "date d'envoi" in html
@@ -148,14 +114,14 @@ def test_s15_the_system_tab_warns_that_the_chorus_date_is_the_sending_date(
 
 
 def test_s2_valid_settings_are_saved_and_loaded(as_admin: FlaskClient) -> None:
-    _enable_chorus()
+    enable_chorus()
     reference_lists.save(
         reference_lists.VAT_EXEMPTION_REASONS,
         [("ASSURANCE_261C", "Opérations d'assurance")],
         api_url=chorus.load().api_url,
     )
     db.session.commit()
-    response = _post_system(
+    response = post_system(
         as_admin,
         client_secret=CLIENT_SECRET,
         tech_password=TECH_PASSWORD,
@@ -185,13 +151,13 @@ def test_s2_valid_settings_are_saved_and_loaded(as_admin: FlaskClient) -> None:
 def test_s2_secrets_never_appear_in_html_nor_in_clear_in_the_database(
     as_admin: FlaskClient,
 ) -> None:
-    _enable_chorus()
-    _post_system(as_admin, client_secret=CLIENT_SECRET, tech_password=TECH_PASSWORD)
+    enable_chorus()
+    post_system(as_admin, client_secret=CLIENT_SECRET, tech_password=TECH_PASSWORD)
     html = _all_pages(as_admin)
     assert CLIENT_SECRET not in html and TECH_PASSWORD not in html
     assert "•••• enregistré" in html
     # a form re-rendered with errors does not echo them either
-    failed = _post_system(
+    failed = post_system(
         as_admin, client_secret=CLIENT_SECRET, tech_password=TECH_PASSWORD, delay_receipts="x"
     ).get_data(as_text=True)
     assert CLIENT_SECRET not in failed and TECH_PASSWORD not in failed
@@ -201,9 +167,9 @@ def test_s2_secrets_never_appear_in_html_nor_in_clear_in_the_database(
 
 
 def test_s2_an_empty_secret_input_keeps_the_stored_value(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    _post_system(as_admin, client_secret=CLIENT_SECRET, tech_password=TECH_PASSWORD)
-    _post_system(as_admin, client_id="autre-client")
+    enable_chorus()
+    post_system(as_admin, client_secret=CLIENT_SECRET, tech_password=TECH_PASSWORD)
+    post_system(as_admin, client_id="autre-client")
     settings = chorus.load()
     assert settings.client_id == "autre-client"
     assert settings.client_secret == CLIENT_SECRET
@@ -211,9 +177,9 @@ def test_s2_an_empty_secret_input_keeps_the_stored_value(as_admin: FlaskClient) 
 
 
 def test_s2_the_effacer_checkbox_clears_a_secret(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    _post_system(as_admin, client_secret=CLIENT_SECRET, tech_password=TECH_PASSWORD)
-    response = _post_system(as_admin, clear_client_secret="y")
+    enable_chorus()
+    post_system(as_admin, client_secret=CLIENT_SECRET, tech_password=TECH_PASSWORD)
+    response = post_system(as_admin, clear_client_secret="y")
     assert response.status_code == 303
     assert chorus.load().client_secret is None
     assert chorus.load().tech_password == TECH_PASSWORD
@@ -222,8 +188,8 @@ def test_s2_the_effacer_checkbox_clears_a_secret(as_admin: FlaskClient) -> None:
 
 
 def test_s2_a_new_secret_and_effacer_together_are_refused(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    response = _post_system(as_admin, client_secret="nouveau", clear_client_secret="y")
+    enable_chorus()
+    response = post_system(as_admin, client_secret="nouveau", clear_client_secret="y")
     assert response.status_code == 422
     assert "pas les deux" in response.get_data(as_text=True)
     assert store.get(chorus.CLIENT_SECRET) is None
@@ -236,8 +202,8 @@ def test_s2_a_new_secret_and_effacer_together_are_refused(as_admin: FlaskClient)
 def test_s3_a_delay_that_is_not_a_whole_number_is_refused_in_french(
     as_admin: FlaskClient, bad: str
 ) -> None:
-    _enable_chorus()
-    response = _post_system(as_admin, delay_receipts=bad, client_id="ne-pas-enregistrer")
+    enable_chorus()
+    response = post_system(as_admin, delay_receipts=bad, client_id="ne-pas-enregistrer")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert response.mimetype == "text/html"
@@ -246,49 +212,58 @@ def test_s3_a_delay_that_is_not_a_whole_number_is_refused_in_french(
 
 
 def test_s3_empty_delays_mean_zero(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    _post_system(as_admin, delay_receipts="", delay_fee_invoices="")
+    enable_chorus()
+    post_system(as_admin, delay_receipts="", delay_fee_invoices="")
     settings = chorus.load()
     assert settings.delay_receipts_days == 0 and settings.delay_fee_invoices_days == 0
     assert store.get(chorus.DELAY_RECEIPTS) is None
 
 
-def test_s2_the_current_user_id_accepts_digits_only(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    response = _post_system(as_admin, user_id="12a4")
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        pytest.param(
+            "user_id",
+            "12a4",
+            "ne contient que des chiffres",
+            id="s2_the_current_user_id_accepts_digits_only",
+        ),
+        pytest.param(
+            "supplier_id",
+            "ABC",
+            "L&#39;identifiant fournisseur ne contient que des chiffres.",
+            id="s2_the_supplier_id_accepts_digits_only",
+        ),
+        pytest.param(
+            "cutoff_date",
+            "31/02/2026",
+            "Date invalide",
+            id="s4_an_invalid_cutoff_date_is_refused_in_french",
+        ),
+    ],
+)
+def test_a_system_field_typed_wrong_is_refused_in_french(
+    as_admin: FlaskClient, field: str, typed: str, message: str
+) -> None:
+    enable_chorus()
+    response = post_system(as_admin, **{field: typed})
     assert response.status_code == 422
-    assert "ne contient que des chiffres" in response.get_data(as_text=True)
-
-
-def test_s2_the_supplier_id_accepts_digits_only(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    response = _post_system(as_admin, supplier_id="ABC")
-    assert response.status_code == 422
-    assert "L&#39;identifiant fournisseur ne contient que des chiffres." in response.get_data(
-        as_text=True
-    )
-
-
-def test_s4_an_invalid_cutoff_date_is_refused_in_french(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    response = _post_system(as_admin, cutoff_date="31/02/2026")
-    assert response.status_code == 422
-    assert "Date invalide" in response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True)
 
 
 def test_s4_the_cutoff_date_accepts_the_french_format_too(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    _post_system(as_admin, cutoff_date="15/11/2021")
+    enable_chorus()
+    post_system(as_admin, cutoff_date="15/11/2021")
     assert chorus.load().cutoff_date.isoformat() == "2021-11-15"
 
 
 def test_url_overrides_must_be_https_outside_the_emulator(as_admin: FlaskClient) -> None:
-    _enable_chorus()
-    response = _post_system(as_admin, environment="production", api_url="http://api.example")
+    enable_chorus()
+    response = post_system(as_admin, environment="production", api_url="http://api.example")
     assert response.status_code == 422
     assert "https://" in response.get_data(as_text=True)
     assert (
-        _post_system(as_admin, environment="emulator", api_url="http://127.0.0.1:9000/").status_code
+        post_system(as_admin, environment="emulator", api_url="http://127.0.0.1:9000/").status_code
         == 303
     )
     assert chorus.load().api_url == "http://127.0.0.1:9000"
@@ -329,16 +304,23 @@ def test_validate_system_ignores_overridden_fields() -> None:
 # -- environment overrides ----------------------------------------------------------------------
 
 
+def system_page_under(
+    monkeypatch: pytest.MonkeyPatch, as_admin: FlaskClient, variable: str, value: str
+) -> str:
+    """The Système tab (S1 on) while the environment variable ``variable`` is ``value``."""
+    enable_chorus()
+    monkeypatch.setenv(variable, value)
+    return as_admin.get(SYSTEM_URL).get_data(as_text=True)
+
+
 def test_s2_an_environment_variable_wins_and_is_read_only(
     as_admin: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _enable_chorus()
-    monkeypatch.setenv("CHORUS_CLIENT_ID", "client-de-l-environnement")
-    html = as_admin.get(SYSTEM_URL).get_data(as_text=True)
+    html = system_page_under(monkeypatch, as_admin, "CHORUS_CLIENT_ID", "client-de-l-environnement")
     assert "défini par la variable d'environnement CHORUS_CLIENT_ID" in html
     assert 'value="client-de-l-environnement" disabled' in html
     assert 'name="client_id"' not in html
-    _post_system(as_admin, client_id="saisi-dans-le-formulaire")
+    post_system(as_admin, client_id="saisi-dans-le-formulaire")
     assert store.get(chorus.CLIENT_ID) is None
     assert chorus.load().client_id == "client-de-l-environnement"
 
@@ -346,30 +328,27 @@ def test_s2_an_environment_variable_wins_and_is_read_only(
 def test_s2_a_secret_from_the_environment_is_never_shown(
     as_admin: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _enable_chorus()
-    monkeypatch.setenv("CHORUS_TECH_PASSWORD", "secret-venant-de-l-environnement")
-    html = as_admin.get(SYSTEM_URL).get_data(as_text=True)
-    assert "secret-venant-de-l-environnement" not in html
+    secret = "secret-venant-de-l-environnement"
+    html = system_page_under(monkeypatch, as_admin, "CHORUS_TECH_PASSWORD", secret)
+    assert secret not in html
     assert "défini par l'environnement" in html
     assert "CHORUS_TECH_PASSWORD" in html
-    _post_system(as_admin, tech_password="tentative")
+    post_system(as_admin, tech_password="tentative")
     assert store.get(chorus.TECH_PASSWORD) is None
 
 
 def test_s2_an_environment_override_of_the_environment_drives_the_url_rule(
     as_admin: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _enable_chorus()
-    monkeypatch.setenv("CHORUS_ENV", "production")
-    html = as_admin.get(SYSTEM_URL).get_data(as_text=True)
+    html = system_page_under(monkeypatch, as_admin, "CHORUS_ENV", "production")
     assert 'value="Production" disabled' in html
-    response = _post_system(as_admin, environment="emulator", oauth_url="http://x.example")
+    response = post_system(as_admin, environment="emulator", oauth_url="http://x.example")
     assert response.status_code == 422
     assert store.get(chorus.ENVIRONMENT) is None
 
 
 def test_an_unreadable_secret_does_not_break_the_pages(as_admin: FlaskClient) -> None:
-    _enable_chorus()
+    enable_chorus()
     store.put(chorus.CLIENT_SECRET, "gAAAAAnot-a-valid-token")
     db.session.commit()
     assert chorus.load().client_secret is None

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from portal.auth.models import User
 from portal.extensions import db
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, reset_password
 from tests.factories import csrf_token_from, make_user
 
 NEW_URL = "/administration/utilisateurs/nouveau"
@@ -66,17 +66,9 @@ def test_a_reset_password_follows_the_policy(
     as_admin: FlaskClient, password: str, message: str
 ) -> None:
     user = make_user("marie-durand", role="gestionnaire", password=PASSWORD)
-    url = f"/administration/utilisateurs/{user.id}"
-    page = as_admin.get(url).get_data(as_text=True)
+    page = as_admin.get(f"/administration/utilisateurs/{user.id}").get_data(as_text=True)
     assert "De 12 à 128 caractères" in page
-    response = as_admin.post(
-        f"{url}/mot-de-passe",
-        data={
-            "csrf_token": csrf_token_from(page),
-            "password": password,
-            "password_confirm": password,
-        },
-    )
+    response = reset_password(as_admin, user, password)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     db.session.refresh(user)

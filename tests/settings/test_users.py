@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.auth.models import User
 from portal.extensions import db
 from portal.settings import services
-from tests.conftest import login
+from tests.conftest import login, reset_password
 from tests.factories import csrf_token_from, make_user
 
 USERS_URL = "/administration/utilisateurs"
@@ -128,23 +128,10 @@ def test_an_admin_cannot_demote_themself(as_admin: FlaskClient, admin) -> None:
 
 def test_an_admin_resets_a_password(app: Flask, as_admin: FlaskClient) -> None:
     user = make_user("paul", role="gestionnaire")
-    url = f"/administration/utilisateurs/{user.id}"
-    token = csrf_token_from(as_admin.get(url).get_data(as_text=True))
-    short = as_admin.post(
-        f"{url}/mot-de-passe",
-        data={"csrf_token": token, "password": "1234567", "password_confirm": "1234567"},
-    )
+    short = reset_password(as_admin, user, "1234567")
     assert short.status_code == 422
     assert "au moins 12 caractères" in short.get_data(as_text=True)
-    response = as_admin.post(
-        f"{url}/mot-de-passe",
-        data={
-            "csrf_token": token,
-            "password": "nouveau-mdp-2026",
-            "password_confirm": "nouveau-mdp-2026",
-        },
-    )
-    assert response.status_code == 303
+    assert reset_password(as_admin, user).status_code == 303
     db.session.refresh(user)
     assert user.check_password("nouveau-mdp-2026")
 

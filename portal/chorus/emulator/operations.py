@@ -31,7 +31,7 @@ from portal.chorus.limits import (
     MAX_TOTAL_BYTES,
     is_acceptable_number,
 )
-from portal.clock import PARIS
+from portal.chorus.results import PARIS
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")

@@ -14,11 +14,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from portal import clock
 from portal.chorus.emulator.directory import Directory, PublicStructure, Supplier
 from portal.chorus.emulator.faults import Faults
 
@@ -74,7 +73,7 @@ class SimClock:
     ) -> None:
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._base = start or clock.utcnow()
+        self._base = start or datetime.now(UTC)
         self._mono0 = monotonic()
         self._speed = float(speed)
 
