@@ -29,6 +29,7 @@ from bench.harness import bench_app, current_rss_mb  # noqa: E402  (after the pa
 from portal.extensions import db  # noqa: E402
 from portal.jobs import runner as jobs  # noqa: E402
 from portal.jobs.models import ItemState, Job, JobItem, JobKind  # noqa: E402
+from portal.jobs.pool import JobRunner  # noqa: E402
 
 KIND = JobKind.MASS_SEND  # run by SmallHandler in this benchmark's own app
 TARGET_MB = 5.0
@@ -50,7 +51,7 @@ class SmallHandler:
         """Nothing to report."""
 
 
-def run_jobs(app: Flask, runner: jobs.JobRunner, count: int, items: int) -> None:
+def run_jobs(app: Flask, runner: JobRunner, count: int, items: int) -> None:
     for _ in range(count):
         with app.app_context():
             job = Job(kind=KIND, total=items)
@@ -76,7 +77,7 @@ def main() -> None:
 
     with bench_app("jobs", args.database_url, JOB_SWEEP_SECONDS=1) as app:
         jobs.register_handlers(app, {KIND: SmallHandler})
-        runner = jobs.JobRunner(app, workers=2)
+        runner = JobRunner(app, workers=2)
         try:
             run_jobs(app, runner, args.warmup, args.items)
             gc.collect()
