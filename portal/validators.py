@@ -8,17 +8,18 @@ Two layers:
   value back into ``field.data`` (so ``" 217 500 016 00019 "`` becomes ``"21750001600019"``).
 
 ``FrenchForm`` is a ``FlaskForm`` whose built-in WTForms messages ("Not a valid date value."…)
-are in French, and ``ValidationFailed`` is the error a service raises so the view can show it
-next to the right field.
+are in French, ``ValidationFailed`` is the error a service raises so the view can show it
+next to the right field, and ``submit`` is how a view runs a posted form's service call.
+``required_text`` and ``optional_text`` build the trimmed text fields the forms share.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from stdnum import bic as stdnum_bic
@@ -26,15 +27,18 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
-from wtforms import Field, Form
+from wtforms import Field, Form, StringField
 from wtforms import ValidationError as WTFormsValidationError
 from wtforms.meta import DefaultMeta
+from wtforms.validators import DataRequired, Length, Optional
 
 from portal.formatting import fr_date, fr_money
 from portal.models_base import MAX_ROW_ID
 
 _SPACES = re.compile(r"\s+")  # also matches non-breaking spaces
 _ROW_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only: "²".isdigit() is true, int("²") fails
+
+T = TypeVar("T")
 
 
 class InvalidValue(ValueError):
@@ -73,6 +77,21 @@ class FrenchForm(FlaskForm):
 
         def get_translations(self, form: Form) -> Any:
             return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
+
+
+def submit(form: FlaskForm, action: Callable[[], T]) -> T | None:
+    """Validate the posted ``form``, then run ``action`` (the service call) and return its result.
+
+    None when nothing valid was posted or ``action`` raised ``ValidationFailed``: its messages
+    then stand next to the fields (the page answers 422, which rolls the request back).
+    """
+    if not form.validate_on_submit():
+        return None
+    try:
+        return action()
+    except ValidationFailed as failure:
+        failure.apply_to(form)
+        return None
 
 
 # -- pure checks ---------------------------------------------------------------------------------
@@ -382,3 +401,22 @@ def empty_to_none(value: Any) -> Any:
     if isinstance(value, str) and value.strip() == "":
         return None
     return value
+
+
+# -- text fields -----------------------------------------------------------------------------------
+
+
+def required_text(label: str, message: str, max_length: int, **options: Any) -> StringField:
+    """A trimmed text field that must be filled (``message`` when it is not), at most
+    ``max_length`` characters; ``options`` go to ``StringField`` (description, default…)."""
+    return StringField(
+        label, [DataRequired(message), Length(max=max_length)], filters=[strip], **options
+    )
+
+
+def optional_text(label: str, max_length: int, **options: Any) -> StringField:
+    """A trimmed text field that may stay empty (its data is then None), at most
+    ``max_length`` characters; ``options`` go to ``StringField``."""
+    return StringField(
+        label, [Optional(), Length(max=max_length)], filters=[strip, empty_to_none], **options
+    )

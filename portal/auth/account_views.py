@@ -7,10 +7,12 @@ sessions and keeps this one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from portal import transactions
@@ -57,6 +59,26 @@ def _page(
     )
 
 
+def _change_own_account(
+    form: FlaskForm, change: Callable[[User], object], done: str
+) -> Response | None:
+    """Once ``form`` is valid, ``change`` the user's account (checking their password or code),
+    keep this session (the change ended the others), say ``done`` and go back to the account
+    page. None when the form or the change is refused: the page then answers 422."""
+    if not form.validate_on_submit():
+        return None
+    user = _me()
+    try:
+        change(user)
+    except ValidationFailed as failure:
+        transactions.commit()  # the failed attempt stays counted though the form answers 422
+        failure.apply_to(form)
+        return None
+    sessions.keep_current(user)
+    flash(done, "success")
+    return redirect(url_for("account.index"), code=303)
+
+
 @bp.route("/")
 def index() -> Response:
     return _page()
@@ -66,19 +88,15 @@ def index() -> Response:
 @personal_action
 def password() -> Response:
     form = PasswordChangeForm()
-    if form.validate_on_submit():
-        user = _me()
-        try:
-            account.change_password(
-                user, current=form.current_password.data, new=form.password.data, **_client()
-            )
-        except ValidationFailed as failure:
-            transactions.commit()  # the failed attempt stays counted though the form answers 422
-            failure.apply_to(form)
-        else:
-            sessions.keep_current(user)
-            flash("Mot de passe modifié. Vos autres sessions ont été fermées.", "success")
-            return redirect(url_for("account.index"), code=303)
+    done = _change_own_account(
+        form,
+        lambda user: account.change_password(
+            user, current=form.current_password.data, new=form.password.data, **_client()
+        ),
+        "Mot de passe modifié. Vos autres sessions ont été fermées.",
+    )
+    if done is not None:
+        return done
     return _page(password_form=form, status=422)
 
 
@@ -122,19 +140,13 @@ def second_factor_disable() -> Response:
     user = _me()
     if not user.has_second_factor:
         return redirect(url_for("account.index"), code=303)
-    if form.validate_on_submit():
-        try:
-            account.disable_second_factor(
-                user, password=form.password.data, code=form.code.data, **_client()
-            )
-        except ValidationFailed as failure:
-            transactions.commit()  # the failed attempt stays counted though the form answers 422
-            failure.apply_to(form)
-        else:
-            sessions.keep_current(user)
-            flash(
-                "Double authentification désactivée. Vos autres sessions ont été fermées.",
-                "success",
-            )
-            return redirect(url_for("account.index"), code=303)
+    done = _change_own_account(
+        form,
+        lambda user: account.disable_second_factor(
+            user, password=form.password.data, code=form.code.data, **_client()
+        ),
+        "Double authentification désactivée. Vos autres sessions ont été fermées.",
+    )
+    if done is not None:
+        return done
     return _page(disable_form=form, status=422)

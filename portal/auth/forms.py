@@ -41,23 +41,37 @@ class SecondFactorForm(FrenchForm):
     submit = SubmitField("Valider")
 
 
-class PasswordChangeForm(FrenchForm):
-    current_password = PasswordField(
-        "Mot de passe actuel",
-        validators=[DataRequired("Saisissez votre mot de passe actuel.")],
-        render_kw={"autocomplete": "current-password"},
+def _current_password(label: str, message: str) -> PasswordField:
+    return PasswordField(
+        label, validators=[DataRequired(message)], render_kw={"autocomplete": "current-password"}
     )
-    password = PasswordField(
-        "Nouveau mot de passe",
-        validators=[DataRequired("Saisissez le nouveau mot de passe.")],
+
+
+def new_password(label: str, message: str) -> PasswordField:
+    """A new password; the services apply the policy (``portal.auth.password_policy``)."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(message)],
         description=HINT,
         render_kw={"autocomplete": "new-password"},
     )
-    password_confirm = PasswordField(
-        "Confirmation du nouveau mot de passe",
+
+
+def password_confirmation(label: str) -> PasswordField:
+    """The new password typed again (the form's ``password`` field)."""
+    return PasswordField(
+        label,
         validators=[EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class PasswordChangeForm(FrenchForm):
+    current_password = _current_password(
+        "Mot de passe actuel", "Saisissez votre mot de passe actuel."
+    )
+    password = new_password("Nouveau mot de passe", "Saisissez le nouveau mot de passe.")
+    password_confirm = password_confirmation("Confirmation du nouveau mot de passe")
     submit = SubmitField("Changer le mot de passe")
 
 
@@ -74,10 +88,6 @@ class SecondFactorConfirmForm(FrenchForm):
 
 
 class SecondFactorDisableForm(FrenchForm):
-    password = PasswordField(
-        "Mot de passe",
-        validators=[DataRequired("Saisissez votre mot de passe.")],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = _current_password("Mot de passe", "Saisissez votre mot de passe.")
     code = _code_field("Code de vérification", "Le code de l'application, ou un code de secours.")
     submit = SubmitField("Désactiver la double authentification")

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from portal import clock
 from portal.billing.models import PaymentMethod
@@ -19,7 +19,8 @@ from portal.validators import (
     PlausibleDate,
     clean_amount,
     coerce_row_id,
-    empty_to_none,
+    optional_text,
+    required_text,
     strip,
 )
 
@@ -51,27 +52,30 @@ class AmountField(StringField):
         return ""
 
 
-REQUIRED_NUMBER = DataRequired("Saisissez le numéro.")
+NUMBER_MESSAGE = "Saisissez le numéro."
 REQUIRED_DATE = InputRequired("Saisissez une date valide.")
 PLAUSIBLE_DATE = PlausibleDate()
 REQUIRED_AMOUNT = InputRequired("Saisissez un montant.")
 
+# The contract number offers the contracts starting with what is typed (an HTMX datalist).
+CONTRACT_PICKER = {
+    "list": "contract-options",
+    "autocomplete": "off",
+    "hx-get": "/quittances/contrats",
+    "hx-trigger": "input changed delay:250ms",
+    "hx-target": "#contract-options",
+    "hx-swap": "innerHTML",
+}
+
 
 class ReceiptForm(FrenchForm):
-    number = StringField("N° de quittance", [REQUIRED_NUMBER, Length(max=40)], filters=[strip])
-    contract_number = StringField(
+    number = required_text("N° de quittance", NUMBER_MESSAGE, 40)
+    contract_number = required_text(
         "N° de contrat",
-        [DataRequired("Saisissez le numéro du contrat."), Length(max=40)],
-        filters=[strip],
+        "Saisissez le numéro du contrat.",
+        40,
         description="Le client et la société sont ceux du contrat.",
-        render_kw={
-            "list": "contract-options",
-            "autocomplete": "off",
-            "hx-get": "/quittances/contrats",
-            "hx-trigger": "input changed delay:250ms",
-            "hx-target": "#contract-options",
-            "hx-swap": "innerHTML",
-        },
+        render_kw=CONTRACT_PICKER,
     )
     period_start_on = DateField("Début de période", [REQUIRED_DATE, PLAUSIBLE_DATE])
     period_end_on = DateField(
@@ -93,10 +97,9 @@ class ReceiptForm(FrenchForm):
         [REQUIRED_AMOUNT],
         description="Prime nette + taxes. Montants négatifs pour un remboursement.",
     )
-    original_receipt_number = StringField(
+    original_receipt_number = optional_text(
         "Quittance remboursée (n°)",
-        [Optional(), Length(max=40)],
-        filters=[strip, empty_to_none],
+        40,
         description=(
             "Pour un remboursement : la quittance d'origine (même contrat ou même client). "
             "Chorus Pro reçoit alors un avoir qui la référence."
@@ -106,23 +109,15 @@ class ReceiptForm(FrenchForm):
 
 
 class FeeInvoiceForm(FrenchForm):
-    number = StringField("N° de facture", [REQUIRED_NUMBER, Length(max=40)], filters=[strip])
+    number = required_text("N° de facture", NUMBER_MESSAGE, 40)
     client_id = SelectField(
         "Client", coerce=coerce_row_id, validators=[InputRequired("Choisissez le client.")]
     )
-    contract_number = StringField(
+    contract_number = optional_text(
         "N° de contrat (facultatif)",
-        [Optional(), Length(max=40)],
-        filters=[strip, empty_to_none],
+        40,
         description="Le contrat doit appartenir au client.",
-        render_kw={
-            "list": "contract-options",
-            "autocomplete": "off",
-            "hx-get": "/quittances/contrats",
-            "hx-trigger": "input changed delay:250ms",
-            "hx-target": "#contract-options",
-            "hx-swap": "innerHTML",
-        },
+        render_kw=CONTRACT_PICKER,
     )
     company_id = SelectField(
         "Société émettrice",
@@ -130,12 +125,7 @@ class FeeInvoiceForm(FrenchForm):
         validators=[Optional()],
         description="Par défaut, la société du contrat.",
     )
-    label = StringField(
-        "Libellé",
-        [DataRequired("Saisissez le libellé."), Length(max=200)],
-        filters=[strip],
-        default="Honoraires de courtage",
-    )
+    label = required_text("Libellé", "Saisissez le libellé.", 200, default="Honoraires de courtage")
     entered_on = DateField("Date de saisie", [REQUIRED_DATE, PLAUSIBLE_DATE], default=clock.today)
     amount_ht = AmountField("Montant HT", [REQUIRED_AMOUNT])
     vat_rate = AmountField(
@@ -144,10 +134,9 @@ class FeeInvoiceForm(FrenchForm):
         default=Decimal("20"),
         description="De 0 à 100. La TVA et le TTC sont calculés à l'enregistrement.",
     )
-    original_fee_invoice_number = StringField(
+    original_fee_invoice_number = optional_text(
         "Facture d'origine (n°)",
-        [Optional(), Length(max=40)],
-        filters=[strip, empty_to_none],
+        40,
         description=(
             "Pour un avoir (montant HT négatif) : la facture qu'il annule (même client). "
             "Chorus Pro reçoit alors un avoir qui la référence."
@@ -159,10 +148,10 @@ class FeeInvoiceForm(FrenchForm):
 class ReissueForm(FrenchForm):
     """Réémettre sous un nouveau numéro: the copy's number (proposed, editable)."""
 
-    number = StringField(
+    number = required_text(
         "Nouveau numéro",
-        [REQUIRED_NUMBER, Length(max=40)],
-        filters=[strip],
+        NUMBER_MESSAGE,
+        40,
         description=(
             f"Proposé par le portail, modifiable ({NUMBER_RULE}) ; jamais utilisé par une "
             "quittance ni une facture."

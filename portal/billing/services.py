@@ -6,11 +6,11 @@ Services ``flush()``; the caller (request or job) commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, func, select, text, type_coerce, update
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,7 @@ from portal.sql import changed_rows
 from portal.validators import ValidationFailed
 
 Document = Receipt | FeeInvoice
+D = TypeVar("D", Receipt, FeeInvoice)
 
 
 # -- files tied to the transaction ---------------------------------------------------------------
@@ -218,6 +219,27 @@ def _flush_unique(message: str) -> None:
         raise ValidationFailed({"number": message}) from error
 
 
+def _write(
+    model: type[D],
+    document: D | None,
+    data: ReceiptInput | FeeInvoiceInput,
+    number_taken: str,
+    **computed: Decimal,
+) -> D:
+    """Create (``document=None``) or update the document from its checked input (each field of
+    the input is the document's attribute of that name) and ``computed`` amounts, then
+    (re)generate its PDF."""
+    if document is None:
+        document = model(allocated_amount=ZERO)
+        db.session.add(document)
+    values = {item.name: getattr(data, item.name) for item in fields(data)}
+    for name, value in {**values, **computed}.items():
+        setattr(document, name, value)
+    _flush_unique(number_taken)
+    regenerate_pdf(document)
+    return document
+
+
 def save_receipt(data: ReceiptInput, receipt: Receipt | None = None) -> Receipt:
     """Create (``receipt=None``) or update a quittance, then (re)generate its avis d'échéance.
 
@@ -259,21 +281,7 @@ def save_receipt(data: ReceiptInput, receipt: Receipt | None = None) -> Receipt:
     if errors:
         raise ValidationFailed(errors)
 
-    if receipt is None:
-        receipt = Receipt(allocated_amount=ZERO)
-        db.session.add(receipt)
-    receipt.original_receipt = original
-    receipt.number = data.number
-    receipt.contract = data.contract
-    receipt.period_start_on = data.period_start_on
-    receipt.period_end_on = data.period_end_on
-    receipt.entered_on = data.entered_on
-    receipt.net_premium = data.net_premium
-    receipt.taxes = data.taxes
-    receipt.total = data.total
-    _flush_unique(NUMBER_TAKEN["receipt"])
-    regenerate_pdf(receipt)
-    return receipt
+    return _write(Receipt, receipt, data, NUMBER_TAKEN["receipt"])
 
 
 def save_fee_invoice(data: FeeInvoiceInput, invoice: FeeInvoice | None = None) -> FeeInvoice:
@@ -314,23 +322,9 @@ def save_fee_invoice(data: FeeInvoiceInput, invoice: FeeInvoice | None = None) -
     if errors:
         raise ValidationFailed(errors)
 
-    if invoice is None:
-        invoice = FeeInvoice(allocated_amount=ZERO)
-        db.session.add(invoice)
-    invoice.original_fee_invoice = original
-    invoice.number = data.number
-    invoice.client = data.client
-    invoice.contract = data.contract
-    invoice.company = data.company
-    invoice.label = data.label
-    invoice.entered_on = data.entered_on
-    invoice.amount_ht = data.amount_ht
-    invoice.vat_rate = data.vat_rate
-    invoice.vat_amount = vat
-    invoice.total = total
-    _flush_unique(NUMBER_TAKEN["fee_invoice"])
-    regenerate_pdf(invoice)
-    return invoice
+    return _write(
+        FeeInvoice, invoice, data, NUMBER_TAKEN["fee_invoice"], vat_amount=vat, total=total
+    )
 
 
 # -- re-issue under a new number (after a Chorus REJETEE) ------------------------------------------

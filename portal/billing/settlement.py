@@ -51,6 +51,14 @@ def _to_settle(model: Any) -> Select[Any]:
     return select(model).where(model.chorus_status == PAID_STATUS, ~model.is_settled)
 
 
+def _oldest_to_settle(
+    model: type[LockedDocument], load: Sequence[Any], limit: int
+) -> list[LockedDocument]:
+    """The ``limit`` documents of ``model`` to settle entered first, loaded with ``load``."""
+    statement = _to_settle(model).options(*load).order_by(model.entered_on, model.id)
+    return list(db.session.scalars(statement.limit(limit)).unique())
+
+
 def is_to_settle(document: Document) -> bool:
     """Chorus says it is paid, the portal says it is not settled."""
     return document.chorus_status == PAID_STATUS and not document.is_settled
@@ -78,22 +86,8 @@ def to_settle(limit: int = 500) -> ToSettle:
     The status column is indexed and the set is small by nature (documents leave it once
     settled): four statements whatever the size.
     """
-    receipts = list(
-        db.session.scalars(
-            _to_settle(Receipt)
-            .options(*queries.RECEIPT_LOAD)
-            .order_by(Receipt.entered_on, Receipt.id)
-            .limit(limit)
-        ).unique()
-    )
-    invoices = list(
-        db.session.scalars(
-            _to_settle(FeeInvoice)
-            .options(*queries.FEE_INVOICE_LOAD)
-            .order_by(FeeInvoice.entered_on, FeeInvoice.id)
-            .limit(limit)
-        ).unique()
-    )
+    receipts = _oldest_to_settle(Receipt, queries.RECEIPT_LOAD, limit)
+    invoices = _oldest_to_settle(FeeInvoice, queries.FEE_INVOICE_LOAD, limit)
     count = 0
     remaining = ZERO
     for model in (Receipt, FeeInvoice):

@@ -9,11 +9,12 @@ and each kind has its templates ``billing/<kind>_list.html``, ``_<kind>_table.ht
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -28,6 +29,7 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from portal import storage, transactions
 from portal.auth.access import requires
@@ -43,7 +45,7 @@ from portal.billing.forms import (
     ReceiptForm,
     ReissueForm,
 )
-from portal.billing.models import Allocation, FeeInvoice, PaymentMethod, Receipt
+from portal.billing.models import Allocation, FeeInvoice, Payment, PaymentMethod, Receipt
 from portal.dematerialization import documents
 from portal.dematerialization.documents import Document, load_document_or_404
 from portal.dematerialization.models import DocumentType
@@ -55,9 +57,13 @@ from portal.portfolio import client_picker
 from portal.portfolio.models import Client, Company
 from portal.sending import views as dematerialization_views
 from portal.settings import chorus as chorus_settings
-from portal.validators import InvalidValue, ValidationFailed, clean_amount, parse_row_id
+from portal.validators import InvalidValue, ValidationFailed, clean_amount, parse_row_id, submit
 
 bp = Blueprint("billing", __name__)
+
+T = TypeVar("T")
+
+CONTRACT_MISSING = "Contrat introuvable."
 
 
 @bp.app_template_global()
@@ -113,19 +119,17 @@ def _amount(field: AmountField) -> Decimal:
     return field.data
 
 
-def _save(form: Any, build: Callable[[], Any], save: Callable[[Any], Document]) -> Document | None:
-    """Validate, build the input, call the service; errors go next to the fields (the page
-    then answers 422, which rolls the request back)."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        data = build()
-        if data is None:
-            return None
-        return save(data)
-    except ValidationFailed as error:
-        error.apply_to(form)
-        return None
+def _named(field: Field, find: Callable[[str], T | None], missing: str) -> T:
+    """The row whose number ``field`` holds; ``missing`` goes next to the field when none has it."""
+    found = find(field.data)
+    if found is None:
+        raise ValidationFailed({field.name: missing})
+    return found
+
+
+def _named_if_given(field: Field, find: Callable[[str], T | None], missing: str) -> T | None:
+    """``_named`` for an optional field: None when it is empty."""
+    return _named(field, find, missing) if field.data else None
 
 
 def _form_status(form: FlaskForm) -> int:
@@ -149,18 +153,13 @@ def _receipt_form(receipt: Receipt | None) -> ReceiptForm:
     return form
 
 
-def _receipt_input(form: ReceiptForm) -> services.ReceiptInput | None:
-    contract = queries.contract_by_number(form.contract_number.data)
-    if contract is None:
-        form.contract_number.errors = [*form.contract_number.errors, "Contrat introuvable."]
-        return None
-    original = None
-    if form.original_receipt_number.data:
-        original = queries.receipt_by_number(form.original_receipt_number.data)
-        if original is None:
-            field = form.original_receipt_number
-            field.errors = [*field.errors, "Aucune quittance ne porte ce numéro."]
-            return None
+def _receipt_input(form: ReceiptForm) -> services.ReceiptInput:
+    contract = _named(form.contract_number, queries.contract_by_number, CONTRACT_MISSING)
+    original = _named_if_given(
+        form.original_receipt_number,
+        queries.receipt_by_number,
+        "Aucune quittance ne porte ce numéro.",
+    )
     return services.ReceiptInput(
         number=form.number.data,
         contract=contract,
@@ -193,25 +192,17 @@ def _fee_invoice_form(invoice: FeeInvoice | None) -> FeeInvoiceForm:
     return form
 
 
-def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput | None:
+def _fee_invoice_input(form: FeeInvoiceForm) -> services.FeeInvoiceInput:
     client = db.session.get(Client, form.client_id.data)
     if client is None:
-        form.client_id.errors = [*form.client_id.errors, "Client introuvable."]
-        return None
-    contract = None
-    if form.contract_number.data:
-        contract = queries.contract_by_number(form.contract_number.data)
-        if contract is None:
-            form.contract_number.errors = [*form.contract_number.errors, "Contrat introuvable."]
-            return None
+        raise ValidationFailed({form.client_id.name: "Client introuvable."})
+    contract = _named_if_given(form.contract_number, queries.contract_by_number, CONTRACT_MISSING)
     company = db.session.get(Company, form.company_id.data) if form.company_id.data else None
-    original = None
-    if form.original_fee_invoice_number.data:
-        original = queries.fee_invoice_by_number(form.original_fee_invoice_number.data)
-        if original is None:
-            field = form.original_fee_invoice_number
-            field.errors = [*field.errors, "Aucune facture ne porte ce numéro."]
-            return None
+    original = _named_if_given(
+        form.original_fee_invoice_number,
+        queries.fee_invoice_by_number,
+        "Aucune facture ne porte ce numéro.",
+    )
     return services.FeeInvoiceInput(
         number=form.number.data,
         client=client,
@@ -232,7 +223,7 @@ class Pages:
     filters: type[ReceiptFilters] | type[FeeInvoiceFilters]
     results: Callable[[Any], Page[Any]]  # one page of the list for the filters
     form: Callable[[Any], FlaskForm]  # the new (None) or edit page's form
-    read: Callable[[Any], Any]  # the service's input from a valid form (None: errors set)
+    read: Callable[[Any], Any]  # the service's input from a valid form (or ValidationFailed)
     save: Callable[[Any, Any], Document]  # (input, document or None for a new one)
     pdf_stem: str  # download name of the PDF: ``avis-echeance-Q2026-001.pdf``
 
@@ -318,7 +309,7 @@ def contract_suggestions() -> Response:
 def document_new(kind: DocumentType) -> Any:
     pages = PAGES[kind]
     form = pages.form(None)
-    saved = _save(form, lambda: pages.read(form), lambda data: pages.save(data, None))
+    saved = submit(form, lambda: pages.save(pages.read(form), None))
     if saved is not None:
         flash(f"{kind.short_label} {saved.number} enregistrée, {kind.pdf_noun} généré.", "success")
         return redirect(documents.url_of(saved))
@@ -333,7 +324,7 @@ def document_edit(kind: DocumentType, document_id: int) -> Any:
     pages = PAGES[kind]
     document = load_document_or_404(kind, document_id)
     form = pages.form(document)
-    saved = _save(form, lambda: pages.read(form), lambda data: pages.save(data, document))
+    saved = submit(form, lambda: pages.save(pages.read(form), document))
     if saved is not None:
         flash(f"{kind.short_label} {saved.number} modifiée, {kind.pdf_noun} régénéré.", "success")
         return redirect(documents.url_of(saved))
@@ -398,11 +389,7 @@ def document_reissue(kind: DocumentType, document_id: int) -> Any:
     form = ReissueForm()
     if request.method == "GET":
         form.number.data = services.proposed_reissue_number(document)
-    copy = _save(
-        form,
-        lambda: form.number.data,
-        lambda number: services.reissue(document, number, user=current_user),
-    )
+    copy = submit(form, lambda: services.reissue(document, form.number.data, user=current_user))
     if copy is not None:
         flash(
             f"{kind.label} {document.number} réémise sous le numéro {copy.number} : "
@@ -525,7 +512,7 @@ def payment_entry() -> Any:
         if document is None:
             flash("Document introuvable : recherchez-le à nouveau.", "danger")
             return redirect(url_for("billing.payment_entry"))
-        payment = _record_payment(form, document)
+        payment = submit(form, functools.partial(_record_payment, form, document))
         if payment is not None:
             flash(f"Encaissement enregistré et affecté à {document.number}.", "success")
             return redirect(url_for("billing.payment_detail", payment_id=payment.id))
@@ -548,21 +535,15 @@ def payment_entry() -> Any:
     )
 
 
-def _record_payment(form: PaymentEntryForm, document: Document) -> Any:
-    if not form.validate_on_submit():
-        return None
-    try:
-        data = services.PaymentInput(
-            received_on=form.received_on.data,
-            amount=_amount(form.amount),
-            method=PaymentMethod(form.method.data),
-            reference=form.reference.data or "",
-        )
-        part = services.Part(document=document, amount=_amount(form.allocation_amount))
-        return services.record_payment(document.client, data, user=current_user, allocation=part)
-    except ValidationFailed as error:
-        error.apply_to(form)
-        return None
+def _record_payment(form: PaymentEntryForm, document: Document) -> Payment:
+    data = services.PaymentInput(
+        received_on=form.received_on.data,
+        amount=_amount(form.amount),
+        method=PaymentMethod(form.method.data),
+        reference=form.reference.data or "",
+    )
+    part = services.Part(document=document, amount=_amount(form.allocation_amount))
+    return services.record_payment(document.client, data, user=current_user, allocation=part)
 
 
 def _payment_or_404(payment_id: int) -> Any:

@@ -47,6 +47,8 @@ from portal.chorus.results import (
     TokenInfo,
     UploadedAttachment,
     VatExemptionReason,
+    as_int,
+    json_rows,
 )
 from portal.chorus.tokens import DEFAULT_CACHE, TokenCache, credentials_key
 
@@ -380,17 +382,17 @@ class ChorusClient:
     def list_supplier_structures(self) -> list[SupplierStructure]:
         """``recuperer/structures/actives/fournisseur``: candidates for the supplier id (B4)."""
         data = self._call(SUPPLIER_STRUCTURES, {})
-        return [SupplierStructure.from_json(row) for row in _rows(data, "listeStructures")]
+        return [SupplierStructure.from_json(row) for row in json_rows(data, "listeStructures")]
 
     def list_bank_details(self, id_structure: int) -> list[BankDetails]:
         """``recuperer/coordbanc/valides``: the supplier's valid bank coordinates (B4)."""
         data = self._call(BANK_DETAILS, {"idStructure": id_structure})
-        return [BankDetails.from_json(row) for row in _rows(data, "listeCoordonneeBancaire")]
+        return [BankDetails.from_json(row) for row in json_rows(data, "listeCoordonneeBancaire")]
 
     def list_vat_exemption_reasons(self) -> list[VatExemptionReason]:
         """``recuperer/motifs/exonerationtva``: the reasons accepted in ``motifExonerationTva``."""
         data = self._call(VAT_EXEMPTION_REASONS, {"codeLangue": "FR"})
-        rows = _rows(data, "listeMotifsExonerationTva") or _rows(data, "listeMotifs")
+        rows = json_rows(data, "listeMotifsExonerationTva") or json_rows(data, "listeMotifs")
         return [reason for reason in map(VatExemptionReason.from_json, rows) if reason.code]
 
     def list_attachment_types(self) -> list[AttachmentType]:
@@ -401,7 +403,7 @@ class ChorusClient:
         filtered it, or names the object otherwise): never an empty list by our doing.
         """
         body = {"codeLangue": "FR", "typeObjet": INVOICE_OBJECT_TYPE}
-        rows = _rows(self._call(ATTACHMENT_TYPES, body), "listeTypePieceJointe")
+        rows = json_rows(self._call(ATTACHMENT_TYPES, body), "listeTypePieceJointe")
         types = [kind for kind in map(AttachmentType.from_json, rows) if kind.code]
         for_invoices = [kind for kind in types if kind.object_type == INVOICE_OBJECT_TYPE]
         return for_invoices or types
@@ -415,12 +417,12 @@ class ChorusClient:
         page = 1
         while True:
             data = self._call(op, body(page))
-            rows.extend(_rows(data, list_name))
+            rows.extend(json_rows(data, list_name))
             paging = data.get("parametresRetour")
             if not isinstance(paging, Mapping):
                 return rows
-            pages = _as_int(paging.get("pages")) or 1
-            current = _as_int(paging.get("pageCourante")) or page
+            pages = as_int(paging.get("pages")) or 1
+            current = as_int(paging.get("pageCourante")) or page
             if current >= pages or page >= MAX_PAGES:
                 return rows
             page = current + 1
@@ -449,7 +451,7 @@ class ChorusClient:
                 self._notify(op.name, started, error=error, attempts=attempt)
                 raise
             else:
-                code = _as_int(data.get("codeRetour"))
+                code = as_int(data.get("codeRetour"))
                 self._notify(
                     op.name,
                     started,
@@ -527,12 +529,12 @@ class ChorusClient:
             if (
                 status == 400
                 and op.empty_result_allowed
-                and _as_int(fields.get("codeRetour")) == EMPTY_RESULT_CODE
+                and as_int(fields.get("codeRetour")) == EMPTY_RESULT_CODE
             ):
                 return fields
             libelle = str(fields.get("libelle") or response.reason or "").strip()
             raise ChorusRefused(
-                _as_int(fields.get("codeRetour")),
+                as_int(fields.get("codeRetour")),
                 libelle,
                 operation=op.name,
                 http_status=status,
@@ -546,7 +548,7 @@ class ChorusClient:
                 http_status=status,
                 outcome_unknown=True,
             )
-        code = _as_int(data.get("codeRetour"))
+        code = as_int(data.get("codeRetour"))
         if code not in (None, 0) and not (op.empty_result_allowed and code == EMPTY_RESULT_CODE):
             raise ChorusRefused(
                 code,
@@ -639,7 +641,7 @@ class ChorusClient:
                 operation=TOKEN,
                 http_status=status,
             )
-        expires_in = _as_int(fields.get("expires_in")) or 3600
+        expires_in = as_int(fields.get("expires_in")) or 3600
         return value, TokenInfo(str(fields.get("token_type") or "Bearer"), expires_in)
 
     # -- observation ------------------------------------------------------------------------------
@@ -679,22 +681,6 @@ class ChorusClient:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def _as_int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _rows(data: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
-    value = data.get(name)
-    if not isinstance(value, list):
-        return []
-    return [row for row in value if isinstance(row, Mapping)]
 
 
 def _json_or_none(response: requests.Response) -> Any:

@@ -32,14 +32,18 @@ def _str(data: Json, name: str) -> str | None:
     return text or None
 
 
-def _int(data: Json, name: str) -> int | None:
-    value = data.get(name)
+def as_int(value: Any) -> int | None:
+    """An integer from a JSON number or digits; None for anything else."""
     if value is None or isinstance(value, bool):
         return None
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _int(data: Json, name: str) -> int | None:
+    return as_int(data.get(name))
 
 
 def _bool(data: Json, name: str) -> bool:
@@ -64,7 +68,8 @@ def _obj(data: Json, name: str) -> Json:
     return value if isinstance(value, Mapping) else {}
 
 
-def _list(data: Json, name: str) -> list[Json]:
+def json_rows(data: Json, name: str) -> list[Json]:
+    """The objects of the list ``name`` (anything else in it, or no list, is left out)."""
     value = data.get(name)
     if not isinstance(value, list):
         return []
@@ -277,7 +282,7 @@ class InvoiceHistory:
                 passed_at=parse_datetime(item.get("histoStatutDatePassage")),
                 comment=_str(item, "histoStatutCommentaire"),
             )
-            for item in _list(_obj(data, "historiquesDesStatuts"), "histoStatut")
+            for item in json_rows(_obj(data, "historiquesDesStatuts"), "histoStatut")
         ]
         oldest = datetime.min.replace(tzinfo=UTC)
         entries.sort(key=lambda entry: entry.passed_at or oldest)

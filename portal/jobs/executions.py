@@ -33,35 +33,29 @@ def claim(
     gave the key back meanwhile). Both commit, recording ``user`` (who asked, B9).
     A ``claim_key`` of None (a run asked by hand) always starts.
     """
-    execution = TaskExecution(
-        task=task,
-        run_on=run_on,
-        claim_key=claim_key,
-        trigger=trigger,
-        state=ExecutionState.STARTED,
-        worker=worker_name(),
-        message=message,
-        started_by_id=user.id if user is not None else None,
-    )
-    db.session.add(execution)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        if callable(skipped_message):
-            skipped_message = skipped_message(holder(claim_key))
+
+    def record(state: ExecutionState, text: str | None, key: str | None) -> TaskExecution:
         execution = TaskExecution(
             task=task,
             run_on=run_on,
+            claim_key=key,
             trigger=trigger,
-            state=ExecutionState.SKIPPED,
+            state=state,
             worker=worker_name(),
-            message=skipped_message,
+            message=text,
             started_by_id=user.id if user is not None else None,
         )
         db.session.add(execution)
         db.session.commit()
-    return execution
+        return execution
+
+    try:
+        return record(ExecutionState.STARTED, message, claim_key)
+    except IntegrityError:
+        db.session.rollback()
+        if callable(skipped_message):
+            skipped_message = skipped_message(holder(claim_key))
+        return record(ExecutionState.SKIPPED, skipped_message, None)
 
 
 def holder(claim_key: str | None) -> TaskExecution | None:

@@ -26,16 +26,8 @@ from portal.portfolio.services import (
 CHORUS_ID_DIGITS = 18
 
 
-def _required(message: str) -> DataRequired:
-    return DataRequired(message=message)
-
-
 class CompanyForm(v.FrenchForm):
-    name = StringField(
-        "Raison sociale",
-        filters=[v.strip],
-        validators=[_required("Saisissez la raison sociale."), Length(max=160)],
-    )
+    name = v.required_text("Raison sociale", "Saisissez la raison sociale.", 160)
     siren = StringField(
         "SIREN",
         filters=[v.strip],
@@ -65,20 +57,16 @@ class CompanyForm(v.FrenchForm):
 
 
 class BankAccountForm(v.FrenchForm):
-    label = StringField(
-        "Libellé",
-        filters=[v.strip],
-        validators=[_required("Saisissez un libellé (ex. « Compte principal »)."), Length(max=120)],
-    )
+    label = v.required_text("Libellé", "Saisissez un libellé (ex. « Compte principal »).", 120)
     iban = StringField(
         "IBAN",
-        validators=[_required("Saisissez l'IBAN."), v.Iban()],
+        validators=[DataRequired("Saisissez l'IBAN."), v.Iban()],
         description="Les espaces sont acceptés.",
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     bic = StringField(
         "BIC",
-        validators=[_required("Saisissez le BIC."), v.Bic()],
+        validators=[DataRequired("Saisissez le BIC."), v.Bic()],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     # S6 — present only while Chorus Pro is enabled (S1): see __init__.
@@ -126,11 +114,7 @@ class ClientForm(v.FrenchForm):
         choices=[(kind.value, kind.label) for kind in ClientKind],
         default=ClientKind.ENTREPRISE.value,
     )
-    name = StringField(
-        "Nom / raison sociale",
-        filters=[v.strip],
-        validators=[_required("Saisissez le nom du client."), Length(max=200)],
-    )
+    name = v.required_text("Nom / raison sociale", "Saisissez le nom du client.", 200)
     address = TextAreaField("Adresse", filters=[v.strip], render_kw={"rows": 2})
     postal_code = StringField(
         "Code postal",
@@ -188,11 +172,7 @@ class DocumentUploadForm(v.FrenchForm):
 
 
 class ContractForm(v.FrenchForm):
-    number = StringField(
-        "N° de contrat",
-        filters=[v.strip],
-        validators=[_required("Saisissez le numéro du contrat."), Length(max=40)],
-    )
+    number = v.required_text("N° de contrat", "Saisissez le numéro du contrat.", 40)
     client_id = SelectField(
         "Client",
         coerce=v.coerce_row_id,
@@ -211,16 +191,8 @@ class ContractForm(v.FrenchForm):
         validate_choice=False,  # pairing with the company is checked by the service
         description="Un compte de la société choisie.",
     )
-    product = StringField(
-        "Produit",
-        filters=[v.strip],
-        validators=[_required("Saisissez le produit."), Length(max=160)],
-    )
-    insurer = StringField(
-        "Assureur",
-        filters=[v.strip],
-        validators=[_required("Saisissez l'assureur."), Length(max=160)],
-    )
+    product = v.required_text("Produit", "Saisissez le produit.", 160)
+    insurer = v.required_text("Assureur", "Saisissez l'assureur.", 160)
     starts_on = DateField(
         "Date de début",
         validators=[InputRequired("Saisissez la date de début."), v.PlausibleDate()],

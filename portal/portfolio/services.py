@@ -15,6 +15,7 @@ from typing import BinaryIO, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from portal import storage, transactions
 from portal.extensions import db
@@ -129,6 +130,17 @@ class _Errors:
             raise ValidationFailed(self.errors)
 
 
+def _taken(
+    column: InstrumentedAttribute[str], value: str, current: Company | Contract | None
+) -> bool:
+    """Another row than ``current`` holds ``value`` in ``column`` (case-insensitively)."""
+    model = column.class_
+    query = select(model.id).where(func.lower(column) == value.lower())
+    if current is not None:
+        query = query.where(model.id != current.id)
+    return db.session.scalar(query) is not None
+
+
 def _flush(errors_on_conflict: dict[str, str]) -> None:
     """Flush; a unique constraint hit by a concurrent request becomes a French error.
 
@@ -155,12 +167,8 @@ def _check_company(data: CompanyData, current: Company | None) -> CompanyData:
         orias = errors.clean("orias_number", clean_digits, orias)
         if orias is not None and len(orias) != 8:
             errors.add("orias_number", "Le n° ORIAS comporte 8 chiffres.")
-    if name:
-        query = select(Company.id).where(func.lower(Company.name) == name.lower())
-        if current is not None:
-            query = query.where(Company.id != current.id)
-        if db.session.scalar(query) is not None:
-            errors.add("name", COMPANY_NAME_TAKEN)
+    if name and _taken(Company.name, name, current):
+        errors.add("name", COMPANY_NAME_TAKEN)
     errors.raise_if_any()
     return CompanyData(name=name, siren=siren, orias_number=orias or None, address=data.address)
 
@@ -387,12 +395,8 @@ def _check_contract(data: ContractData, current: Contract | None) -> dict[str, o
     number = errors.required("number", data.number, "Saisissez le numéro du contrat.")
     product = errors.required("product", data.product, "Saisissez le produit.")
     insurer = errors.required("insurer", data.insurer, "Saisissez l'assureur.")
-    if number:
-        query = select(Contract.id).where(func.lower(Contract.number) == number.lower())
-        if current is not None:
-            query = query.where(Contract.id != current.id)
-        if db.session.scalar(query) is not None:
-            errors.add("number", CONTRACT_NUMBER_TAKEN)
+    if number and _taken(Contract.number, number, current):
+        errors.add("number", CONTRACT_NUMBER_TAKEN)
     client = db.session.get(Client, data.client_id) if data.client_id else None
     if client is None:
         errors.add("client_id", "Choisissez un client existant.")

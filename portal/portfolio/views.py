@@ -39,7 +39,7 @@ from portal.portfolio.forms import (
 )
 from portal.portfolio.models import BankAccount, Client, ClientDocument, Company, Contract
 from portal.settings.chorus import is_chorus_enabled
-from portal.validators import ValidationFailed, parse_row_id
+from portal.validators import ValidationFailed, parse_row_id, submit
 
 bp = Blueprint("portfolio", __name__)
 
@@ -77,14 +77,10 @@ def companies_list() -> Response:
 @requires(Role.GESTIONNAIRE)
 def company_create() -> Any:
     form = CompanyForm()
-    if form.validate_on_submit():
-        try:
-            company = services.create_company(form.to_data())
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash(f"Société « {company.name} » créée.", "success")
-            return redirect(url_for(".company_detail", company_id=company.id))
+    company = submit(form, lambda: services.create_company(form.to_data()))
+    if company is not None:
+        flash(f"Société « {company.name} » créée.", "success")
+        return redirect(url_for(".company_detail", company_id=company.id))
     return _form_page("portfolio/company_form.html", form, company=None)
 
 
@@ -104,14 +100,9 @@ def company_detail(company_id: int) -> str:
 def company_edit(company_id: int) -> Any:
     company = _get_or_404(Company, company_id)
     form = CompanyForm(obj=company)
-    if form.validate_on_submit():
-        try:
-            services.update_company(company, form.to_data())
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash("Société enregistrée.", "success")
-            return redirect(url_for(".company_detail", company_id=company.id))
+    if submit(form, lambda: services.update_company(company, form.to_data())) is not None:
+        flash("Société enregistrée.", "success")
+        return redirect(url_for(".company_detail", company_id=company.id))
     return _form_page("portfolio/company_form.html", form, company=company)
 
 
@@ -120,14 +111,9 @@ def company_edit(company_id: int) -> Any:
 def bank_account_create(company_id: int) -> Any:
     company = _get_or_404(Company, company_id)
     form = BankAccountForm(chorus_enabled=is_chorus_enabled())
-    if form.validate_on_submit():
-        try:
-            services.create_bank_account(company, form.to_data())
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash("Compte bancaire ajouté.", "success")
-            return redirect(url_for(".company_detail", company_id=company.id) + "#comptes")
+    if submit(form, lambda: services.create_bank_account(company, form.to_data())) is not None:
+        flash("Compte bancaire ajouté.", "success")
+        return redirect(url_for(".company_detail", company_id=company.id) + "#comptes")
     return _form_page("portfolio/bank_account_form.html", form, company=company, account=None)
 
 
@@ -137,14 +123,9 @@ def bank_account_edit(account_id: int) -> Any:
     account = _get_or_404(BankAccount, account_id)
     company = account.company
     form = BankAccountForm(obj=account, chorus_enabled=is_chorus_enabled())
-    if form.validate_on_submit():
-        try:
-            services.update_bank_account(account, form.to_data())
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash("Compte bancaire enregistré.", "success")
-            return redirect(url_for(".company_detail", company_id=company.id) + "#comptes")
+    if submit(form, lambda: services.update_bank_account(account, form.to_data())) is not None:
+        flash("Compte bancaire enregistré.", "success")
+        return redirect(url_for(".company_detail", company_id=company.id) + "#comptes")
     return _form_page("portfolio/bank_account_form.html", form, company=company, account=account)
 
 
@@ -182,15 +163,11 @@ def clients_list() -> Response:
 @requires(Role.GESTIONNAIRE)
 def client_create() -> Any:
     form = ClientForm(chorus_enabled=is_chorus_enabled())
-    if form.validate_on_submit():
-        try:
-            client = services.create_client(form.to_data())
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash(f"Client « {client.name} » créé.", "success")
-            _warn_shared_siret(client)
-            return redirect(url_for(".client_detail", client_id=client.id))
+    client = submit(form, lambda: services.create_client(form.to_data()))
+    if client is not None:
+        flash(f"Client « {client.name} » créé.", "success")
+        _warn_shared_siret(client)
+        return redirect(url_for(".client_detail", client_id=client.id))
     return _form_page("portfolio/client_form.html", form, client=None)
 
 
@@ -234,15 +211,10 @@ def _client_page(client: Client, upload_form: DocumentUploadForm) -> str:
 def client_edit(client_id: int) -> Any:
     client = _get_or_404(Client, client_id)
     form = ClientForm(obj=client, chorus_enabled=is_chorus_enabled())
-    if form.validate_on_submit():
-        try:
-            services.update_client(client, form.to_data())
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash("Client enregistré.", "success")
-            _warn_shared_siret(client)
-            return redirect(url_for(".client_detail", client_id=client.id))
+    if submit(form, lambda: services.update_client(client, form.to_data())) is not None:
+        flash("Client enregistré.", "success")
+        _warn_shared_siret(client)
+        return redirect(url_for(".client_detail", client_id=client.id))
     return _form_page("portfolio/client_form.html", form, client=client)
 
 
@@ -251,21 +223,19 @@ def client_edit(client_id: int) -> Any:
 def document_upload(client_id: int) -> Any:
     client = _get_or_404(Client, client_id)
     form = DocumentUploadForm()
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            document = services.add_client_document(
-                client,
-                upload.filename,
-                upload.stream,
-                max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
-                uploaded_by_id=current_user.id,
-            )
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash(f"Document « {document.original_name} » ajouté à la GED.", "success")
-            return redirect(url_for(".client_detail", client_id=client.id) + "#documents")
+    document = submit(
+        form,
+        lambda: services.add_client_document(
+            client,
+            form.file.data.filename,
+            form.file.data.stream,
+            max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
+            uploaded_by_id=current_user.id,
+        ),
+    )
+    if document is not None:
+        flash(f"Document « {document.original_name} » ajouté à la GED.", "success")
+        return redirect(url_for(".client_detail", client_id=client.id) + "#documents")
     return _client_page(client, form), INVALID
 
 
@@ -346,14 +316,10 @@ def contract_create() -> Any:
             "company_id": parse_row_id(request.args.get("company_id")),
         }
     form = ContractForm(chorus_enabled=is_chorus_enabled(), data=initial or None)
-    if form.validate_on_submit():
-        try:
-            contract = services.create_contract(form.to_data())
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash(f"Contrat {contract.number} créé.", "success")
-            return redirect(url_for(".contract_detail", contract_id=contract.id))
+    contract = submit(form, lambda: services.create_contract(form.to_data()))
+    if contract is not None:
+        flash(f"Contrat {contract.number} créé.", "success")
+        return redirect(url_for(".contract_detail", contract_id=contract.id))
     return _form_page("portfolio/contract_form.html", form, contract=None)
 
 
@@ -368,14 +334,9 @@ def contract_detail(contract_id: int) -> str:
 def contract_edit(contract_id: int) -> Any:
     contract = _get_or_404(Contract, contract_id)
     form = ContractForm(obj=contract, chorus_enabled=is_chorus_enabled())
-    if form.validate_on_submit():
-        try:
-            services.update_contract(contract, form.to_data())
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash(f"Contrat {contract.number} enregistré.", "success")
-            return redirect(url_for(".contract_detail", contract_id=contract.id))
+    if submit(form, lambda: services.update_contract(contract, form.to_data())) is not None:
+        flash(f"Contrat {contract.number} enregistré.", "success")
+        return redirect(url_for(".contract_detail", contract_id=contract.id))
     return _form_page("portfolio/contract_form.html", form, contract=contract)
 
 

@@ -50,6 +50,11 @@ UNFINISHED = "En cours"
 _FROM_CHORUS = (playbook.Kind.CHORUS, playbook.Kind.STATUS)
 
 
+def _is_item_document(model: type[Receipt | FeeInvoice], kind: DocumentType) -> Any:
+    """Join condition: the ``model`` row is the job item's document."""
+    return and_(JobItem.document_type == kind, model.id == JobItem.document_id)
+
+
 def _items_with_documents(job_id: int) -> Sequence[Any]:
     """Each item of the job with its document's total and client name (one query)."""
     receipt_client = aliased(Client)
@@ -60,22 +65,10 @@ def _items_with_documents(job_id: int) -> Sequence[Any]:
             func.coalesce(Receipt.total, FeeInvoice.total).label("total"),
             func.coalesce(receipt_client.name, invoice_client.name).label("client_name"),
         )
-        .outerjoin(
-            Receipt,
-            and_(
-                JobItem.document_type == DocumentType.RECEIPT,
-                Receipt.id == JobItem.document_id,
-            ),
-        )
+        .outerjoin(Receipt, _is_item_document(Receipt, DocumentType.RECEIPT))
         .outerjoin(Contract, Contract.id == Receipt.contract_id)
         .outerjoin(receipt_client, receipt_client.id == Contract.client_id)
-        .outerjoin(
-            FeeInvoice,
-            and_(
-                JobItem.document_type == DocumentType.FEE_INVOICE,
-                FeeInvoice.id == JobItem.document_id,
-            ),
-        )
+        .outerjoin(FeeInvoice, _is_item_document(FeeInvoice, DocumentType.FEE_INVOICE))
         .outerjoin(invoice_client, invoice_client.id == FeeInvoice.client_id)
         .where(JobItem.job_id == job_id)
         .order_by(JobItem.id)

@@ -15,10 +15,10 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from portal.auth.forms import new_password, password_confirmation
 from portal.auth.models import ROLE_LABELS, Role
-from portal.auth.password_policy import HINT as PASSWORD_HINT
 from portal.jobs import retries
 from portal.settings import chorus
 from portal.validators import FrenchForm, strip
@@ -26,6 +26,16 @@ from portal.validators import FrenchForm, strip
 ROLE_CHOICES = [
     (role.value, ROLE_LABELS[role]) for role in (Role.LECTURE, Role.GESTIONNAIRE, Role.ADMIN)
 ]
+
+
+DEFAULT_URL_HINT = "Facultatif : laissez vide pour l'adresse par défaut de l'environnement."
+
+
+def _number_text(label: str, description: str) -> StringField:
+    """A trimmed text field for a whole number (the service checks it), with a numeric keypad."""
+    return StringField(
+        label, filters=[strip], description=description, render_kw={"inputmode": "numeric"}
+    )
 
 
 class InsuranceSettingsForm(FrenchForm):
@@ -58,27 +68,23 @@ class SystemSettingsForm(FrenchForm):
         "Mot de passe du compte technique", render_kw={"autocomplete": "new-password"}
     )
     clear_tech_password = BooleanField("Effacer")
-    user_id = StringField(
+    user_id = _number_text(
         "Identifiant utilisateur courant",
-        filters=[strip],
-        description="Facultatif, chiffres uniquement (idUtilisateurCourant).",
-        render_kw={"inputmode": "numeric"},
+        "Facultatif, chiffres uniquement (idUtilisateurCourant).",
     )
-    supplier_id = StringField(
+    supplier_id = _number_text(
         "Identifiant fournisseur",
-        filters=[strip],
-        description="Identifiant de la structure du cabinet dans Chorus Pro (idStructureCPP).",
-        render_kw={"inputmode": "numeric"},
+        "Identifiant de la structure du cabinet dans Chorus Pro (idStructureCPP).",
     )
     oauth_url = StringField(
         "URL du service OAuth",
         filters=[strip],
-        description="Facultatif : laissez vide pour l'adresse par défaut de l'environnement.",
+        description=DEFAULT_URL_HINT,
     )
     api_url = StringField(
         "URL de l'API Chorus Pro",
         filters=[strip],
-        description="Facultatif : laissez vide pour l'adresse par défaut de l'environnement.",
+        description=DEFAULT_URL_HINT,
     )
     auto_send_enabled = SwitchField(
         "Dématérialiser automatiquement chaque jour à 19 h",
@@ -92,17 +98,13 @@ class SystemSettingsForm(FrenchForm):
             "À solder."
         ),
     )
-    delay_receipts = StringField(
+    delay_receipts = _number_text(
         "Chorus - Délai en jours pour la dématérialisation automatique des primes d'assurance",
-        filters=[strip],
-        description="Nombre de jours d'avance sur la date d'effet ; vide = 0.",
-        render_kw={"inputmode": "numeric"},
+        "Nombre de jours d'avance sur la date d'effet ; vide = 0.",
     )
-    delay_fee_invoices = StringField(
+    delay_fee_invoices = _number_text(
         "Chorus - Délai en jours pour la dématérialisation automatique des factures d'honoraires",
-        filters=[strip],
-        description="Nombre de jours d'avance sur la date de saisie ; vide = 0.",
-        render_kw={"inputmode": "numeric"},
+        "Nombre de jours d'avance sur la date de saisie ; vide = 0.",
     )
     cutoff_date = StringField(
         "Chorus - Ne pas dématérialiser automatiquement les quittances et factures dont la "
@@ -111,36 +113,30 @@ class SystemSettingsForm(FrenchForm):
         description="Obligatoire pour que l'envoi automatique fonctionne.",
         render_kw={"type": "date"},
     )
-    recipient_freshness_hours = StringField(
+    recipient_freshness_hours = _number_text(
         "Durée de validité d'une vérification de destinataire (heures)",
-        filters=[strip],
-        description=(
+        (
             "Pendant cette durée, un envoi ne réinterroge pas Chorus Pro sur une structure "
             "destinataire déjà vérifiée ; 0 = vérifier à chaque envoi ; vide = "
             f"{chorus.DEFAULT_RECIPIENT_FRESHNESS_HOURS} h. « Vérifier dans Chorus Pro » sur "
             "un contrat force toujours une nouvelle vérification."
         ),
-        render_kw={"inputmode": "numeric"},
     )
-    retry_attempts = StringField(
+    retry_attempts = _number_text(
         "Nombre d'essais par document",
-        filters=[strip],
-        description=(
+        (
             "Un document qui échoue pour une raison passagère (Chorus Pro indisponible, trop "
             f"de requêtes) est réessayé automatiquement : de {retries.MIN_ATTEMPTS} à "
             f"{retries.MAX_ATTEMPTS} essais en tout ; vide = {retries.DEFAULT_ATTEMPTS}."
         ),
-        render_kw={"inputmode": "numeric"},
     )
-    retry_first_delay_seconds = StringField(
+    retry_first_delay_seconds = _number_text(
         "Délai avant le deuxième essai (secondes)",
-        filters=[strip],
-        description=(
+        (
             f"De 0 à {retries.MAX_FIRST_DELAY_SECONDS} s ; chaque délai suivant double. Vide = "
             f"{retries.DEFAULT_FIRST_DELAY_SECONDS} s : avec les valeurs par défaut, "
             f"{retries.DEFAULT_ATTEMPTS} essais sur environ 15 minutes."
         ),
-        render_kw={"inputmode": "numeric"},
     )
     # Choices: the stored copy of Chorus's list (vat_exemption.VatExemption.choices); the
     # service refuses anything else with a French message next to the field.
@@ -166,24 +162,6 @@ class SystemSettingsForm(FrenchForm):
         ),
     )
     submit = SubmitField("Enregistrer")
-
-
-def _new_password(label: str) -> PasswordField:
-    """The services apply the password policy (``portal.auth.password_policy``)."""
-    return PasswordField(
-        label,
-        validators=[DataRequired("Saisissez un mot de passe.")],
-        description=PASSWORD_HINT,
-        render_kw={"autocomplete": "new-password"},
-    )
-
-
-def _password_confirmation(label: str) -> PasswordField:
-    return PasswordField(
-        label,
-        validators=[EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
-        render_kw={"autocomplete": "new-password"},
-    )
 
 
 class _UserProfileForm(FrenchForm):
@@ -216,8 +194,8 @@ class UserCreateForm(_UserProfileForm):
     )
     role = SelectField("Rôle", choices=ROLE_CHOICES, default=Role.GESTIONNAIRE.value)
     is_enabled = SwitchField("Compte actif", default=True)
-    password = _new_password("Mot de passe")
-    password_confirm = _password_confirmation("Confirmation du mot de passe")
+    password = new_password("Mot de passe", "Saisissez un mot de passe.")
+    password_confirm = password_confirmation("Confirmation du mot de passe")
     submit = SubmitField("Créer l'utilisateur")
 
 
@@ -228,8 +206,8 @@ class UserEditForm(_UserProfileForm):
 
 
 class PasswordResetForm(FrenchForm):
-    password = _new_password("Nouveau mot de passe")
-    password_confirm = _password_confirmation("Confirmation")
+    password = new_password("Nouveau mot de passe", "Saisissez un mot de passe.")
+    password_confirm = password_confirmation("Confirmation")
     submit = SubmitField("Réinitialiser le mot de passe")
 
 

@@ -104,17 +104,26 @@ def _clean(value: str | None) -> str:
     return (value or "").strip()
 
 
-def parse_delay(raw: str) -> int | None:
-    """S3: empty → None (= 0); otherwise an integer ≥ 0 (``ValueError`` with the French text)."""
+def _whole_number(
+    raw: str, pattern: str, syntax_error: str, maximum: int, too_large: str
+) -> int | None:
+    """Empty → None; otherwise digits matching ``pattern``, at most ``maximum`` (``ValueError``
+    with ``syntax_error`` or ``too_large``, French)."""
     text = _clean(raw)
     if not text:
         return None
-    if not re.fullmatch(r"\d+", text):
-        raise ValueError(DELAY_ERROR)
-    days = int(text)
-    if days > MAX_DELAY_DAYS:
-        raise ValueError(f"Le délai ne peut pas dépasser {MAX_DELAY_DAYS} jours.")
-    return days
+    if not re.fullmatch(pattern, text):
+        raise ValueError(syntax_error)
+    number = int(text)
+    if number > maximum:
+        raise ValueError(too_large)
+    return number
+
+
+def parse_delay(raw: str) -> int | None:
+    """S3: empty → None (= 0); otherwise an integer ≥ 0 (``ValueError`` with the French text)."""
+    too_large = f"Le délai ne peut pas dépasser {MAX_DELAY_DAYS} jours."
+    return _whole_number(raw, r"\d+", DELAY_ERROR, MAX_DELAY_DAYS, too_large)
 
 
 FRESHNESS_ERROR = "La durée doit être un nombre entier d'heures, positif ou nul."
@@ -122,16 +131,9 @@ FRESHNESS_ERROR = "La durée doit être un nombre entier d'heures, positif ou nu
 
 def parse_freshness_hours(raw: str) -> int | None:
     """B3: empty → None (the default); otherwise whole hours from 0 (every job) to the maximum."""
-    text = _clean(raw)
-    if not text:
-        return None
-    if not re.fullmatch(r"\d{1,6}", text):
-        raise ValueError(FRESHNESS_ERROR)
-    hours = int(text)
-    if hours > chorus.MAX_RECIPIENT_FRESHNESS_HOURS:
-        limit = chorus.MAX_RECIPIENT_FRESHNESS_HOURS
-        raise ValueError(f"La durée ne peut pas dépasser {limit} heures ({limit // 24} jours).")
-    return hours
+    limit = chorus.MAX_RECIPIENT_FRESHNESS_HOURS
+    too_large = f"La durée ne peut pas dépasser {limit} heures ({limit // 24} jours)."
+    return _whole_number(raw, r"\d{1,6}", FRESHNESS_ERROR, limit, too_large)
 
 
 def parse_date(raw: str) -> date | None:
@@ -609,8 +611,8 @@ def update_user(
     email: str | None,
     role: str,
     is_enabled: bool,
-) -> None:
-    """Edit an account; raises ``ValidationFailed`` (nothing changed then). Flushes.
+) -> User:
+    """Edit an account and return it; raises ``ValidationFailed`` (nothing changed then). Flushes.
 
     A new role or disabling ends the account's open sessions (issue 12).
     """
@@ -624,16 +626,18 @@ def update_user(
     target.role = Role(role)
     target.is_enabled = is_enabled
     db.session.flush()
+    return target
 
 
-def reset_password(target: User, password: str) -> None:
-    """Set a new password, ending the account's open sessions; raises ``ValidationFailed``.
-    Flushes."""
+def reset_password(target: User, password: str) -> User:
+    """Set a new password, ending the account's open sessions, and return the account; raises
+    ``ValidationFailed``. Flushes."""
     if problem := password_problem(password, target.username):
         raise ValidationFailed({"password": problem})
     target.set_password(password)
     target.end_sessions()
     db.session.flush()
+    return target
 
 
 def reset_second_factor(target: User) -> None:

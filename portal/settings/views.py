@@ -36,7 +36,7 @@ from portal.settings.forms import (
     UserCreateForm,
     UserEditForm,
 )
-from portal.validators import ValidationFailed
+from portal.validators import submit
 
 bp = Blueprint("settings", __name__, url_prefix="/administration")
 
@@ -86,15 +86,10 @@ def system() -> str | Response:
                 "warning",
             )
             return redirect(url_for("settings.system"), code=303)
-        if form.validate_on_submit():
-            try:
-                services.update_system(_system_input(form))
-            except ValidationFailed as failure:
-                failure.apply_to(form)
-            else:
-                _reschedule_after_commit()
-                flash("Paramètres Chorus Pro enregistrés.", "success")
-                return redirect(url_for("settings.system"), code=303)
+        if submit(form, lambda: services.update_system(_system_input(form))) is not None:
+            _reschedule_after_commit()
+            flash("Paramètres Chorus Pro enregistrés.", "success")
+            return redirect(url_for("settings.system"), code=303)
         flash("Le formulaire contient des erreurs : rien n'a été enregistré.", "danger")
     status = 200 if request.method == "GET" else 422
     settings = chorus.load()
@@ -185,21 +180,20 @@ def users_security() -> Response:
 @requires(Role.ADMIN)
 def user_create() -> str | Response:
     form = UserCreateForm()
-    if form.validate_on_submit():
-        try:
-            user = services.create_user(
-                username=form.username.data,
-                password=form.password.data,
-                role=form.role.data,
-                full_name=form.full_name.data or "",
-                email=form.email.data,
-                is_enabled=bool(form.is_enabled.data),
-            )
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash(f"Utilisateur « {user.username} » créé.", "success")
-            return redirect(url_for("settings.users"), code=303)
+    user = submit(
+        form,
+        lambda: services.create_user(
+            username=form.username.data,
+            password=form.password.data,
+            role=form.role.data,
+            full_name=form.full_name.data or "",
+            email=form.email.data,
+            is_enabled=bool(form.is_enabled.data),
+        ),
+    )
+    if user is not None:
+        flash(f"Utilisateur « {user.username} » créé.", "success")
+        return redirect(url_for("settings.users"), code=303)
     status = 422 if request.method == "POST" else 200
     return render("settings/user_form.html", status=status, form=form)
 
@@ -216,21 +210,20 @@ def _user_or_404(user_id: int) -> User:
 def user_edit(user_id: int) -> str | Response:
     user = _user_or_404(user_id)
     form = UserEditForm(obj=user if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            services.update_user(
-                current_user,
-                user,
-                full_name=form.full_name.data or "",
-                email=form.email.data,
-                role=form.role.data,
-                is_enabled=bool(form.is_enabled.data),
-            )
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            flash(f"Utilisateur « {user.username} » enregistré.", "success")
-            return redirect(url_for("settings.users"), code=303)
+    saved = submit(
+        form,
+        lambda: services.update_user(
+            current_user,
+            user,
+            full_name=form.full_name.data or "",
+            email=form.email.data,
+            role=form.role.data,
+            is_enabled=bool(form.is_enabled.data),
+        ),
+    )
+    if saved is not None:
+        flash(f"Utilisateur « {user.username} » enregistré.", "success")
+        return redirect(url_for("settings.users"), code=303)
     status = 422 if request.method == "POST" else 200
     return render(
         "settings/user_form.html",
@@ -258,15 +251,13 @@ def user_second_factor_reset(user_id: int) -> Response:
 def user_password(user_id: int) -> Response:
     user = _user_or_404(user_id)
     password_form = PasswordResetForm()
-    if password_form.validate_on_submit():
-        try:
-            services.reset_password(user, password_form.password.data)
-        except ValidationFailed as failure:
-            failure.apply_to(password_form)
-        else:
-            sessions.keep_current(user)  # an administrator resetting their own password
-            flash(f"Mot de passe de « {user.username} » réinitialisé.", "success")
-            return redirect(url_for("settings.user_edit", user_id=user.id), code=303)
+    reset = submit(
+        password_form, lambda: services.reset_password(user, password_form.password.data)
+    )
+    if reset is not None:
+        sessions.keep_current(user)  # an administrator resetting their own password
+        flash(f"Mot de passe de « {user.username} » réinitialisé.", "success")
+        return redirect(url_for("settings.user_edit", user_id=user.id), code=303)
     return render(
         "settings/user_form.html",
         status=422,
