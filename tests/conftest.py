@@ -9,8 +9,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -88,6 +89,32 @@ def schema_of_its_own(url: str, schema: str) -> dict[str, object]:
     return {"connect_args": {"options": f"-csearch_path={schema}"}}
 
 
+# A throwaway key of the tests' encrypted settings.
+ENCRYPTION_KEY = "x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k="
+
+
+def app_config(
+    instance: Path,
+    *,
+    database_url: str = "",
+    engine_options: dict[str, object] | None = None,
+    **options: Any,
+) -> Config:
+    """A test app's configuration: ``instance`` as its folder, throwaway keys, its database (a
+    SQLite file in ``instance`` unless ``database_url``); ``options`` as ``Config`` names them."""
+    extra: dict[str, Any] = {"INSTANCE_PATH": str(instance)}
+    if engine_options is not None:
+        extra["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
+    return Config(
+        instance_path=instance,
+        database_url=database_url or f"sqlite:///{instance / 'portal.db'}",
+        secret_key="test-secret",
+        encryption_key=ENCRYPTION_KEY,
+        extra=extra,
+        **options,
+    )
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     root = tmp_path_factory.mktemp("instance")
@@ -95,18 +122,16 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     engine_options: dict[str, object] = {}
     if url.startswith("postgresql"):
         engine_options = schema_of_its_own(url, _pg_schema())
-    config = Config(
-        instance_path=root,
+    config = app_config(
+        root,
         database_url=url,
-        secret_key="test-secret",
-        encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
+        engine_options=engine_options,
         testing=True,
         upload_max_bytes=1024 * 1024,
         job_sweep_seconds=0,  # tests sweep on purpose (``get_runner(app).sweep()``)
         # Tests travel in time with logged-in clients: no session timeouts (tests/auth sets them).
         session_idle_minutes=0,
         session_max_hours=0,
-        extra={"SQLALCHEMY_ENGINE_OPTIONS": engine_options, "INSTANCE_PATH": str(root)},
     )
     application = create_app(config)
     with application.app_context():
@@ -189,6 +214,20 @@ def example_url(rule: Rule) -> str:
     """``rule``'s path with 1 for every id and « quittances » for a ``<doctype:kind>``."""
     values = {name: "receipt" if name == "kind" else 1 for name in rule.arguments}
     return rule.build(values)[1]
+
+
+# Pages anyone may open: the login form and the static files.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "bootstrap.static", "vendor.htmx"})
+
+
+def page_urls(app: Flask, *, also_open: Iterable[str] = ()) -> list[str]:
+    """An example URL of every page (GET rule) but the public ones and ``also_open``."""
+    open_endpoints = PUBLIC_ENDPOINTS | set(also_open)
+    return [
+        example_url(rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in open_endpoints and "GET" in rule.methods
+    ]
 
 
 def login(client: FlaskClient, user) -> FlaskClient:

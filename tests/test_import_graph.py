@@ -17,6 +17,7 @@ ADAPTER = "portal.chorus"
 
 Graph = dict[str, set[str]]
 
+
 def module_names() -> dict[str, Path]:
     """Every module of the package, by dotted name (a package is its ``__init__``)."""
     names = {}

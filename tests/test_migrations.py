@@ -14,9 +14,8 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from portal import create_app
-from portal.config import Config
 from portal.extensions import db
-from tests.conftest import is_postgres, run_sql, schema_of_its_own
+from tests.conftest import app_config, is_postgres, run_sql, schema_of_its_own
 
 
 @contextmanager
@@ -28,15 +27,9 @@ def migration_app(tmp_path: Path) -> Iterator[Flask]:
     if is_postgres():
         url = os.environ["TEST_DATABASE_URL"]
         engine_options = schema_of_its_own(url, schema)
-    config = Config(
-        instance_path=tmp_path,
-        database_url=url,
-        secret_key="test",
-        encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
-        testing=True,
-        extra={"SQLALCHEMY_ENGINE_OPTIONS": engine_options, "INSTANCE_PATH": str(tmp_path)},
+    app = create_app(
+        app_config(tmp_path, database_url=url, engine_options=engine_options, testing=True)
     )
-    app = create_app(config)
     try:
         yield app
     finally:

@@ -15,7 +15,7 @@ from werkzeug.test import Client
 from portal import create_app
 from portal.config import Config
 from portal.security_headers import CONTENT_SECURITY_POLICY
-from tests.conftest import login
+from tests.conftest import app_config, login
 
 COMMON = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -103,16 +103,7 @@ def test_the_settings_are_read_from_the_environment(
 
 
 def _app(tmp_path: Path, hops: int) -> Flask:
-    return create_app(
-        Config(
-            instance_path=tmp_path,
-            database_url=f"sqlite:///{tmp_path / 'portal.db'}",
-            secret_key="test",
-            encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
-            proxy_fix_hops=hops,
-            extra={"INSTANCE_PATH": str(tmp_path)},
-        )
-    )
+    return create_app(app_config(tmp_path, proxy_fix_hops=hops))
 
 
 def test_proxy_hops_trust_the_forwarded_headers_of_that_many_proxies(tmp_path: Path) -> None:

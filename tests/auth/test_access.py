@@ -5,15 +5,11 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import example_url, login
+from tests.conftest import example_url, login, page_urls
 
 
 def test_every_page_but_login_requires_a_login(app: Flask, client: FlaskClient) -> None:
-    skipped = {"auth.login", "static", "bootstrap.static", "vendor.htmx"}
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in skipped or "GET" not in rule.methods:
-            continue
-        url = example_url(rule)
+    for url in page_urls(app):
         response = client.get(url)
         assert response.status_code == 302, url
         assert "/connexion" in response.headers["Location"], url

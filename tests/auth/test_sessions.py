@@ -4,6 +4,7 @@ login (issue 12, 3)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -27,6 +28,13 @@ def session(
 ) -> FlaskClient:
     """A gestionnaire logged in on ``client`` at the clock's start, with session timeouts on."""
     return login(client, gestionnaire)
+
+
+@pytest.fixture
+def paul_session(app: Flask) -> tuple[Any, FlaskClient]:
+    """Paul, a gestionnaire, and his own browser logged in."""
+    user = make_user("paul", role="gestionnaire", password=PASSWORD)
+    return user, login(app.test_client(), user)
 
 
 def copy_of(app: Flask, client: FlaskClient) -> FlaskClient:
@@ -73,10 +81,9 @@ def test_logging_out_ends_every_session_of_the_user(app: Flask, gestionnaire) ->
 
 
 def test_an_admin_password_reset_ends_the_users_sessions(
-    app: Flask, client, as_admin: FlaskClient
+    app: Flask, as_admin: FlaskClient, paul_session
 ) -> None:
-    user = make_user("paul", role="gestionnaire", password=PASSWORD)
-    paul = login(app.test_client(), user)
+    user, paul = paul_session
     thief = copy_of(app, paul)
     assert reset_password(as_admin, user).status_code == 303
     assert not is_logged_in(paul)
@@ -94,9 +101,8 @@ def test_an_admin_resetting_their_own_password_keeps_this_session_only(
     assert not is_logged_in(other)
 
 
-def test_disabling_a_user_ends_their_sessions(app: Flask, as_admin: FlaskClient) -> None:
-    user = make_user("paul", role="gestionnaire", password=PASSWORD)
-    paul = login(app.test_client(), user)
+def test_disabling_a_user_ends_their_sessions(as_admin: FlaskClient, paul_session) -> None:
+    user, paul = paul_session
     assert edit_user(as_admin, user, is_enabled="").status_code == 303
     assert not is_logged_in(paul)
     # Enabled again, the old session stays ended.
@@ -105,18 +111,16 @@ def test_disabling_a_user_ends_their_sessions(app: Flask, as_admin: FlaskClient)
     assert not is_logged_in(paul)
 
 
-def test_a_role_change_ends_the_users_sessions(app: Flask, as_admin: FlaskClient) -> None:
-    user = make_user("paul", role="gestionnaire", password=PASSWORD)
-    paul = login(app.test_client(), user)
+def test_a_role_change_ends_the_users_sessions(as_admin: FlaskClient, paul_session) -> None:
+    user, paul = paul_session
     assert edit_user(as_admin, user, role="lecture").status_code == 303
     assert not is_logged_in(paul)
     login(paul, user)
     assert is_logged_in(paul)
 
 
-def test_a_name_change_keeps_the_users_sessions(app: Flask, as_admin: FlaskClient) -> None:
-    user = make_user("paul", role="gestionnaire", password=PASSWORD)
-    paul = login(app.test_client(), user)
+def test_a_name_change_keeps_the_users_sessions(as_admin: FlaskClient, paul_session) -> None:
+    user, paul = paul_session
     assert edit_user(as_admin, user, full_name="Paul Martin").status_code == 303
     assert is_logged_in(paul)
 

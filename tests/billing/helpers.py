@@ -111,6 +111,15 @@ def post_payment_entry(client: FlaskClient, document: Any, **fields: str) -> Any
     return post(client, "/encaissements/saisie", entry_form(document, **fields))
 
 
+def post_allocation(client: FlaskClient, payment: Any, *parts: tuple[Any, str]) -> Any:
+    """POST « Affecter » of ``payment``'s remainder: a (document, amount typed) per part."""
+    data = {
+        f"part-{DocumentType.of(document).value}-{document.id}": amount
+        for document, amount in parts
+    }
+    return post(client, f"/encaissements/{payment.id}/affecter", data)
+
+
 def new_receipt(client: FlaskClient, **fields: str) -> Any:
     """POST the new-receipt form for a fresh contract; ``fields`` override the defaults."""
     contract = factories.make_contract()

@@ -6,6 +6,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from html import unescape
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -23,13 +24,20 @@ def numbers_in(html: str) -> list[str]:
     return re.findall(r'<a href="/(?:quittances|factures)/\d+">([^<]+)</a>', html)
 
 
+def _two_companies_and_two_clients() -> tuple[Any, Any, Any, Any]:
+    """Cabinet A and Cabinet B; the clients Commune de Sèvres and Ville de Meudon."""
+    return (
+        factories.make_company(name="Cabinet A"),
+        factories.make_company(name="Cabinet B"),
+        factories.make_client(name="Commune de Sèvres"),
+        factories.make_client(name="Ville de Meudon"),
+    )
+
+
 @pytest.fixture
 def receipts(app):
     """Four receipts over two clients, two companies and varied dates/amounts/states."""
-    company_a = factories.make_company(name="Cabinet A")
-    company_b = factories.make_company(name="Cabinet B")
-    sevres = factories.make_client(name="Commune de Sèvres")
-    meudon = factories.make_client(name="Ville de Meudon")
+    company_a, company_b, sevres, meudon = _two_companies_and_two_clients()
     c1 = factories.make_contract(number="CT-100", client=sevres, company=company_a)
     c2 = factories.make_contract(number="CT-200", client=meudon, company=company_b)
     rows = [  # key, number, contract, period start and end, entered on, net premium, taxes
@@ -225,10 +233,7 @@ def test_the_chorus_number_filter_appears_only_when_dematerialization_is_on(as_l
 
 @pytest.fixture
 def invoices(app):
-    company_a = factories.make_company(name="Cabinet A")
-    company_b = factories.make_company(name="Cabinet B")
-    sevres = factories.make_client(name="Commune de Sèvres")
-    meudon = factories.make_client(name="Ville de Meudon")
+    company_a, company_b, sevres, meudon = _two_companies_and_two_clients()
     contract = factories.make_contract(number="CT-300", client=meudon, company=company_b)
     f1 = factories.make_fee_invoice(
         number="FH-001", client=sevres, company=company_a, entered_on=date(2026, 1, 5)

@@ -34,7 +34,7 @@ from tests.billing.helpers import (
     new_payment,
     new_receipt,
     page_text,
-    post,
+    post_allocation,
     post_fee_invoice,
     post_receipt,
 )
@@ -249,11 +249,7 @@ def test_an_allocated_part_with_three_decimals_is_refused_next_to_it(as_gestionn
     payment = factories.make_payment(client=receipt.contract.client)
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        f"/encaissements/{payment.id}/affecter",
-        {f"part-receipt-{receipt.id}": "10,005"},
-    )
+    response = post_allocation(as_gestionnaire, payment, (receipt, "10,005"))
 
     assert AMOUNT_DECIMALS_MESSAGE in page_text(response)
     db.session.refresh(receipt)

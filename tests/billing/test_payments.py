@@ -11,7 +11,13 @@ from portal.billing.models import Allocation, Payment
 from portal.extensions import db
 from portal.validators import ValidationFailed
 from tests import factories
-from tests.billing.helpers import count, new_payment, post, post_payment_entry
+from tests.billing.helpers import (
+    count,
+    new_payment,
+    post,
+    post_allocation,
+    post_payment_entry,
+)
 
 # -- lookup --
 
@@ -182,11 +188,7 @@ def test_the_remainder_is_allocated_to_several_documents_of_the_client(as_gestio
     payment = factories.make_payment(client=contract.client, amount=Decimal("2000"))
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        f"/encaissements/{payment.id}/affecter",
-        {f"part-receipt-{first.id}": "1 090", f"part-fee_invoice-{second.id}": "600"},
-    )
+    response = post_allocation(as_gestionnaire, payment, (first, "1 090"), (second, "600"))
 
     assert response.status_code == 302
     db.session.refresh(first)
@@ -219,11 +221,7 @@ def test_one_bad_part_saves_none_of_the_parts(as_gestionnaire):
     payment = factories.make_payment(client=contract.client, amount=Decimal("1500"))
     db.session.commit()
 
-    response = post(
-        as_gestionnaire,
-        f"/encaissements/{payment.id}/affecter",
-        {f"part-receipt-{first.id}": "1000", f"part-receipt-{second.id}": "600"},
-    )
+    response = post_allocation(as_gestionnaire, payment, (first, "1000"), (second, "600"))
 
     assert "dépasse le montant non affecté" in response.get_data(as_text=True)
     assert count(Allocation) == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -60,18 +61,25 @@ def chorus_emulator(chorus_emulator_server: RunningEmulator) -> RunningEmulator:
     return chorus_emulator_server
 
 
-def emulator_settings(emulator: RunningEmulator | str, **overrides: Any) -> ChorusSettings:
-    """Chorus settings aimed at ``emulator`` (or a base URL) with the demo credentials."""
+def _aimed_at(emulator: RunningEmulator | str) -> dict[str, Any]:
+    """The URLs of ``emulator`` (or of a base URL) and the demo credentials."""
     base_url = emulator if isinstance(emulator, str) else emulator.base_url
-    values: dict[str, Any] = {
-        "enabled": True,
-        "environment": Environment.EMULATOR,
+    return {
         "oauth_url": f"{base_url}/api/oauth/token",
         "api_url": base_url,
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
         "tech_login": TECH_LOGIN,
         "tech_password": TECH_PASSWORD,
+    }
+
+
+def emulator_settings(emulator: RunningEmulator | str, **overrides: Any) -> ChorusSettings:
+    """Chorus settings aimed at ``emulator`` (or a base URL) with the demo credentials."""
+    values: dict[str, Any] = {
+        "enabled": True,
+        "environment": Environment.EMULATOR,
+        **_aimed_at(emulator),
         "supplier_id": SUPPLIER_ID,
         "user_id": None,
         "auto_send_enabled": False,
@@ -88,15 +96,11 @@ def emulator_settings(emulator: RunningEmulator | str, **overrides: Any) -> Chor
     return ChorusSettings(**values)
 
 
-def emulator_client(emulator: RunningEmulator, **overrides: Any) -> ChorusClient:
-    """A client for ``emulator`` with its own token cache, short timeouts and no real sleeps."""
+def emulator_client(emulator: RunningEmulator | str, **overrides: Any) -> ChorusClient:
+    """A client for ``emulator`` (or a base URL) with its own token cache, short timeouts and no
+    real sleeps."""
     values: dict[str, Any] = {
-        "oauth_url": f"{emulator.base_url}/api/oauth/token",
-        "api_url": emulator.base_url,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "tech_login": TECH_LOGIN,
-        "tech_password": TECH_PASSWORD,
+        **_aimed_at(emulator),
         "connect_timeout": 2.0,
         "read_timeout": 5.0,
         "token_cache": TokenCache(),
@@ -105,3 +109,34 @@ def emulator_client(emulator: RunningEmulator, **overrides: Any) -> ChorusClient
     }
     values.update(overrides)
     return ChorusClient(**values)
+
+
+def exempt_invoice(
+    numero: str, attachment_id: int, *, amount: Decimal, supplier: dict[str, Any], **references: Any
+) -> dict[str, Any]:
+    """A soumettre body: an invoice exempt of VAT of ``amount`` to the service FINANCES of the
+    rule-free structure 26000100, ``attachment_id`` as its main attachment."""
+    return {
+        "modeDepot": "DEPOT_PDF_API",
+        "numeroFactureSaisi": numero,
+        "dateFacture": "2026-03-02",
+        "destinataire": {"codeDestinataire": SIRET_PAID, "codeServiceExecutant": "FINANCES"},
+        "fournisseur": supplier,
+        "cadreDeFacturation": {"codeCadreFacturation": "A1_FACTURE_FOURNISSEUR"},
+        "references": {
+            "deviseFacture": "EUR",
+            "typeFacture": "FACTURE",
+            "typeTva": "EXONERATION",
+            "motifExonerationTva": "ASSURANCE_261C",
+            **references,
+        },
+        "montantTotal": {
+            "montantHtTotal": amount,
+            "montantTVA": Decimal("0.00"),
+            "montantTtcTotal": amount,
+            "montantAPayer": amount,
+        },
+        "pieceJointePrincipale": [
+            {"pieceJointePrincipaleDesignation": "Avis", "pieceJointePrincipaleId": attachment_id}
+        ],
+    }

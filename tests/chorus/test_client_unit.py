@@ -165,33 +165,29 @@ def test_the_token_is_cached_and_shared_by_clients_with_the_same_credentials(
     assert len(token_calls(mocked)) == 2
 
 
-def test_the_token_is_renewed_ahead_of_its_expiry(mocked, make_client, clock):
-    token_ok(mocked, "tok-1", 3600)
-    token_ok(mocked, "tok-2", 3600)
+@pytest.mark.parametrize(
+    ("lifetime", "still_reused_after"),
+    [
+        # Still more than 5 minutes left, then less: renewed before it expires.
+        pytest.param(3600, 3600 - 301, id="the_token_is_renewed_ahead_of_its_expiry"),
+        pytest.param(60, 29, id="a_short_lived_token_is_still_reused_for_half_its_life"),
+    ],
+)
+def test_a_token_is_reused_then_renewed_ahead_of_its_expiry(
+    mocked, make_client, clock, lifetime, still_reused_after
+):
+    token_ok(mocked, "tok-1", lifetime)
+    token_ok(mocked, "tok-2", lifetime)
     mocked.add(responses.POST, STRUCTURE, json=STRUCTURE_OK)
     client = make_client()
     client.get_structure(1)
-    clock.now += 3600 - 301  # still more than 5 minutes left
-    client.get_structure(1)
-    assert len(token_calls(mocked)) == 1
-    clock.now += 2  # less than 5 minutes left: renew before it expires
-    client.get_structure(1)
-    assert len(token_calls(mocked)) == 2
-    assert api_calls(mocked)[-1].request.headers["Authorization"] == "Bearer tok-2"
-
-
-def test_a_short_lived_token_is_still_reused_for_half_its_life(mocked, make_client, clock):
-    token_ok(mocked, "tok-1", 60)
-    token_ok(mocked, "tok-2", 60)
-    mocked.add(responses.POST, STRUCTURE, json=STRUCTURE_OK)
-    client = make_client()
-    client.get_structure(1)
-    clock.now += 29
+    clock.now += still_reused_after
     client.get_structure(1)
     assert len(token_calls(mocked)) == 1
     clock.now += 2
     client.get_structure(1)
     assert len(token_calls(mocked)) == 2
+    assert api_calls(mocked)[-1].request.headers["Authorization"] == "Bearer tok-2"
 
 
 def test_a_401_renews_the_token_once_and_retries_the_call_once(mocked, make_client):

@@ -34,6 +34,7 @@ from tests.chorus.emulator_fixtures import (
     SUPPLIER_SERVICE_ID,
     TECH_LOGIN,
     TECH_PASSWORD,
+    exempt_invoice,
 )
 
 PDF = b"%PDF-1.4 avis"
@@ -140,37 +141,18 @@ def emu() -> Emu:
 
 def invoice(emu: Emu, numero: str = "Q2026-0001", **changes: Any) -> dict[str, Any]:
     """A valid soumettre body for the rule-free structure 26000100; ``changes`` use dotted keys."""
-    body: dict[str, Any] = {
-        "modeDepot": "DEPOT_PDF_API",
-        "numeroFactureSaisi": numero,
-        "dateFacture": "2026-03-02",
-        "destinataire": {"codeDestinataire": "21588139298698", "codeServiceExecutant": "FINANCES"},
-        "fournisseur": {
-            "idFournisseur": SUPPLIER_ID,
-            "idServiceFournisseur": SUPPLIER_SERVICE_ID,
-            "codeCoordonneesBancairesFournisseur": BANK_DETAILS_ID,
-        },
-        "cadreDeFacturation": {"codeCadreFacturation": "A1_FACTURE_FOURNISSEUR"},
-        "references": {
-            "deviseFacture": "EUR",
-            "typeFacture": "FACTURE",
-            "typeTva": "EXONERATION",
-            "motifExonerationTva": "ASSURANCE_261C",
-            "modePaiement": "VIREMENT",
-        },
-        "montantTotal": {
-            "montantHtTotal": Decimal("1090.00"),
-            "montantTVA": Decimal("0.00"),
-            "montantTtcTotal": Decimal("1090.00"),
-            "montantAPayer": Decimal("1090.00"),
-        },
-        "pieceJointePrincipale": [
-            {
-                "pieceJointePrincipaleDesignation": "Avis",
-                "pieceJointePrincipaleId": emu.attachment(),
-            }
-        ],
+    supplier = {
+        "idFournisseur": SUPPLIER_ID,
+        "idServiceFournisseur": SUPPLIER_SERVICE_ID,
+        "codeCoordonneesBancairesFournisseur": BANK_DETAILS_ID,
     }
+    body = exempt_invoice(
+        numero,
+        emu.attachment(),
+        amount=Decimal("1090.00"),
+        supplier=supplier,
+        modePaiement="VIREMENT",
+    )
     for dotted, value in changes.items():
         *parents, leaf = dotted.split("__")
         target = body

@@ -16,7 +16,6 @@ from portal.chorus.errors import ChorusAuthenticationError, ChorusRefused, Choru
 from portal.chorus.payload import (
     AttachmentRef,
 )
-from portal.chorus.tokens import TokenCache
 from portal.sending.payload_input import (
     main_attachment_designation,
     main_attachment_file_name,
@@ -30,6 +29,7 @@ from tests.chorus.emulator_fixtures import (
     SUPPLIER_SERVICE_ID,
     emulator_client,
     emulator_settings,
+    exempt_invoice,
 )
 
 
@@ -51,33 +51,13 @@ def stats(emulator) -> dict[str, Any]:
 
 def submission(client: ChorusClient, numero: str = "Q2026-1", **references: Any) -> dict[str, Any]:
     attachment = client.upload_attachment(b"%PDF-1.4", "avis.pdf", "application/pdf")
-    return {
-        "modeDepot": "DEPOT_PDF_API",
-        "numeroFactureSaisi": numero,
-        "dateFacture": "2026-03-02",
-        "destinataire": {"codeDestinataire": "21588139298698", "codeServiceExecutant": "FINANCES"},
-        "fournisseur": {"idFournisseur": SUPPLIER_ID},
-        "cadreDeFacturation": {"codeCadreFacturation": "A1_FACTURE_FOURNISSEUR"},
-        "references": {
-            "deviseFacture": "EUR",
-            "typeFacture": "FACTURE",
-            "typeTva": "EXONERATION",
-            "motifExonerationTva": "ASSURANCE_261C",
-            **references,
-        },
-        "montantTotal": {
-            "montantHtTotal": Decimal("10.00"),
-            "montantTVA": Decimal("0.00"),
-            "montantTtcTotal": Decimal("10.00"),
-            "montantAPayer": Decimal("10.00"),
-        },
-        "pieceJointePrincipale": [
-            {
-                "pieceJointePrincipaleDesignation": "Avis",
-                "pieceJointePrincipaleId": attachment.piece_jointe_id,
-            }
-        ],
-    }
+    return exempt_invoice(
+        numero,
+        attachment.piece_jointe_id,
+        amount=Decimal("10.00"),
+        supplier={"idFournisseur": SUPPLIER_ID},
+        **references,
+    )
 
 
 def test_a_portal_receipt_goes_through_upload_submit_search_and_history(
@@ -268,17 +248,8 @@ def test_a_closed_port_is_unavailable_and_nothing_was_sent():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    chorus = ChorusClient(
-        oauth_url=f"{base}/api/oauth/token",
-        api_url=base,
-        client_id="a",
-        client_secret="b",
-        tech_login="c",
-        tech_password="d",
-        token_cache=TokenCache(),
-        retry=RetryPolicy(max_attempts=1),
-        connect_timeout=1,
+    chorus = emulator_client(
+        f"http://127.0.0.1:{port}", retry=RetryPolicy(max_attempts=1), connect_timeout=1
     )
     with pytest.raises(ChorusUnavailable) as caught:
         chorus.submit_invoice({})

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from html import unescape
 
+import pytest
+
 from portal.chorus.emulator.operations import VAT_EXEMPTION_REASONS
 from portal.connection import health
 from portal.extensions import db
@@ -108,12 +110,36 @@ def test_b5_missing_credentials_are_listed_in_french_without_calling_chorus(
     assert chorus.state.stats.calls.get("token", 0) == 0
 
 
-def test_b5_a_missing_supplier_id_fails_the_supplier_step_only(as_admin, post, chorus) -> None:
-    store.put(keys.SUPPLIER_ID, None)
+@pytest.mark.parametrize(
+    ("key", "steps", "messages"),
+    [
+        pytest.param(
+            keys.SUPPLIER_ID,
+            ["ok", "ok", "failed", "ok"],
+            ["L'identifiant fournisseur n'est pas renseigné"],
+            id="b5_a_missing_supplier_id_fails_the_supplier_step_only",
+        ),
+        pytest.param(
+            keys.VAT_EXEMPTION_CODE,
+            ["ok", "ok", "ok", "failed"],
+            [
+                "Aucun motif n'est choisi (4 proposés par Chorus Pro)",
+                "« Choisir parmi les motifs de Chorus Pro »",
+                'data-testid="chorus-health-vat-exemption" data-warning="true"',
+            ],
+            id="no_vat_exemption_code_fails_its_step_and_says_what_to_do",
+        ),
+    ],
+)
+def test_b5_a_missing_setting_fails_its_step_only_and_says_what_to_do(
+    as_admin, post, chorus, key, steps, messages
+) -> None:
+    store.put(key, None)
     db.session.commit()
-    html = text(post(URL))
-    assert _steps(html) == ["ok", "ok", "failed", "ok"]
-    assert "L&#39;identifiant fournisseur n&#39;est pas renseigné" in html
+    html = unescape(text(post(URL)))
+    assert _steps(html) == steps
+    for message in messages:
+        assert message in html
 
 
 def test_the_test_checks_the_vat_exemption_code_is_in_chorus_list_and_stores_the_list(
@@ -126,16 +152,6 @@ def test_the_test_checks_the_vat_exemption_code_is_in_chorus_list_and_stores_the
         reference_lists.VAT_EXEMPTION_REASONS, api_url=keys.load().api_url
     )
     assert stored.codes == {code for code, _label in VAT_EXEMPTION_REASONS}
-
-
-def test_no_vat_exemption_code_fails_its_step_and_says_what_to_do(as_admin, post, chorus) -> None:
-    store.put(keys.VAT_EXEMPTION_CODE, None)
-    db.session.commit()
-    html = unescape(text(post(URL)))
-    assert _steps(html) == ["ok", "ok", "ok", "failed"]
-    assert "Aucun motif n'est choisi (4 proposés par Chorus Pro)" in html
-    assert "« Choisir parmi les motifs de Chorus Pro »" in html
-    assert 'data-testid="chorus-health-vat-exemption" data-warning="true"' in html
 
 
 def test_a_code_chorus_no_longer_lists_fails_its_step_and_the_health_panel_warns(

@@ -203,18 +203,6 @@ def test_a_run_stores_the_password_expiry_and_the_vat_reasons_read_on_the_way(
     assert types.is_known and types.codes
 
 
-def test_a_default_attachment_type_chorus_does_not_list_fails_its_step(
-    as_admin, run, ready
-) -> None:
-    store.put(keys.DEFAULT_ATTACHMENT_TYPE, "TYPE_DISPARU")
-    db.session.commit()
-    html = text(run())
-    assert _steps(html)[5] == "failed"
-    step = _step(html, STEP_LABELS[5])
-    assert "Le type de pièce jointe par défaut « TYPE_DISPARU » n&#39;est pas dans la liste" in step
-    assert "transverses/recuperer/typespj → HTTP 200 · codeRetour 0" in step
-
-
 def test_without_a_client_the_client_steps_are_not_checked(as_admin, run, ready) -> None:
     html = text(run())
     assert _steps(html) == ["ok"] * 6 + ["skipped"] * 2
@@ -298,14 +286,6 @@ def test_a_supplier_id_outside_the_accounts_structures_fails_and_skips_the_bank_
     assert "Non vérifié : la structure du fournisseur n&#39;est pas validée." in html
 
 
-def test_a_missing_supplier_id_fails_the_supplier_step(as_admin, run, ready) -> None:
-    store.put(keys.SUPPLIER_ID, None)
-    db.session.commit()
-    html = text(run())
-    assert _steps(html)[2] == "failed"
-    assert "L&#39;identifiant fournisseur n&#39;est pas renseigné." in html
-
-
 def test_a_bank_account_code_unknown_to_chorus_fails_the_bank_step(as_admin, run, ready) -> None:
     make_bank_account(
         make_company(name="Cabinet Martin"),
@@ -349,24 +329,54 @@ def test_an_unused_bank_account_without_a_code_is_only_mentioned(as_admin, run, 
     )
 
 
-def test_no_vat_exemption_code_fails_the_vat_step_with_what_to_do(as_admin, run, ready) -> None:
-    store.put(keys.VAT_EXEMPTION_CODE, None)
-    db.session.commit()
-    html = text(run())
-    assert _steps(html)[4] == "failed"
-    vat = _step(html, STEP_LABELS[4])
-    assert "Aucun motif n&#39;est choisi (4 proposés par Chorus Pro)." in vat
-    assert "Choisir parmi les motifs de Chorus Pro" in vat
-
-
-def test_a_vat_exemption_code_chorus_no_longer_lists_fails_the_vat_step(
-    as_admin, run, ready
+@pytest.mark.parametrize(
+    ("key", "value", "step", "messages"),
+    [
+        pytest.param(
+            keys.SUPPLIER_ID,
+            None,
+            2,
+            ["L&#39;identifiant fournisseur n&#39;est pas renseigné."],
+            id="a_missing_supplier_id_fails_the_supplier_step",
+        ),
+        pytest.param(
+            keys.VAT_EXEMPTION_CODE,
+            None,
+            4,
+            [
+                "Aucun motif n&#39;est choisi (4 proposés par Chorus Pro).",
+                "Choisir parmi les motifs de Chorus Pro",
+            ],
+            id="no_vat_exemption_code_fails_the_vat_step_with_what_to_do",
+        ),
+        pytest.param(
+            keys.VAT_EXEMPTION_CODE,
+            "MOTIF_DISPARU",
+            4,
+            ["Le motif « MOTIF_DISPARU » n&#39;est plus dans la liste de Chorus Pro"],
+            id="a_vat_exemption_code_chorus_no_longer_lists_fails_the_vat_step",
+        ),
+        pytest.param(
+            keys.DEFAULT_ATTACHMENT_TYPE,
+            "TYPE_DISPARU",
+            5,
+            [
+                "Le type de pièce jointe par défaut « TYPE_DISPARU » n&#39;est pas dans la liste",
+                "transverses/recuperer/typespj → HTTP 200 · codeRetour 0",
+            ],
+            id="a_default_attachment_type_chorus_does_not_list_fails_its_step",
+        ),
+    ],
+)
+def test_a_setting_chorus_cannot_take_fails_its_step_with_what_to_do(
+    as_admin, run, ready, key, value, step, messages
 ) -> None:
-    store.put(keys.VAT_EXEMPTION_CODE, "MOTIF_DISPARU")
+    store.put(key, value)
     db.session.commit()
     html = text(run())
-    assert _steps(html)[4] == "failed"
-    assert "Le motif « MOTIF_DISPARU » n&#39;est plus dans la liste de Chorus Pro" in html
+    assert _steps(html)[step] == "failed"
+    for message in messages:
+        assert message in _step(html, STEP_LABELS[step])
 
 
 def test_a_failing_list_fails_its_step_only_with_the_http_answer(

@@ -25,9 +25,7 @@ from tests.sending.conftest import (  # noqa: F401  (fixtures used by name)
     chorus_admin,
     chorus_emulator,
     chorus_emulator_server,
-    configure_chorus,
     sendable_contract,
-    sendable_receipt,
 )
 
 

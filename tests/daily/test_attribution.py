@@ -20,9 +20,10 @@ from portal.dematerialization.models import ChorusExchange
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, Job, TaskExecution
 from portal.notifications.models import Notification
-from tests.daily.conftest import at, sendable_receipt, travel, wait_for
+from tests.daily.conftest import at, travel, wait_for
 from tests.daily.test_views import PREVIEW, RECIPIENTS, html_of, logged_in, text_of
 from tests.factories import csrf_token_from
+from tests.sending.conftest import sendable_receipt
 
 DAY = date(2026, 3, 10)
 TOMORROW = DAY + timedelta(days=1)

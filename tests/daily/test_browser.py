@@ -14,7 +14,8 @@ from portal.jobs.models import ExecutionState, TaskExecution
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests.browser.conftest import BROWSER_TESTS, log_in, screenshot, wait_until
-from tests.daily.conftest import at, configure_chorus, sendable_contract, sendable_receipt
+from tests.daily.conftest import at
+from tests.sending.conftest import configure_chorus, sendable_contract, sendable_receipt
 
 pytestmark = BROWSER_TESTS
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from portal.daily import rules as daily_rules
 from portal.extensions import db
 from portal.jobs.models import TaskExecution
-from tests.daily.conftest import sendable_receipt, set_cutoff, travel
+from tests.daily.conftest import set_cutoff, travel
+from tests.sending.conftest import sendable_receipt
 
 
 def invoke(app: Flask, *args: str):

@@ -20,8 +20,9 @@ from portal.daily import rules as daily_rules
 from portal.extensions import db
 from portal.jobs.models import ExecutionState, ItemState, Job, TaskExecution
 from portal.models_base import ChorusState
-from tests.daily.conftest import sendable_contract, sendable_fee_invoice, sendable_receipt
+from tests.daily.conftest import sendable_fee_invoice
 from tests.process_app import APP, ROOT, environment
+from tests.sending.conftest import sendable_contract, sendable_receipt
 
 DAY = date(2026, 1, 5)
 

@@ -23,16 +23,8 @@ from portal.notifications.models import Notification, StoredReport
 from portal.sending import services as sending
 from portal.settings import chorus as chorus_settings
 from tests import factories
-from tests.daily.conftest import (
-    at,
-    sendable_contract,
-    sendable_fee_invoice,
-    sendable_receipt,
-    set_cutoff,
-    set_delays,
-    travel,
-    wait_for,
-)
+from tests.daily.conftest import at, sendable_fee_invoice, set_cutoff, set_delays, travel, wait_for
+from tests.sending.conftest import sendable_contract, sendable_receipt
 
 
 def run(app: Flask, day: date, trigger: str = daily_rules.SCHEDULED) -> tuple[TaskExecution, Job]:

@@ -14,7 +14,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal import create_app
-from portal.config import Config
 from portal.daily import rules as daily_rules
 from portal.daily import services as daily
 from portal.extensions import db
@@ -25,8 +24,10 @@ from portal.jobs.scheduler import SYNC_JOB, PortalScheduler
 from portal.schedule import CATCH_UP_JOB, DAILY_JOB
 from portal.settings import chorus as keys
 from portal.settings import store
-from tests.daily.conftest import at, configure_chorus, travel
+from tests.conftest import app_config
+from tests.daily.conftest import at, travel
 from tests.factories import csrf_token_from
+from tests.sending.conftest import configure_chorus
 
 DAY = date(2026, 3, 10)
 
@@ -73,16 +74,7 @@ def _scheduler_threads() -> list[threading.Thread]:
 
 def test_create_app_never_starts_the_scheduler_even_when_it_is_enabled(tmp_path: Path) -> None:
     before = _scheduler_threads()
-    application = create_app(
-        Config(
-            instance_path=tmp_path,
-            database_url=f"sqlite:///{tmp_path / 'portal.db'}",
-            secret_key="x",
-            encryption_key="x0QyUg2xV2I3zWJ7k0kQ3HG5Jp2b8G0C7Cq3cO1Nf3k=",
-            scheduler_enabled=True,
-            extra={"INSTANCE_PATH": str(tmp_path)},
-        )
-    )
+    application = create_app(app_config(tmp_path, scheduler_enabled=True))
     assert application.config["SCHEDULER_ENABLED"] is True
     result = application.test_cli_runner().invoke(args=["chorus", "run-daily", "--help"])
     assert result.exit_code == 0

@@ -19,17 +19,9 @@ from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
 from tests.conftest import login
-from tests.daily.conftest import (
-    at,
-    configure_chorus,
-    sendable_contract,
-    sendable_fee_invoice,
-    sendable_receipt,
-    set_cutoff,
-    travel,
-    wait_for,
-)
+from tests.daily.conftest import at, sendable_fee_invoice, set_cutoff, travel, wait_for
 from tests.factories import csrf_token_from
+from tests.sending.conftest import configure_chorus, sendable_contract, sendable_receipt
 
 PREVIEW = "/envoi-automatique/apercu"
 RECIPIENTS = "/administration/destinataires"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from portal.settings import chorus as keys
-from tests.followup.conftest import configure_chorus
+from tests.sending.conftest import configure_chorus
 from tests.settings.helpers import SYSTEM_URL, post_system
 
 CHORUS_URL = "http://127.0.0.1:9"

@@ -24,13 +24,13 @@ from tests.followup.conftest import (
     SIRET_PAID,
     SIRET_REJECTED,
     advance,
-    configure_chorus,
     frozen,
     paris,
     receipt_for,
     send,
     wait,
 )
+from tests.sending.conftest import configure_chorus
 
 
 def status_url(receipt) -> str:

@@ -12,8 +12,10 @@ from flask import Flask
 from portal.billing.services import store_generated_pdf
 from portal.chorus.emulator.operations import ATTACHMENT_TYPES
 from portal.chorus.emulator.server import RunningEmulator
+from portal.chorus.payload import AttachmentRef
 from portal.extensions import db
 from portal.jobs.pool import get_runner
+from portal.sending.payload_input import submission_for
 from portal.settings import chorus as keys
 from portal.settings import reference_lists, store
 from portal.settings.models import RecipientListMember
@@ -32,6 +34,7 @@ from tests.chorus.emulator_fixtures import (  # noqa: F401  (fixtures used by na
     VAT_EXEMPTION_LABEL,
     chorus_emulator,
     chorus_emulator_server,
+    emulator_client,
 )
 
 
@@ -100,3 +103,20 @@ def sendable_receipt(contract=None, **kw: Any):
     store_generated_pdf(receipt)
     db.session.commit()
     return receipt
+
+
+def submit_elsewhere(chorus: RunningEmulator, document: Any) -> None:
+    """Submit the document's number straight to the emulator, as someone else would have done.
+
+    Chorus then refuses the portal's own submission of that number as a duplicate.
+    """
+    with emulator_client(chorus) as client:
+        uploaded = client.upload_attachment(b"%PDF-1.4", "x.pdf", "application/pdf")
+        client.submit_invoice(
+            submission_for(
+                document,
+                settings=keys.load(),
+                invoice_date=document.entered_on,
+                main_attachment=AttachmentRef(uploaded.piece_jointe_id, "x"),
+            )
+        )

@@ -19,12 +19,13 @@ from portal.sending import services as sending
 from portal.settings import chorus as keys
 from portal.settings import store
 from tests import factories
-from tests.chorus.emulator_fixtures import ATTACHMENT_TYPE, emulator_client
+from tests.chorus.emulator_fixtures import ATTACHMENT_TYPE
 from tests.sending.conftest import (
     SIRET_PAID,
     SUPPLIER_SERVICE_ID,
     sendable_contract,
     sendable_receipt,
+    submit_elsewhere,
 )
 
 
@@ -147,20 +148,7 @@ def test_s13_a_mass_send_reports_every_document_with_its_outcome(
     duplicate = sendable_receipt(contract)
     db.session.commit()
     # Someone already submitted this number to Chorus by other means: Chorus refuses it.
-    with emulator_client(chorus) as client:
-        from portal.chorus.payload import AttachmentRef
-        from portal.sending.payload_input import submission_for
-        from portal.settings import chorus as chorus_settings
-
-        uploaded = client.upload_attachment(b"%PDF-1.4", "x.pdf", "application/pdf")
-        client.submit_invoice(
-            submission_for(
-                duplicate,
-                settings=chorus_settings.load(),
-                invoice_date=duplicate.entered_on,
-                main_attachment=AttachmentRef(uploaded.piece_jointe_id, "x"),
-            )
-        )
+    submit_elsewhere(chorus, duplicate)
 
     job = run(app, [*good, without_notice, already, duplicate], user=chorus_admin)
 

@@ -14,8 +14,7 @@ from portal.jobs.pool import get_runner
 from portal.models_base import ChorusState
 from portal.notifications.models import Notification
 from tests import factories
-from tests.chorus.emulator_fixtures import emulator_client
-from tests.sending.conftest import sendable_contract, sendable_receipt
+from tests.sending.conftest import sendable_contract, sendable_receipt, submit_elsewhere
 from tests.sending.view_helpers import (
     MB,
     enable_chorus,
@@ -175,7 +174,7 @@ def test_s11_a_refused_send_explains_the_failure_and_leaves_the_document_sendabl
     app: Flask, as_gestionnaire: FlaskClient, chorus, chorus_admin
 ) -> None:
     receipt = sendable_receipt()
-    _submit_elsewhere(chorus, receipt)  # Chorus refuses the number as a duplicate
+    submit_elsewhere(chorus, receipt)  # Chorus refuses the number as a duplicate
 
     response = post(as_gestionnaire, send_url(receipt))
     assert response.status_code == 303
@@ -208,23 +207,6 @@ def test_b3_a_send_stopped_by_the_recipient_check_says_why_on_the_document(
     assert "Dernier envoi ignoré" in detail
     assert "n&#39;existe pas dans la structure destinataire" in detail
     assert 'data-testid="chorus-send-action-disabled"' in detail
-
-
-def _submit_elsewhere(chorus, receipt) -> None:
-    from portal.chorus.payload import AttachmentRef
-    from portal.sending.payload_input import submission_for
-    from portal.settings import chorus as chorus_settings
-
-    with emulator_client(chorus) as client:
-        uploaded = client.upload_attachment(b"%PDF-1.4", "x.pdf", "application/pdf")
-        client.submit_invoice(
-            submission_for(
-                receipt,
-                settings=chorus_settings.load(),
-                invoice_date=receipt.entered_on,
-                main_attachment=AttachmentRef(uploaded.piece_jointe_id, "x"),
-            )
-        )
 
 
 def test_b7_a_double_post_submits_once_and_says_so_in_french(

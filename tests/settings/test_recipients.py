@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.settings import recipients
@@ -11,6 +12,17 @@ from tests.factories import csrf_token_from, make_user
 from tests.settings.helpers import enable_chorus
 
 PAGE = "/administration/destinataires"
+
+
+def add_member(client: FlaskClient, user_id: object, *, htmx: bool = False) -> TestResponse:
+    """POST « Ajouter » to the Administrateurs Chorus list (the CSRF token as a form field, or
+    in the header as htmx sends it)."""
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    data = {"chorus_admins-user_id": str(user_id)}
+    if htmx:
+        headers = {"HX-Request": "true", "X-CSRFToken": token}
+        return client.post(f"{PAGE}/chorus_admins/ajouter", data=data, headers=headers)
+    return client.post(f"{PAGE}/chorus_admins/ajouter", data={"csrf_token": token, **data})
 
 
 def test_members_returns_enabled_users_only(app) -> None:
@@ -52,13 +64,9 @@ def test_s5_the_page_lists_members_and_offers_the_others(as_admin: FlaskClient, 
 def test_s5_an_admin_adds_then_removes_a_member(as_admin: FlaskClient) -> None:
     enable_chorus()
     user = make_user("claire", full_name="Claire")
-    token = csrf_token_from(as_admin.get(PAGE).get_data(as_text=True))
-    response = as_admin.post(
-        f"{PAGE}/chorus_admins/ajouter",
-        data={"csrf_token": token, "chorus_admins-user_id": str(user.id)},
-    )
-    assert response.status_code == 303
+    assert add_member(as_admin, user.id).status_code == 303
     assert recipients.members("chorus_admins") == [user]
+    token = csrf_token_from(as_admin.get(PAGE).get_data(as_text=True))
     response = as_admin.post(f"{PAGE}/chorus_admins/{user.id}/retirer", data={"csrf_token": token})
     assert response.status_code == 303
     assert recipients.members("chorus_admins") == []
@@ -67,12 +75,7 @@ def test_s5_an_admin_adds_then_removes_a_member(as_admin: FlaskClient) -> None:
 def test_s5_adding_over_htmx_returns_the_list_fragment(as_admin: FlaskClient) -> None:
     enable_chorus()
     user = make_user("claire", full_name="Claire Dupuis")
-    token = csrf_token_from(as_admin.get(PAGE).get_data(as_text=True))
-    response = as_admin.post(
-        f"{PAGE}/chorus_admins/ajouter",
-        data={"chorus_admins-user_id": str(user.id)},
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    response = add_member(as_admin, user.id, htmx=True)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.lstrip().startswith('<div id="recipient-list-chorus_admins"')
@@ -82,10 +85,7 @@ def test_s5_adding_over_htmx_returns_the_list_fragment(as_admin: FlaskClient) ->
 
 def test_s5_a_user_outside_the_choices_is_refused(as_admin: FlaskClient) -> None:
     enable_chorus()
-    token = csrf_token_from(as_admin.get(PAGE).get_data(as_text=True))
-    as_admin.post(
-        f"{PAGE}/chorus_admins/ajouter", data={"csrf_token": token, "chorus_admins-user_id": "999"}
-    )
+    add_member(as_admin, 999)
     assert recipients.all_members("chorus_admins") == []
 
 
@@ -94,22 +94,12 @@ def test_s1_off_hides_the_chorus_list(as_admin: FlaskClient) -> None:
     html = as_admin.get(PAGE).get_data(as_text=True)
     assert "recipient-list-chorus_admins" not in html
     assert 'data-testid="chorus-lists-hidden"' in html
-    token = csrf_token_from(html)
-    response = as_admin.post(
-        f"{PAGE}/chorus_admins/ajouter",
-        data={"csrf_token": token, "chorus_admins-user_id": str(user.id)},
-    )
-    assert response.status_code == 404
+    assert add_member(as_admin, user.id).status_code == 404
 
 
 def test_recipient_lists_are_for_admins_only(client: FlaskClient, gestionnaire) -> None:
     enable_chorus()
     login(client, gestionnaire)
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
     assert client.get(PAGE).status_code == 403
-    response = client.post(
-        f"{PAGE}/chorus_admins/ajouter",
-        data={"csrf_token": token, "chorus_admins-user_id": str(gestionnaire.id)},
-    )
-    assert response.status_code == 403
+    assert add_member(client, gestionnaire.id).status_code == 403
     assert recipients.all_members("chorus_admins") == []
