@@ -22,8 +22,8 @@ from portal.validators import ValidationFailed
 
 bp = Blueprint("golive", __name__, url_prefix="/administration/mise-en-service")
 
-PAGE = "chorus/go_live.html"
-COMPONENT = "chorus/_go_live.html"
+PAGE = "connection/go_live.html"
+COMPONENT = "connection/_go_live.html"
 INVALID = 422
 TOO_MANY = 429
 
@@ -83,7 +83,7 @@ def client_options() -> Response:
 def contract_options() -> Response:
     """HTMX: the contract select's options for the chosen client."""
     options = golive_service.contract_options(_id(request.args.get("client_id")))
-    return fragment("chorus/_go_live_contract_options.html", options=options, selected=None)
+    return fragment("connection/_go_live_contract_options.html", options=options, selected=None)
 
 
 @bp.route("/", methods=["POST"])

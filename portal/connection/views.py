@@ -27,12 +27,12 @@ from portal.validators import ValidationFailed
 
 bp = Blueprint("chorus", __name__, url_prefix="/administration/chorus")
 
-CONNECTION_TEST = "chorus/_connection_test_response.html"
-SUPPLIER_LOOKUP = "chorus/_supplier_lookup.html"
-HEALTH = "chorus/_health.html"
-BANK_LOOKUP = "chorus/_bank_lookup.html"
-VAT_REASON_LOOKUP = "chorus/_vat_reason_lookup.html"
-ATTACHMENT_TYPE_LOOKUP = "chorus/_attachment_type_lookup.html"
+CONNECTION_TEST = "connection/_connection_test_response.html"
+SUPPLIER_LOOKUP = "connection/_supplier_lookup.html"
+HEALTH = "connection/_health.html"
+BANK_LOOKUP = "connection/_bank_lookup.html"
+VAT_REASON_LOOKUP = "connection/_vat_reason_lookup.html"
+ATTACHMENT_TYPE_LOOKUP = "connection/_attachment_type_lookup.html"
 
 
 @bp.before_request
