@@ -22,7 +22,7 @@ from portal.auth.forms import PasswordChangeForm, SecondFactorConfirmForm, Secon
 from portal.auth.models import User
 from portal.clock import utcnow
 from portal.htmx import render
-from portal.validators import ValidationFailed
+from portal.validators import ValidationFailed, submit
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 # The disabling form shares the page with the password form: its fields get their own names.
@@ -112,20 +112,13 @@ def second_factor_enrol() -> Response:
     secret = second_factor.pending_secret(user)
     transactions.commit()  # the pending secret is kept whatever the code typed
     form = SecondFactorConfirmForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            codes = account.enable_second_factor(user, form.code.data, utcnow())
-        except ValidationFailed as failure:
-            failure.apply_to(form)
-        else:
-            sessions.keep_current(user)
-            return render("auth/recovery_codes.html", codes=codes)
-    if request.method == "POST":
-        status = 422
+    codes = submit(form, lambda: account.enable_second_factor(user, form.code.data, utcnow()))
+    if codes is not None:
+        sessions.keep_current(user)
+        return render("auth/recovery_codes.html", codes=codes)
     return render(
         "auth/second_factor_enrol.html",
-        status=status,
+        status=422 if request.method == "POST" else 200,
         form=form,
         qr_code=second_factor.qr_data_uri(second_factor.provisioning_uri(secret, user.username)),
         secret=second_factor.format_secret(secret),
